@@ -1,0 +1,3 @@
+from spikeland.cli import main
+
+main()
