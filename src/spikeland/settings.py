@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str | None = Field(
         default=None,
-        description="PostgreSQL URL (postgresql://user:pass@host:port/db). Unset: an embedded server is started.",
+        description="PostgreSQL URL (postgresql://user:pass@host:port/db); unset: embedded server.",
     )
     data_dir: Path = Field(
         default=Path(".spikeland"), description="Embedded database and local files live here."

@@ -46,7 +46,7 @@ def prisma_name(table: str, columns: list[str], suffix: str) -> str:
 def _column_names(constraint: Constraint | Index, table: Table) -> list[str]:
     if isinstance(constraint, Index):
         return [str(getattr(expr, "name", expr)) for expr in constraint.expressions]
-    return [c.name for c in constraint.columns]
+    return [c.name for c in getattr(constraint, "columns", ())]
 
 
 def _ix(constraint: Index, table: Table) -> str:

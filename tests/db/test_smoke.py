@@ -1,0 +1,12 @@
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.factories import make_user
+
+
+async def test_user_round_trip(session: AsyncSession) -> None:
+    user = await make_user(session)
+    assert len(user.id) == 25 and user.id.startswith("c")
+    assert user.role == "USER" and user.referral_count == 0
+    assert user.created_at.tzinfo is not None
+    assert (await session.execute(text("select count(*) from users"))).scalar_one() == 1

@@ -1,0 +1,35 @@
+import os
+import subprocess
+import sys
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "spikeland", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+
+
+def test_unreachable_database_fails_fast_with_one_line() -> None:
+    result = run_cli("db", "current", env={"SPIKELAND_DATABASE_URL": "postgresql://someone:pw@127.0.0.1:1/nowhere"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "127.0.0.1:1" in lines[0] and "Traceback" not in result.stderr and "pw" not in lines[0]
+
+
+def test_malformed_database_url_is_refused_clearly() -> None:
+    result = run_cli("db", "current", env={"SPIKELAND_DATABASE_URL": "mysql://root@127.0.0.1/x"})
+    assert result.returncode == 2
+    assert "SPIKELAND_DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_db_check_and_current_on_a_migrated_database(database_url: str) -> None:
+    check = run_cli("db", "check", env={"SPIKELAND_DATABASE_URL": database_url})
+    assert check.returncode == 0, check.stderr
+    assert "agree" in check.stdout
+    current = run_cli("db", "current", env={"SPIKELAND_DATABASE_URL": database_url})
+    assert current.returncode == 0 and "0002_fk_indexes (head)" in current.stdout
