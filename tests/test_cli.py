@@ -14,7 +14,9 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 
 
 def test_unreachable_database_fails_fast_with_one_line() -> None:
-    result = run_cli("db", "current", env={"SPIKELAND_DATABASE_URL": "postgresql://someone:pw@127.0.0.1:1/nowhere"})
+    result = run_cli(
+        "db", "current", env={"SPIKELAND_DATABASE_URL": "postgresql://someone:pw@127.0.0.1:1/nowhere"}
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
