@@ -1,6 +1,7 @@
-"""The specification as /work/shared/tools/schema_check.py reads it, for tests that compare models to it.
+"""The specification as ``../shared/tools/schema_check.py`` reads it, for tests that compare models to it.
 
-The checker is loaded from its file (it is not a package); ``SPIKELAND_SCHEMA_CHECK`` may point elsewhere.
+The checker is loaded from its file beside the repository (it is not a package);
+``SPIKELAND_SCHEMA_CHECK`` may point elsewhere.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-SCHEMA_CHECK = Path(os.environ.get("SPIKELAND_SCHEMA_CHECK", "/work/shared/tools/schema_check.py"))
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA_CHECK = Path(
+    os.environ.get("SPIKELAND_SCHEMA_CHECK", str(REPO.parent / "shared" / "tools" / "schema_check.py"))
+)
 
 
 def _load(path: Path) -> ModuleType:

@@ -629,10 +629,16 @@ def _index_differences(conn: Connection, tables: Sequence[Table]) -> tuple[list[
             lines.extend(f"{table.name}: {kind} {name}: {problem}" for problem in problems)
         for name in sorted(have):
             row = have[name]
-            if (table.name, name) in later and not _index_problems(
-                row, _Index(name, False, (name.removeprefix(f"{table.name}_").removesuffix("_idx"),), False)
-            ):
-                notes.append(f"index {name} already exists; migration {FK_INDEX_REVISION} will keep it")
+            if (table.name, name) in later:
+                # 0002 creates it IF NOT EXISTS: an identical one is fine, another would stay
+                column = name.removeprefix(f"{table.name}_").removesuffix("_idx")
+                problems = _index_problems(row, _Index(name, False, (column,), False))
+                if not problems:
+                    notes.append(f"index {name} already exists; migration {FK_INDEX_REVISION} will keep it")
+                lines.extend(
+                    f"{table.name}: index {name} (which {FK_INDEX_REVISION} would create) exists but {p}"
+                    for p in problems
+                )
                 continue
             lines.append(f"{table.name}: unexpected index {name}: {row.definition}")
     return lines, notes
