@@ -35,3 +35,16 @@ def test_db_check_and_current_on_a_migrated_database(database_url: str) -> None:
     assert "agree" in check.stdout
     current = run_cli("db", "current", env={"SPIKELAND_DATABASE_URL": database_url})
     assert current.returncode == 0 and "0002_fk_indexes (head)" in current.stdout
+
+
+def test_db_stats_prints_the_four_tables(database_url: str) -> None:
+    result = run_cli("db", "stats", "--limit", "3", env={"SPIKELAND_DATABASE_URL": database_url})
+    assert result.returncode == 0, result.stderr
+    for heading in ("Table sizes", "Row counts", "Index usage", "Unused indexes"):
+        assert heading.lower() in result.stdout.lower()
+
+
+def test_db_adopt_refuses_a_database_spikeland_already_manages(database_url: str) -> None:
+    result = run_cli("db", "adopt", "--dry-run", env={"SPIKELAND_DATABASE_URL": database_url})
+    assert result.returncode == 1
+    assert "0002_fk_indexes" in result.stderr

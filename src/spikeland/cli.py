@@ -125,6 +125,33 @@ def db_check() -> None:
     typer.echo("models and migrations agree")
 
 
+@db_app.command("adopt")
+def db_adopt(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compare only; stamp nothing.")] = False,
+) -> None:
+    """Take over a database made by the original platform: verify it matches the baseline and stamp it."""
+    from spikeland.db.adopt import adopt
+
+    result = adopt(_database(get_settings()), dry_run=dry_run)
+    typer.echo(result.message, err=not result.ok)
+    for line in result.differences:
+        typer.echo(f"  - {line}", err=True)
+    for line in result.notes:
+        typer.echo(f"  note: {line}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@db_app.command("stats")
+def db_stats(
+    limit: Annotated[int | None, typer.Option(help="At most this many rows per table.")] = None,
+) -> None:
+    """Table sizes, row counts, index usage and unused indexes."""
+    from spikeland.db.stats import collect, render
+
+    typer.echo(render(asyncio.run(collect(_database(get_settings()), limit=limit))))
+
+
 def main() -> None:
     try:
         app()

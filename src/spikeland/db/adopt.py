@@ -21,7 +21,12 @@ What is compared:
   DEFERRABLE, MATCH); indexes (name, columns and their order, uniqueness, method, partial,
   expression, DESC/NULLS options, INCLUDE columns, validity, a UNIQUE constraint where Prisma
   makes a unique index); enum types (missing, unexpected, labels and their order, the enum a
-  column uses); CHECK, EXCLUDE and trigger constraints; triggers; column collations.
+  column uses); CHECK, EXCLUDE and trigger constraints; triggers; column collations; identity
+  and generated columns; UNLOGGED tables; row-level security.
+
+Not compared: objects outside the current schema (normally ``public``), views (only noted),
+functions, sequences, extensions, grants and ownership, column order, storage parameters,
+operator classes of index columns; and the ``_prisma_migrations`` table, left as it is.
 """
 
 from __future__ import annotations
@@ -36,7 +41,17 @@ from alembic.autogenerate import produce_migrations
 from alembic.migration import MigrationContext
 from alembic.operations import ops
 from alembic.script import ScriptDirectory
-from sqlalchemy import CheckConstraint, Enum, ForeignKeyConstraint, Index, Table, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    Computed,
+    Enum,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Table,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
@@ -189,12 +204,16 @@ def _user_tables(conn: Connection) -> set[str]:
 
 
 def _prisma_notes(conn: Connection) -> list[str]:
-    rows = conn.execute(
-        text(
-            "SELECT migration_name, finished_at IS NOT NULL, rolled_back_at IS NOT NULL "
-            f'FROM "{PRISMA_TABLE}" ORDER BY started_at'
-        )
-    ).all()
+    try:
+        with conn.begin_nested():  # a table of another shape must not abort the transaction
+            rows = conn.execute(
+                text(
+                    "SELECT migration_name, finished_at IS NOT NULL, rolled_back_at IS NOT NULL "
+                    f'FROM "{PRISMA_TABLE}" ORDER BY started_at'
+                )
+            ).all()
+    except DBAPIError:
+        return [f"{PRISMA_TABLE} exists but is not Prisma's migrations table as known; it is left in place"]
     notes = [f"{PRISMA_TABLE} ({len(rows)} Prisma migrations recorded) is left in place and ignored"]
     for name, finished, rolled_back in rows:
         if not finished and not rolled_back:
@@ -231,29 +250,49 @@ def _include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     return not (type_ == "table" and name in IGNORED_TABLES)
 
 
-def _compare_server_default(
-    context: MigrationContext,
-    inspected_column: Any,
-    metadata_column: Any,
-    inspected_default: str | None,
-    metadata_default: Any,
-    rendered_metadata_default: str | None,
-) -> bool:
-    """Alembic's own PostgreSQL comparison, made safe: it evaluates both defaults in a SELECT,
-    which fails (and would abort the transaction) for e.g. an enum label the database lacks;
-    run it in a savepoint and count a failure as a difference."""
-    if inspected_default == rendered_metadata_default:
-        return False
-    assert context.connection is not None
-    try:
-        with context.connection.begin_nested():
-            return bool(
-                context.impl.compare_server_default(  # type: ignore[no-untyped-call]
-                    inspected_column, metadata_column, rendered_metadata_default, inspected_default
+def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Leave identity and generated columns to :func:`_generated_differences`: Alembic's
+    default comparison fails on them (an assertion) when the model has a plain default."""
+    if type_ == "column" and compare_to is not None and not reflected:
+        return not isinstance(compare_to.server_default, Identity | Computed)
+    return True
+
+
+def _safe_default_comparison(context: MigrationContext) -> None:
+    """Make Alembic's PostgreSQL default comparison safe to run on a database we only read.
+
+    It evaluates both defaults in a ``SELECT``, which fails, and would abort the transaction,
+    for e.g. an enum label the database lacks. Run it in a savepoint and count a failure as a
+    difference. (The ``compare_server_default`` callable hook is not usable instead: Alembic
+    crashes in it on identity columns.)
+    """
+    impl = context.impl
+    original = impl.compare_server_default
+    connection = context.connection
+    assert connection is not None
+
+    def compare_server_default(
+        inspector_column: Any,
+        metadata_column: Any,
+        rendered_metadata_default: str | None,
+        rendered_inspector_default: str | None,
+    ) -> bool:
+        if rendered_inspector_default == rendered_metadata_default:
+            return False
+        try:
+            with connection.begin_nested():
+                return bool(
+                    original(  # type: ignore[no-untyped-call]
+                        inspector_column,
+                        metadata_column,
+                        rendered_metadata_default,
+                        rendered_inspector_default,
+                    )
                 )
-            )
-    except DBAPIError:
-        return True
+        except DBAPIError:
+            return True
+
+    setattr(impl, "compare_server_default", compare_server_default)  # noqa: B010
 
 
 def _autogenerate_differences(conn: Connection) -> list[str]:
@@ -261,10 +300,12 @@ def _autogenerate_differences(conn: Connection) -> list[str]:
         conn,
         opts={
             "compare_type": True,
-            "compare_server_default": _compare_server_default,
+            "compare_server_default": True,
             "include_name": _include_name,
+            "include_object": _include_object,
         },
     )
+    _safe_default_comparison(context)
     script = produce_migrations(context, metadata)
     assert script.upgrade_ops is not None
     lines: list[str] = []
@@ -297,6 +338,11 @@ def _describe_op(op: ops.MigrateOperation, table: str | None) -> list[str]:
         | ops.CreateForeignKeyOp,
     ):
         return []  # indexes, unique constraints and foreign keys: the catalog checks below
+    if isinstance(op, ops.CreateTableCommentOp):
+        found, wanted = _comment(op.existing_comment), _comment(op.comment)
+        return [f"{op.table_name}: table comment is {found}, expected {wanted}"]
+    if isinstance(op, ops.DropTableCommentOp):
+        return [f"{op.table_name}: table comment is {_comment(op.existing_comment)}, expected none"]
     if type(op).__module__.startswith("alembic_postgresql_enum"):
         return []  # enum labels: the catalog check below
     diff = op.to_diff_tuple()
@@ -314,8 +360,12 @@ def _describe_alter(diff: tuple[Any, ...]) -> str:
     if kind == "modify_default":
         return f"{where}: default is {_default(found)}, expected {_default(wanted)}"
     if kind == "modify_comment":
-        return f"{where}: comment is {found!r}, expected {wanted!r}"
+        return f"{where}: comment is {_comment(found)}, expected {_comment(wanted)}"
     return f"{where}: {kind}: {found!r}, expected {wanted!r}"
+
+
+def _comment(comment: str | None) -> str:
+    return repr(comment) if comment else "none"
 
 
 def _nullability(nullable: bool) -> str:
@@ -698,6 +748,38 @@ def _other_differences(conn: Connection, tables: Sequence[str]) -> list[str]:
     for table, name, contype, definition in rows:
         if table in shared and (table, name) not in expected_checks:
             lines.append(f"{table}: unexpected {_CONSTRAINT_KINDS[contype]} constraint {name}: {definition}")
+    rows = conn.execute(
+        text(
+            "SELECT c.relname, a.attname, a.attidentity::text, a.attgenerated::text FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND a.attnum > 0 "
+            "AND NOT a.attisdropped AND (a.attidentity <> '' OR a.attgenerated <> '') "
+            "ORDER BY c.relname, a.attnum"
+        )
+    )
+    for table, column, identity, generated in rows:
+        expected = metadata.tables[table].columns.get(column) if table in shared else None
+        if expected is None or isinstance(expected.server_default, Identity | Computed):
+            continue  # an unexpected column is reported by autogenerate
+        if identity:
+            kind = "ALWAYS" if identity == "a" else "BY DEFAULT"
+            lines.append(f"{table}.{column}: is GENERATED {kind} AS IDENTITY, expected a plain column")
+        if generated:
+            lines.append(f"{table}.{column}: is a generated column, expected a plain column")
+    rows = conn.execute(
+        text(
+            "SELECT c.relname, c.relpersistence::text, c.relrowsecurity FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "
+            "AND (c.relpersistence <> 'p' OR c.relrowsecurity) ORDER BY c.relname"
+        )
+    )
+    for table, persistence, row_security in rows:
+        if table in shared:
+            if persistence == "u":
+                lines.append(f"{table}: is UNLOGGED, expected a logged table")
+            if row_security:
+                lines.append(f"{table}: has row-level security enabled, expected none")
     rows = conn.execute(
         text(
             "SELECT c.relname, tg.tgname FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid "

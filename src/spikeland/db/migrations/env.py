@@ -27,6 +27,15 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     return False
 
 
+# Tables that are not ours: a database adopted from the original platform keeps Prisma's
+# migration history, which autogenerate must neither compare nor propose to drop.
+FOREIGN_TABLES = {"_prisma_migrations"}
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
 def do_run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -34,6 +43,7 @@ def do_run_migrations(connection: Connection) -> None:
         compare_type=True,
         compare_server_default=True,
         render_item=render_item,
+        include_name=include_name,
         transaction_per_migration=True,
     )
     with context.begin_transaction():
