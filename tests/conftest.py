@@ -33,21 +33,21 @@ def with_database(url: str, name: str) -> str:
     return _plain(make_url(_plain(url)).set(database=name).render_as_string(hide_password=False))
 
 
-async def create_database(server_url: str, name: str) -> str:
+async def _admin(server_url: str, statement: str) -> None:
     conn = await asyncpg.connect(with_database(server_url, "postgres"))
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(statement)
     finally:
         await conn.close()
+
+
+async def create_database(server_url: str, name: str) -> str:
+    await _admin(server_url, f'CREATE DATABASE "{name}"')
     return with_database(server_url, name)
 
 
 async def drop_database(server_url: str, name: str) -> None:
-    conn = await asyncpg.connect(with_database(server_url, "postgres"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

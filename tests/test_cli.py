@@ -48,3 +48,10 @@ def test_db_adopt_refuses_a_database_spikeland_already_manages(database_url: str
     result = run_cli("db", "adopt", "--dry-run", env={"SPIKELAND_DATABASE_URL": database_url})
     assert result.returncode == 1
     assert "0002_fk_indexes" in result.stderr
+
+
+def test_bad_setting_is_one_clear_line() -> None:
+    result = run_cli("db", "current", env={"SPIKELAND_PORT": "not-a-port"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "SPIKELAND_PORT" in result.stderr and "Traceback" not in result.stderr

@@ -56,6 +56,20 @@ def _run_seed(url: str, settings: Settings) -> dict[str, int]:
     return asyncio.run(run())
 
 
+@app.callback()
+def _load_settings() -> None:
+    """Read the configuration once, up front: a bad value is one clear line, not a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"SPIKELAND_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise _fail(f"bad configuration: {problems}") from None
+
+
 def _logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
