@@ -16,10 +16,13 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from spikeland.app import create_app
 from spikeland.db import migrate
 from spikeland.db.engine import async_url, make_engine
 from spikeland.settings import Settings
@@ -75,8 +78,30 @@ def database_url(server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, environment="test")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    # bcrypt cost 4 keeps the suite fast; production refuses anything under 12.
+    return Settings(
+        database_url=database_url,
+        environment="test",
+        bcrypt_cost=4,
+        cookie_secure=False,
+        data_dir=tmp_path_factory.mktemp("data"),
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings, database_url: str) -> AsyncIterator[FastAPI]:
+    """The application, started (lifespan) on the test database. Its requests commit for real."""
+    app = create_app(settings, database_url=database_url)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,10 @@
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from spikeland.app import create_app
 from spikeland.core.errors import Conflict
 from spikeland.core.schemas import Schema
-from spikeland.settings import Settings
 
 
 class Echo(Schema):
@@ -15,26 +12,15 @@ class Echo(Schema):
     count: int
 
 
-@pytest.fixture
-async def app(settings: Settings, database_url: str) -> AsyncIterator[FastAPI]:
-    app = create_app(settings, database_url=database_url)
+@pytest.fixture(autouse=True)
+def echo_route(app: FastAPI) -> None:
+    """A route added by the test so the handlers can be exercised with a real JSON body."""
 
-    # A route added by the test so the handlers can be exercised with a real JSON body.
     @app.post("/api/v1/test-echo", response_model=Echo)
     async def echo(body: Echo) -> Echo:
         if body.count < 0:
             raise Conflict("negative", details={"count": body.count})
         return body
-
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield client
 
 
 async def test_health_checks_the_database(client: httpx.AsyncClient) -> None:

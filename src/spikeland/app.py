@@ -11,9 +11,12 @@ from sqlalchemy import text
 
 from spikeland import __version__
 from spikeland.core.errors import error_body, install_error_handlers
+from spikeland.core.logging import install_redaction
+from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.schemas import Schema
 from spikeland.db.engine import make_engine, make_sessionmaker, resolve_database_url
 from spikeland.db.session import DbSession
+from spikeland.identity.api import router as identity_router
 from spikeland.settings import Settings, get_settings
 
 
@@ -34,6 +37,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        install_redaction()
         url = database_url or resolve_database_url(settings)
         engine = make_engine(url, settings)
         app.state.engine = engine
@@ -51,6 +55,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         openapi_url="/openapi.json",
         docs_url="/docs",
     )
+    app.state.settings = settings
+    app.state.rate_limiter = RateLimiter()
     install_error_handlers(app)
 
     @app.get("/health", response_model=Health, tags=["ops"])
@@ -67,5 +73,6 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     async def api_index() -> ApiIndex:
         return ApiIndex(name="spikeland", version=__version__, docs_url="/docs")
 
+    api.include_router(identity_router)
     app.include_router(api)
     return app

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +26,48 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=100)
     db_connect_timeout: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where users reach the service: links in emails, OAuth."
+    )
+
+    # Identity and security
+    bcrypt_cost: int = Field(default=12, ge=4, le=16, description="bcrypt work factor; production: >= 12.")
+    cookie_secure: bool = Field(
+        default=True, description="Secure flag on the session cookie (false: local http)."
+    )
+    session_days: int = Field(default=30, ge=1, le=365)
+    trust_proxy_headers: bool = Field(
+        default=False, description="Take the client IP from X-Forwarded-For / X-Real-IP (behind a proxy)."
+    )
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description="AES-256-GCM keys 'kid:base64key[,kid:base64key...]', the first one current. "
+        "Unset outside production: a key file in the data dir.",
+    )
+    login_attempts_per_email: int = Field(default=5, ge=1, description="Failed logins per email per window.")
+    login_attempts_per_ip: int = Field(default=20, ge=1, description="Failed logins per IP per window.")
+    login_window_seconds: int = Field(default=900, ge=1)
+
+    # OAuth providers (enabled when the client id is set)
+    github_client_id: str | None = None
+    github_client_secret: SecretStr | None = None
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    google_metadata_url: str = "https://accounts.google.com/.well-known/openid-configuration"
+
+    # Email
+    email_from: str = "Spike Land <no-reply@spike.land>"
+    resend_api_key: SecretStr | None = None
+    resend_api_url: str = "https://api.resend.com"
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> Settings:
+        if self.environment == "production":
+            if self.bcrypt_cost < 12:
+                raise ValueError("bcrypt_cost must be at least 12 in production")
+            if self.encryption_keys is None:
+                raise ValueError("encryption_keys must be configured in production")
+        return self
 
 
 @lru_cache(maxsize=1)

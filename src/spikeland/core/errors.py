@@ -23,10 +23,18 @@ class SpikelandError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: Any = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        self.headers = headers
         if code is not None:
             self.code = code
 
@@ -49,6 +57,18 @@ class Unauthorized(SpikelandError):
 class Forbidden(SpikelandError):
     status_code = 403
     code = "forbidden"
+
+
+class ValidationFailed(SpikelandError):
+    """A rule the request schema cannot express (checked in a service)."""
+
+    status_code = 422
+    code = "validation_error"
+
+
+class TooManyRequests(SpikelandError):
+    status_code = 429
+    code = "rate_limited"
 
 
 class ServiceUnavailable(SpikelandError):
@@ -82,7 +102,7 @@ def _response(status: int, code: str, message: str, details: Any = None, headers
 
 async def _spikeland_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SpikelandError)
-    return _response(exc.status_code, exc.code, exc.message, exc.details)
+    return _response(exc.status_code, exc.code, exc.message, exc.details, headers=exc.headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -1,0 +1,56 @@
+"""Fixed-window rate limits, as the original platform counted them.
+
+A window starts at the first counted event and lasts ``window`` seconds; at ``limit`` events the
+key is limited until the window ends. Counts live in this process (one API process per machine
+is the default deployment); they are not shared between processes.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class _Window:
+    started: float
+    count: int
+
+
+class RateLimiter:
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._windows: dict[str, _Window] = {}
+        self._lock = threading.Lock()
+        self._max_keys = max_keys
+
+    def retry_after(self, key: str, limit: int, window: float) -> int | None:
+        """Seconds until ``key`` may try again, or None when it is not limited."""
+        now = time.monotonic()
+        with self._lock:
+            current = self._windows.get(key)
+            if current is None or now - current.started >= window or current.count < limit:
+                return None
+            return max(1, math.ceil(current.started + window - now))
+
+    def hit(self, key: str, window: float) -> None:
+        """Count one event for ``key``."""
+        now = time.monotonic()
+        with self._lock:
+            current = self._windows.get(key)
+            if current is None or now - current.started >= window:
+                if len(self._windows) >= self._max_keys:
+                    self._evict(now, window)
+                self._windows[key] = _Window(started=now, count=1)
+            else:
+                current.count += 1
+
+    def reset(self, key: str) -> None:
+        with self._lock:
+            self._windows.pop(key, None)
+
+    def _evict(self, now: float, window: float) -> None:
+        expired = [k for k, w in self._windows.items() if now - w.started >= window]
+        for k in expired or list(self._windows)[: len(self._windows) // 2]:
+            del self._windows[k]

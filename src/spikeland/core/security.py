@@ -1,0 +1,167 @@
+"""Passwords (bcrypt), secret digests (SHA-256) and encryption at rest (AES-256-GCM with key ids)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import bcrypt
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from spikeland.settings import Settings
+
+# bcrypt only reads the first 72 bytes of a password; bcrypt >= 5 refuses longer input. Rather than
+# silently truncate (two passwords sharing 72 bytes would both work) or pre-hash (hashes made by
+# the original platform would stop verifying), longer passwords are refused at sign-up.
+MAX_PASSWORD_BYTES = 72
+
+
+def password_fits(password: str) -> bool:
+    return len(password.encode("utf-8")) <= MAX_PASSWORD_BYTES
+
+
+def _hash_sync(password: str, cost: int) -> str:
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=cost)).decode("ascii")
+
+
+async def hash_password(password: str, cost: int) -> str:
+    """bcrypt hash, computed in a worker thread (cost 12 takes ~0.3 s; the event loop must not wait)."""
+    if not password_fits(password):
+        raise ValueError("password longer than 72 bytes")
+    return await asyncio.to_thread(_hash_sync, password, cost)
+
+
+@lru_cache(maxsize=8)
+def _dummy_hash(cost: int) -> bytes:
+    return _hash_sync(secrets.token_urlsafe(16), cost).encode("ascii")
+
+
+def _verify_sync(password: str, password_hash: str | None, cost: int) -> bool:
+    # Always spend one bcrypt comparison, so an unknown email costs what a wrong password costs.
+    candidate = password.encode("utf-8")
+    usable = password_hash is not None and password_hash.startswith("$2") and len(candidate) <= 72
+    stored = password_hash.encode("ascii") if usable and password_hash else _dummy_hash(cost)
+    matched = bcrypt.checkpw(candidate[:MAX_PASSWORD_BYTES], stored)
+    return matched and usable
+
+
+async def verify_password(password: str, password_hash: str | None, cost: int) -> bool:
+    return await asyncio.to_thread(_verify_sync, password, password_hash, cost)
+
+
+def new_secret(nbytes: int = 32) -> str:
+    """A URL-safe random secret (session tokens, verification tokens, API keys)."""
+    return secrets.token_urlsafe(nbytes)
+
+
+def digest(secret: str) -> str:
+    """The SHA-256 hex digest stored in place of a secret, so a database leak leaks no usable secret."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def same_digest(a: str, b: str) -> bool:
+    return hmac.compare_digest(a, b)
+
+
+# ----------------------------------------------------------------------------- encryption at rest
+
+_PREFIX = "enc:v1"
+
+
+class DecryptionError(ValueError):
+    """A ciphertext that no known key opens (wrong key, tampered, or not ours)."""
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """AES-256-GCM keys by id; ``current`` encrypts, every key decrypts, so keys can rotate.
+
+    Ciphertext format: ``enc:v1:{kid}:{nonce b64url}:{ciphertext+tag b64url}``; the key id is
+    bound as associated data, so a ciphertext cannot be replayed under another id.
+    """
+
+    keys: dict[str, bytes]
+    current: str
+
+    def encrypt(self, plaintext: str) -> str:
+        nonce = os.urandom(12)
+        sealed = AESGCM(self.keys[self.current]).encrypt(
+            nonce, plaintext.encode("utf-8"), self.current.encode()
+        )
+        return ":".join((_PREFIX, self.current, _b64(nonce), _b64(sealed)))
+
+    def decrypt(self, value: str) -> str:
+        parts = value.split(":")
+        if len(parts) != 5 or ":".join(parts[:2]) != _PREFIX:
+            raise DecryptionError("not a Spikeland ciphertext")
+        kid, nonce, sealed = parts[2], parts[3], parts[4]
+        key = self.keys.get(kid)
+        if key is None:
+            raise DecryptionError(f"unknown key id {kid!r}")
+        try:
+            return AESGCM(key).decrypt(_unb64(nonce), _unb64(sealed), kid.encode()).decode("utf-8")
+        except (InvalidTag, ValueError) as exc:
+            raise DecryptionError("ciphertext does not open with its key") from exc
+
+    def key_id_of(self, value: str) -> str | None:
+        parts = value.split(":")
+        return parts[2] if len(parts) == 5 and ":".join(parts[:2]) == _PREFIX else None
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def new_key_spec(kid: str) -> str:
+    """A fresh ``kid:base64key`` entry for ``SPIKELAND_ENCRYPTION_KEYS``."""
+    return f"{kid}:{_b64(AESGCM.generate_key(bit_length=256))}"
+
+
+def parse_keys(spec: str) -> Keyring:
+    keys: dict[str, bytes] = {}
+    order: list[str] = []
+    for entry in (e.strip() for e in spec.split(",") if e.strip()):
+        kid, sep, encoded = entry.partition(":")
+        if not sep or not kid or ":" in encoded:
+            raise ValueError("each encryption key must be 'kid:base64key'")
+        key = _unb64(encoded)
+        if len(key) != 32:
+            raise ValueError(f"encryption key {kid!r} is not 32 bytes")
+        keys[kid] = key
+        order.append(kid)
+    if not order:
+        raise ValueError("no encryption keys given")
+    return Keyring(keys=keys, current=order[0])
+
+
+def key_file(settings: Settings) -> Path:
+    return settings.data_dir / "encryption-keys"
+
+
+def load_keyring(settings: Settings) -> Keyring:
+    """The configured keys; outside production, a key file in the data dir made on first use."""
+    if settings.encryption_keys is not None:
+        return parse_keys(settings.encryption_keys.get_secret_value())
+    path = key_file(settings)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(new_key_spec("local1") + "\n")
+    return parse_keys(path.read_text().strip())

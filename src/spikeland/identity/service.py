@@ -1,0 +1,202 @@
+"""Accounts and sessions: sign-up, sign-in, the session lifecycle. Services flush, never commit."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spikeland.core.clock import utcnow
+from spikeland.core.errors import Conflict, NotFound, TooManyRequests, Unauthorized
+from spikeland.core.ratelimit import RateLimiter
+from spikeland.core.security import digest, hash_password, new_secret, verify_password
+from spikeland.db.cuid import cuid
+from spikeland.identity.hooks import run_signup_hooks
+from spikeland.identity.models import Session, User
+from spikeland.identity.schemas import SignupRequest
+from spikeland.settings import Settings
+
+# No 0/O, 1/I/L: a code read aloud or typed from a screenshot cannot be mistaken.
+REFERRAL_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+REFERRAL_CODE_LENGTH = 8
+# A session's expiry moves forward at most once a day, so an active user does not cost a write per request.
+SLIDE_EVERY = timedelta(days=1)
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+
+
+def new_referral_code() -> str:
+    return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(REFERRAL_CODE_LENGTH))
+
+
+async def get_user(session: AsyncSession, user_id: str) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.", code="user_not_found")
+    return user
+
+
+async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    result = await session.execute(select(User).where(User.email == email.strip().lower()))
+    return result.scalar_one_or_none()
+
+
+async def find_referrer(session: AsyncSession, code: str | None) -> User | None:
+    if not code:
+        return None
+    result = await session.execute(select(User).where(User.referral_code == code.strip().upper()))
+    return result.scalar_one_or_none()
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    email: str | None,
+    password_hash: str | None = None,
+    name: str | None = None,
+    image: str | None = None,
+    email_verified: datetime | None = None,
+    referred_by_id: str | None = None,
+) -> User:
+    """Insert a user with a fresh referral code and run the sign-up hooks.
+
+    A taken email is a 409; a referral code that happens to be taken is drawn again.
+    """
+    for _attempt in range(5):
+        user = User(
+            email=email,
+            password_hash=password_hash,
+            name=name,
+            image=image,
+            email_verified=email_verified,
+            referral_code=new_referral_code(),
+            referred_by_id=referred_by_id,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(user)
+                await session.flush()
+        except IntegrityError as exc:
+            constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+            if constraint == "users_email_key":
+                raise Conflict("An account with this email already exists.", code="email_taken") from None
+            if constraint == "users_referralCode_key":
+                continue
+            raise
+        await run_signup_hooks(session, user)
+        return user
+    raise RuntimeError("could not draw a free referral code")  # 31^8 codes: not expected to happen
+
+
+async def signup(session: AsyncSession, settings: Settings, data: SignupRequest) -> User:
+    if await find_user_by_email(session, data.email) is not None:
+        raise Conflict("An account with this email already exists.", code="email_taken")
+    referrer = await find_referrer(session, data.referral_code)
+    password_hash = await hash_password(data.password, settings.bcrypt_cost)
+    return await create_user(
+        session,
+        email=data.email,
+        password_hash=password_hash,
+        name=data.name,
+        referred_by_id=referrer.id if referrer else None,
+    )
+
+
+async def authenticate(
+    session: AsyncSession, settings: Settings, limiter: RateLimiter, email: str, password: str, ip: str
+) -> User:
+    """The user with this email and password, or one 401 for every failure (unknown email included).
+
+    Failed attempts are counted per email and per IP; past the limit the answer is 429.
+    """
+    window = settings.login_window_seconds
+    keys = (
+        (f"login:email:{email}", settings.login_attempts_per_email),
+        (f"login:ip:{ip}", settings.login_attempts_per_ip),
+    )
+    for key, limit in keys:
+        wait = limiter.retry_after(key, limit, window)
+        if wait is not None:
+            raise TooManyRequests(
+                "Too many failed sign-in attempts. Try again later.",
+                details={"retryAfter": wait},
+                headers={"Retry-After": str(wait)},
+            )
+    user = await find_user_by_email(session, email)
+    if (
+        not await verify_password(password, user.password_hash if user else None, settings.bcrypt_cost)
+        or user is None
+    ):
+        for key, _limit in keys:
+            limiter.hit(key, window)
+        raise InvalidCredentials("Invalid email or password.")
+    limiter.reset(f"login:email:{email}")
+    return user
+
+
+# ----------------------------------------------------------------------------- sessions
+
+
+async def create_session(session: AsyncSession, user_id: str, days: int) -> tuple[str, datetime]:
+    """A new session for ``user_id``: the raw token (for the cookie) and its expiry.
+
+    Only the token's SHA-256 digest is stored.
+    """
+    token = new_secret(32)
+    expires = utcnow() + timedelta(days=days)
+    await session.execute(
+        insert(Session).values(id=cuid(), session_token=digest(token), user_id=user_id, expires=expires)
+    )
+    return token, expires
+
+
+@dataclass(frozen=True)
+class ActiveSession:
+    user: User
+    session_id: str
+    expires: datetime
+    renewed: bool
+
+
+async def resolve_session(session: AsyncSession, token: str, days: int) -> ActiveSession | None:
+    """The user behind a session token, sliding the expiry forward (at most once a day)."""
+    now = utcnow()
+    row = (
+        await session.execute(
+            select(User, Session.id, Session.expires)
+            .join(Session, Session.user_id == User.id)
+            .where(Session.session_token == digest(token), Session.expires > now)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    user, session_id, expires = row
+    full = now + timedelta(days=days)
+    if full - expires < SLIDE_EVERY:
+        return ActiveSession(user, session_id, expires, renewed=False)
+    await session.execute(update(Session).where(Session.id == session_id).values(expires=full))
+    return ActiveSession(user, session_id, full, renewed=True)
+
+
+async def end_session(session: AsyncSession, token: str) -> None:
+    await session.execute(delete(Session).where(Session.session_token == digest(token)))
+
+
+async def revoke_sessions(session: AsyncSession, user_id: str, keep_session_id: str | None = None) -> int:
+    """Delete every session of ``user_id`` except ``keep_session_id``; returns how many went."""
+    statement = delete(Session).where(Session.user_id == user_id)
+    if keep_session_id is not None:
+        statement = statement.where(Session.id != keep_session_id)
+    result = await session.execute(statement.returning(Session.id))
+    return len(result.all())
+
+
+async def purge_expired_sessions(session: AsyncSession) -> int:
+    result = await session.execute(delete(Session).where(Session.expires <= utcnow()).returning(Session.id))
+    return len(result.all())
