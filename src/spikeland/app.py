@@ -16,6 +16,7 @@ from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.schemas import Schema
 from spikeland.db.engine import make_engine, make_sessionmaker, resolve_database_url
 from spikeland.db.session import DbSession
+from spikeland.identity import admin_api, api_keys_api, me_api, oauth_api, verification_api
 from spikeland.identity.api import router as identity_router
 from spikeland.settings import Settings, get_settings
 
@@ -73,6 +74,14 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     async def api_index() -> ApiIndex:
         return ApiIndex(name="spikeland", version=__version__, docs_url="/docs")
 
-    api.include_router(identity_router)
+    for router in (
+        identity_router,
+        verification_api.router,
+        oauth_api.router,
+        me_api.router,
+        api_keys_api.router,
+        admin_api.router,
+    ):
+        api.include_router(router)
     app.include_router(api)
     return app
