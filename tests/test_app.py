@@ -1,4 +1,3 @@
-
 import httpx
 import pytest
 from fastapi import FastAPI

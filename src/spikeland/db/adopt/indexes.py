@@ -1,0 +1,137 @@
+"""Indexes and UNIQUE constraints: the baseline's against ``pg_index``.
+
+The baseline's indexes are the models' less the FK indexes migration 0002 adds; an index of
+0002 found already in place is accepted when it is the one 0002 would create.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from alembic.script import ScriptDirectory
+from sqlalchemy import Index, Table, UniqueConstraint, text
+from sqlalchemy.engine import Connection
+
+from spikeland.db.adopt.catalog import COLUMNS_OF
+from spikeland.db.migrate import alembic_config
+
+FK_INDEX_REVISION = "0002_fk_indexes"
+
+_INDEXES_SQL = (
+    "SELECT t.relname AS table, i.relname AS name, ix.indisunique AS unique, "
+    "ix.indisvalid AS valid, am.amname AS method, ix.indpred IS NOT NULL AS partial, "
+    "ix.indexprs IS NOT NULL AS expressions, ix.indnkeyatts AS nkey, "
+    + COLUMNS_OF.format(keys="ix.indkey::int2[]", rel="ix.indrelid")
+    + " AS columns, ix.indkey::int2[] AS attnums, ix.indoption::int2[] AS options, "
+    "con.contype::text AS contype, pg_get_indexdef(i.oid) AS definition "
+    "FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid "
+    "JOIN pg_class t ON t.oid = ix.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+    "JOIN pg_am am ON am.oid = i.relam "
+    "LEFT JOIN pg_constraint con ON con.conindid = i.oid AND con.conrelid = t.oid "
+    "AND con.contype IN ('u', 'x') "
+    "WHERE n.nspname = current_schema() AND NOT ix.indisprimary"
+)
+
+
+@dataclass(frozen=True)
+class _Index:
+    name: str
+    unique: bool
+    columns: tuple[str, ...]
+    constraint: bool  # a UNIQUE constraint rather than a bare unique index
+
+
+def _index_columns(index: Index) -> tuple[str, ...]:
+    return tuple(str(getattr(expr, "name", expr)) for expr in index.expressions)
+
+
+def _fk_index_names() -> set[tuple[str, str]]:
+    """(table, index) of the indexes migration 0002 adds to the models."""
+    script = ScriptDirectory.from_config(alembic_config("postgresql://unused"))
+    revision = script.get_revision(FK_INDEX_REVISION)
+    assert revision is not None and revision.module is not None
+    fk_columns: list[tuple[str, str]] = revision.module.FK_COLUMNS
+    return {(table, f"{table}_{column}_idx") for table, column in fk_columns}
+
+
+def _baseline_indexes(table: Table, later: set[tuple[str, str]]) -> dict[str, _Index]:
+    indexes = {
+        str(ix.name): _Index(str(ix.name), bool(ix.unique), _index_columns(ix), constraint=False)
+        for ix in table.indexes
+        if (table.name, str(ix.name)) not in later
+    }
+    for uc in table.constraints:
+        if isinstance(uc, UniqueConstraint):
+            name = str(uc.name)
+            indexes[name] = _Index(name, True, tuple(c.name for c in uc.columns), constraint=True)
+    return indexes
+
+
+def index_differences(conn: Connection, tables: Sequence[Table]) -> tuple[list[str], list[str]]:
+    """Differences in the indexes of ``tables``, and notes (0002's indexes already in place)."""
+    found: dict[str, dict[str, Any]] = {}
+    for row in conn.execute(text(_INDEXES_SQL)):
+        found.setdefault(row.table, {})[row.name] = row
+    later = _fk_index_names()
+    lines: list[str] = []
+    notes: list[str] = []
+    for table in tables:
+        want = _baseline_indexes(table, later)
+        have = dict(found.get(table.name, {}))
+        for name in sorted(want):
+            expected = want[name]
+            row = have.pop(name, None)
+            kind = "unique index" if expected.unique else "index"
+            if row is None:
+                lines.append(f"{table.name}: missing {kind} {name} ({', '.join(expected.columns)})")
+                continue
+            lines.extend(
+                f"{table.name}: {kind} {name}: {problem}" for problem in _index_problems(row, expected)
+            )
+        for name in sorted(have):
+            if (table.name, name) in later:
+                _check_later_index(table.name, have[name], lines, notes)
+            else:
+                lines.append(f"{table.name}: unexpected index {name}: {have[name].definition}")
+    return lines, notes
+
+
+def _check_later_index(table: str, row: Any, lines: list[str], notes: list[str]) -> None:
+    """0002 creates its indexes IF NOT EXISTS: an identical one is fine, another would stay."""
+    column = row.name.removeprefix(f"{table}_").removesuffix("_idx")
+    problems = _index_problems(row, _Index(row.name, False, (column,), False))
+    if not problems:
+        notes.append(f"index {row.name} already exists; migration {FK_INDEX_REVISION} will keep it")
+    lines.extend(
+        f"{table}: index {row.name} (which {FK_INDEX_REVISION} would create) exists but {p}" for p in problems
+    )
+
+
+def _index_problems(row: Any, expected: _Index) -> list[str]:
+    problems = []
+    nkey = int(row.nkey)
+    key_columns = tuple(row.columns[:nkey])
+    if 0 in list(row.attnums)[:nkey] or row.expressions:
+        problems.append(f"is on expressions: {row.definition}")
+    elif key_columns != expected.columns:
+        problems.append(f"is on ({', '.join(key_columns)}), expected ({', '.join(expected.columns)})")
+    if bool(row.unique) != expected.unique:
+        problems.append("is unique, expected not unique" if row.unique else "is not unique, expected unique")
+    if row.method != "btree":
+        problems.append(f"uses {row.method}, expected btree")
+    if row.partial:
+        problems.append(f"is partial: {row.definition}")
+    if any(int(option) for option in list(row.options)[:nkey]):
+        problems.append(f"has DESC or NULLS FIRST columns: {row.definition}")
+    if len(row.columns) > nkey:
+        problems.append(f"has INCLUDE columns ({', '.join(row.columns[nkey:])})")
+    if not row.valid:
+        problems.append("is INVALID (a failed CREATE INDEX CONCURRENTLY?); rebuild it with REINDEX")
+    is_constraint = row.contype is not None
+    if is_constraint and not expected.constraint:
+        problems.append("is a UNIQUE constraint, expected a unique index (as Prisma makes it)")
+    elif expected.constraint and not is_constraint:
+        problems.append("is a unique index, expected a UNIQUE constraint")
+    return problems
