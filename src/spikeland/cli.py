@@ -22,7 +22,11 @@ from spikeland.settings import Settings, get_settings
 
 app = typer.Typer(help="Spikeland: the Spike Land platform backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema: migrations, adoption, statistics.", no_args_is_help=True)
+users_app = typer.Typer(help="Accounts the operators manage.", no_args_is_help=True)
+keys_app = typer.Typer(help="Encryption keys for secrets at rest.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -164,6 +168,102 @@ def db_stats(
     from spikeland.db.stats import collect, render
 
     typer.echo(render(asyncio.run(collect(_database(get_settings()), limit=limit))))
+
+
+@users_app.command("create-admin")
+def users_create_admin(
+    email: Annotated[str, typer.Argument(help="The admin's email address.")],
+    admin_only: Annotated[
+        bool, typer.Option("--admin", help="Make an ADMIN rather than a SUPER_ADMIN (who can grant roles).")
+    ] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+    ask_password: Annotated[bool, typer.Option("--password", help="Prompt for the password.")] = False,
+) -> None:
+    """Create the admin account, or promote an existing user (a password given replaces theirs)."""
+    from spikeland.core.errors import SpikelandError
+    from spikeland.identity.admin import create_or_promote_admin
+
+    password: str | None = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif ask_password:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = get_settings()
+    url = _database(settings)
+
+    async def run() -> str:
+        engine = make_engine(url, settings)
+        try:
+            async with transaction(make_sessionmaker(engine)) as session:
+                user = await create_or_promote_admin(session, settings, email, password, not admin_only)
+                return f"{user.email} is {user.role.value} (id {user.id})"
+        finally:
+            await engine.dispose()
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except SpikelandError as exc:
+        raise _fail(exc.message, code=1) from None
+
+
+@keys_app.command("generate")
+def keys_generate(
+    kid: Annotated[str | None, typer.Argument(help="Key id (default: the UTC time).")] = None,
+) -> None:
+    """Print a new key entry; put it first in SPIKELAND_ENCRYPTION_KEYS to make it current."""
+    from spikeland.identity.keys import generate_spec
+
+    typer.echo(generate_spec(kid))
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored secret under the current key (resumable; commits batch by batch)."""
+    from spikeland.core.security import load_keyring
+    from spikeland.identity import keys
+
+    settings = get_settings()
+    url = _database(settings)
+
+    async def run() -> tuple[int, int]:
+        engine = make_engine(url, settings)
+        keyring = load_keyring(settings)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                changed = await keys.rotate(
+                    session, keyring, legacy_key=keys.legacy_key_of(settings), after_batch=session.commit
+                )
+                await session.commit()
+                return changed, await keys.count_pending(session, keyring)
+        finally:
+            await engine.dispose()
+
+    changed, pending = asyncio.run(run())
+    typer.echo(f"re-encrypted {changed} values under key {load_keyring(settings).current}")
+    if pending:
+        raise _fail(f"{pending} values could not be opened with any configured key", code=1)
+
+
+@app.command()
+def worker() -> None:
+    """Run the periodic jobs (expired sessions and tokens, ...) until interrupted."""
+    from spikeland.worker.scheduler import worker_main
+
+    settings = get_settings()
+    _logging(settings)
+    asyncio.run(worker_main(_database(settings), settings))
+
+
+@app.command()
+def maintenance() -> None:
+    """Run every periodic job once and print what each did."""
+    from spikeland.worker.scheduler import maintenance_main
+
+    settings = get_settings()
+    for name, outcome in asyncio.run(maintenance_main(_database(settings), settings)).items():
+        typer.echo(f"{name}: {outcome}")
 
 
 def main() -> None:

@@ -55,10 +55,26 @@ class Settings(BaseSettings):
     google_client_secret: SecretStr | None = None
     google_metadata_url: str = "https://accounts.google.com/.well-known/openid-configuration"
 
+    # OAuth sign-in and key rotation (identity/oauth.py, identity/keys.py): GitHub's endpoints are
+    # settings so a local peer (tests) or GitHub Enterprise can stand in; the legacy key opens the
+    # original platform's 'ivHex:authTagHex:ciphertextHex' marketing tokens during `keys rotate`.
+    github_oauth_url: str = "https://github.com/login/oauth"
+    github_api_url: str = "https://api.github.com"
+    oauth_timeout_seconds: float = Field(default=10.0, gt=0, description="Calls to OAuth providers.")
+    legacy_token_key: SecretStr | None = Field(
+        default=None, description="The original platform's TOKEN_ENCRYPTION_KEY (64 hex characters)."
+    )
+
     # Email
     email_from: str = "Spike Land <no-reply@spike.land>"
     resend_api_key: SecretStr | None = None
     resend_api_url: str = "https://api.resend.com"
+
+    # Email verification, magic links, password reset (issue 3, verification part): how many
+    # mails one address / one IP may ask for per window, per kind of mail.
+    verification_requests_per_email: int = Field(default=5, ge=1)
+    verification_requests_per_ip: int = Field(default=20, ge=1)
+    verification_window_seconds: int = Field(default=3600, ge=1)
 
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:

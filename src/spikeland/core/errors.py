@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 _log = logging.getLogger(__name__)
@@ -127,6 +128,26 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return _response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 
+# SQLSTATEs that mean the client sent text PostgreSQL cannot store (a NUL byte, mostly): their
+# input, not our fault, wherever it came in (path, query, header-derived values).
+_BAD_TEXT_STATES = {"22021", "22P05"}
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        state = getattr(candidate, "sqlstate", None)
+        if state:
+            return str(state)
+    return None
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if _sqlstate(exc) in _BAD_TEXT_STATES:
+        return _response(422, "invalid_text", "The request contains characters that cannot be stored (NUL).")
+    return await _unexpected_error(request, exc)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     _log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _response(500, "internal_error", "An unexpected error occurred.")
@@ -136,4 +157,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SpikelandError, _spikeland_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -45,6 +45,8 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=False,
+        # Statement parameters carry password hashes, digests and user data: keep them out of error logs.
+        hide_parameters=True,
         connect_args={"server_settings": SERVER_SETTINGS, "timeout": settings.db_connect_timeout},
     )
 

@@ -1,5 +1,112 @@
-"""(being written)"""
+"""Admin endpoints: user search, role changes, deletion and the audit log."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(tags=["admin"])
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, status
+
+from spikeland.core.schemas import Schema
+from spikeland.db.session import DbSession
+from spikeland.identity import admin
+from spikeland.identity.deps import AdminUser, SuperAdminUser, client_ip
+from spikeland.identity.models import UserRole
+from spikeland.identity.schemas import UserOut
+from spikeland.ops.models import AuditAction, AuditLog
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+Limit = Annotated[int, Query(ge=1, le=admin.MAX_PAGE)]
+Cursor = Annotated[str | None, Query(max_length=500)]
+
+
+class AdminUserOut(UserOut):
+    updated_at: datetime
+    referred_by_id: str | None
+
+
+class AdminUserPage(Schema):
+    items: list[AdminUserOut]
+    next_cursor: str | None
+
+
+class RoleChange(Schema):
+    role: UserRole
+
+
+class AuditEntryOut(Schema):
+    id: str
+    user_id: str
+    action: AuditAction
+    target_id: str | None
+    metadata: Any
+    ip_address: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, entry: AuditLog) -> AuditEntryOut:
+        # Built by hand: on the ORM class, ``metadata`` is SQLAlchemy's MetaData, not the column.
+        return cls(
+            id=entry.id,
+            user_id=entry.user_id,
+            action=entry.action,
+            target_id=entry.target_id,
+            metadata=entry.metadata_,
+            ip_address=entry.ip_address,
+            created_at=entry.created_at,
+        )
+
+
+class AuditPage(Schema):
+    items: list[AuditEntryOut]
+    next_cursor: str | None
+
+
+@router.get("/users", response_model=AdminUserPage)
+async def list_users(
+    actor: AdminUser,
+    session: DbSession,
+    q: Annotated[str | None, Query(max_length=admin.MAX_QUERY_LENGTH)] = None,
+    role: UserRole | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> AdminUserPage:
+    page = await admin.list_users(session, actor, query=q, role=role, limit=limit, cursor=cursor)
+    return AdminUserPage(
+        items=[AdminUserOut.model_validate(user) for user in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/users/{user_id}", response_model=AdminUserOut)
+async def get_user(user_id: str, actor: AdminUser, session: DbSession) -> AdminUserOut:
+    return AdminUserOut.model_validate(await admin.get_user(session, actor, user_id))
+
+
+@router.patch("/users/{user_id}/role", response_model=AdminUserOut)
+async def change_role(
+    user_id: str, body: RoleChange, request: Request, actor: SuperAdminUser, session: DbSession
+) -> AdminUserOut:
+    user = await admin.change_role(session, actor, user_id, body.role, client_ip(request))
+    return AdminUserOut.model_validate(user)
+
+
+@router.delete("/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_user(user_id: str, request: Request, actor: AdminUser, session: DbSession) -> None:
+    await admin.delete_user(session, actor, user_id, client_ip(request))
+
+
+@router.get("/audit-logs", response_model=AuditPage)
+async def list_audit_logs(
+    actor: AdminUser,
+    session: DbSession,
+    action: AuditAction | None = None,
+    actor_id: Annotated[str | None, Query(alias="actorId", max_length=100)] = None,
+    target_id: Annotated[str | None, Query(alias="targetId", max_length=100)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> AuditPage:
+    page = await admin.list_audit_entries(
+        session, actor, action=action, actor_id=actor_id, target_id=target_id, limit=limit, cursor=cursor
+    )
+    return AuditPage(items=[AuditEntryOut.of(entry) for entry in page.items], next_cursor=page.next_cursor)

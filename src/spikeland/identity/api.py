@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.db.session import DbSession
-from spikeland.identity import service
+from spikeland.identity import admin, service
 from spikeland.identity.deps import (
     SESSION_COOKIE,
     CurrentUser,
@@ -34,6 +34,7 @@ async def login(body: LoginRequest, request: Request, response: Response, sessio
         session, settings, limiter, body.email, body.password, client_ip(request)
     )
     token, expires = await service.create_session(session, user.id, settings.session_days)
+    await admin.record_admin_login(session, user, client_ip(request))
     set_session_cookie(response, settings, token)
     return SessionOut(user=UserOut.model_validate(user), expires=expires)
 

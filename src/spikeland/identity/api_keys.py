@@ -5,14 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.clock import utcnow
-from spikeland.core.security import digest
+from spikeland.core.errors import Conflict, NotFound, ValidationFailed
+from spikeland.core.security import digest, new_secret
 from spikeland.identity.models import ApiKey, User
 
 KEY_PREFIX = "sk_live_"
+# "sk_live_" + 4 of the 43 random characters: enough to tell keys apart, far too little to use one.
+DISPLAY_PREFIX_LENGTH = 12
+MAX_ACTIVE_KEYS = 10
+MAX_NAME_LENGTH = 50
+# A list shows every active key (at most 10) and the most recent revoked ones, up to this many rows.
+LIST_LIMIT = 100
 # lastUsedAt is written only when it is older than this, so a busy key is not a write per request.
 LAST_USED_GRANULARITY = timedelta(minutes=5)
 
@@ -41,3 +48,71 @@ async def authenticate(session: AsyncSession, presented: str) -> AuthenticatedKe
     if last_used is None or now - last_used >= LAST_USED_GRANULARITY:
         await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
     return AuthenticatedKey(user=user, api_key_id=key_id)
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    api_key: ApiKey
+    secret: str  # the full key: returned once, at creation, and never stored
+
+
+async def create_key(session: AsyncSession, user_id: str, name: str) -> CreatedKey:
+    """A new active key for ``user_id``; a user holds at most ``MAX_ACTIVE_KEYS`` active keys.
+
+    The owner's row is locked for the count-then-insert, so concurrent creations queue instead of
+    each seeing nine keys. ``FOR NO KEY UPDATE`` does not block inserts that merely reference the
+    user (sessions, audit rows), which take ``FOR KEY SHARE``.
+    """
+    name = name.strip()
+    if not 1 <= len(name) <= MAX_NAME_LENGTH:
+        raise ValidationFailed(f"The name must be 1 to {MAX_NAME_LENGTH} characters.", code="invalid_name")
+    owner = await session.scalar(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
+    if owner is None:
+        raise NotFound("No such user.", code="user_not_found")
+    active = await session.scalar(
+        select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user_id, ApiKey.is_active.is_(True))
+    )
+    if (active or 0) >= MAX_ACTIVE_KEYS:
+        raise Conflict(
+            f"At most {MAX_ACTIVE_KEYS} active API keys are allowed. Revoke one first.",
+            code="api_key_limit_reached",
+        )
+    secret = KEY_PREFIX + new_secret(32)
+    statement = (
+        insert(ApiKey)
+        .values(
+            user_id=user_id,
+            name=name,
+            key_hash=digest(secret),
+            key_prefix=secret[:DISPLAY_PREFIX_LENGTH],
+        )
+        .returning(ApiKey)
+    )
+    api_key = (await session.scalars(statement)).one()
+    return CreatedKey(api_key=api_key, secret=secret)
+
+
+async def list_keys(session: AsyncSession, user_id: str) -> list[ApiKey]:
+    """The user's keys, active ones first, newest first within each group."""
+    result = await session.scalars(
+        select(ApiKey)
+        .where(ApiKey.user_id == user_id)
+        .order_by(ApiKey.is_active.desc(), ApiKey.created_at.desc(), ApiKey.id.desc())
+        .limit(LIST_LIMIT)
+    )
+    return list(result.all())
+
+
+async def revoke_key(session: AsyncSession, user_id: str, key_id: str) -> None:
+    """Deactivate one of the user's keys; revoking a revoked key changes nothing.
+
+    Another user's key is "not found", exactly like a key that does not exist.
+    """
+    found = await session.scalar(
+        update(ApiKey)
+        .where(ApiKey.id == key_id, ApiKey.user_id == user_id)
+        .values(is_active=False)
+        .returning(ApiKey.id)
+    )
+    if found is None:
+        raise NotFound("No such API key.", code="api_key_not_found")

@@ -1,5 +1,66 @@
-"""(being written)"""
+"""Self-service data rights: download everything, delete the account."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response, status
+from pydantic import Field
+
+from spikeland.core.schemas import ErrorResponse, Schema
+from spikeland.db.session import DbSession
+from spikeland.identity import data_rights
+from spikeland.identity.deps import CurrentUser, clear_session_cookie, settings_of
 
 router = APIRouter(tags=["me"])
+
+
+class DataExport(Schema):
+    """All of the user's rows by table name (column names as stored), secrets left out."""
+
+    format: str
+    exported_at: str
+    user_id: str
+    tables: dict[str, list[dict[str, Any]]]
+    referred_users: list[dict[str, str]]
+
+
+class DeleteAccountRequest(Schema):
+    # Optional on the wire so an account without a password gets the explanatory 409, not a 422.
+    password: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+
+
+@router.get("/me/export", response_model=DataExport)
+async def export_me(user: CurrentUser, response: Response, session: DbSession) -> DataExport:
+    data = await data_rights.export_user_data(session, user.id)
+    # A download name makes browsers save the file rather than show it.
+    response.headers["Content-Disposition"] = f'attachment; filename="spikeland-export-{user.id}.json"'
+    response.headers["Cache-Control"] = "no-store"  # personal data: no shared or browser cache
+    return DataExport.model_validate(data)
+
+
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        403: {"model": ErrorResponse, "description": "invalid_password"},
+        409: {"model": ErrorResponse, "description": "password_required or account_deletion_blocked"},
+        429: {"model": ErrorResponse, "description": "too many wrong passwords"},
+    },
+)
+async def delete_me(
+    body: Annotated[DeleteAccountRequest, Body()],
+    user: CurrentUser,
+    request: Request,
+    response: Response,
+    session: DbSession,
+) -> None:
+    """Delete the account and everything it owns, confirmed by the account's password.
+
+    An account that signed up through GitHub/Google has no password: it gets 409
+    ``password_required`` and sets one through the password-reset email first, so deletion
+    always needs something a stolen session cookie does not carry.
+    """
+    settings = settings_of(request)
+    await data_rights.delete_account(session, settings, request.app.state.rate_limiter, user, body.password)
+    clear_session_cookie(response, settings)

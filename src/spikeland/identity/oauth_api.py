@@ -1,5 +1,123 @@
-"""(being written)"""
+"""Sign-in with GitHub and Google: ``/auth/oauth/{provider}/start`` and ``.../callback``.
 
-from fastapi import APIRouter
+``start`` redirects the browser to the provider and sets a sealed flow cookie (10 minutes,
+HttpOnly, SameSite=Lax so it comes back on the provider's top-level redirect, scoped to these
+routes). ``callback`` checks that cookie against ``state``, exchanges the code, signs the user in
+(our session cookie) and answers 303 to ``settings.public_url`` + the ``next`` path given to
+``start`` (a same-site path; anything else becomes ``/``). Failures are JSON errors: 404
+``oauth_provider_not_found``, 400 ``oauth_state_invalid`` / ``oauth_denied`` /
+``oauth_exchange_failed`` / ``oauth_identity_incomplete``, 409 ``oauth_email_unverified`` /
+``oauth_retry``, 503 ``oauth_provider_unavailable``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse
+
+from spikeland.core.schemas import ErrorResponse
+from spikeland.core.security import Keyring, load_keyring
+from spikeland.db.session import DbSession
+from spikeland.identity import admin, oauth, service
+from spikeland.identity.deps import client_ip, set_session_cookie, settings_of
 
 router = APIRouter(tags=["auth"])
+
+FLOW_COOKIE_PATH = "/api/v1/auth/oauth"  # where app.py mounts these routes
+_ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (400, 404, 409, 503)}
+
+
+def flow_cookie(provider: str) -> str:
+    return f"spikeland_oauth_{provider}"
+
+
+def keyring_of(request: Request) -> Keyring:
+    keyring: Keyring | None = getattr(request.app.state, "keyring", None)
+    if keyring is None:
+        keyring = request.app.state.keyring = load_keyring(settings_of(request))
+    return keyring
+
+
+def providers_of(request: Request) -> dict[str, oauth.Provider]:
+    # Built once per app: Google's discovery document and signing keys are cached on the provider.
+    providers: dict[str, oauth.Provider] | None = getattr(request.app.state, "oauth_providers", None)
+    if providers is None:
+        providers = request.app.state.oauth_providers = oauth.configured_providers(settings_of(request))
+    return providers
+
+
+def _callback_url(request: Request, provider: str) -> str:
+    # From the configured public URL, never the Host header, so a forged host cannot redirect codes.
+    path = request.app.url_path_for("oauth_callback", provider=provider)
+    return settings_of(request).public_url.rstrip("/") + str(path)
+
+
+@router.get(
+    "/auth/oauth/{provider}/start",
+    response_class=RedirectResponse,
+    status_code=302,
+    responses=_ERRORS,
+    name="oauth_start",
+)
+async def start(
+    provider: str,
+    request: Request,
+    next_path: Annotated[str | None, Query(alias="next", max_length=512)] = None,
+) -> RedirectResponse:
+    chosen = oauth.get_provider(providers_of(request), provider)
+    flow = oauth.new_flow(chosen.name, next_path)
+    url = await oauth.authorization_url(chosen, _callback_url(request, chosen.name), flow)
+    response = RedirectResponse(url, status_code=302)
+    response.set_cookie(
+        flow_cookie(chosen.name),
+        oauth.seal_flow(keyring_of(request), flow),
+        max_age=oauth.STATE_TTL_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=settings_of(request).cookie_secure,
+        path=FLOW_COOKIE_PATH,
+    )
+    return response
+
+
+@router.get(
+    "/auth/oauth/{provider}/callback",
+    response_class=RedirectResponse,
+    status_code=303,
+    responses=_ERRORS,
+    name="oauth_callback",
+)
+async def callback(
+    provider: str,
+    request: Request,
+    session: DbSession,
+    code: Annotated[str | None, Query(max_length=2048)] = None,
+    state: Annotated[str | None, Query(max_length=512)] = None,
+    error: Annotated[str | None, Query(max_length=256)] = None,
+) -> RedirectResponse:
+    settings = settings_of(request)
+    chosen = oauth.get_provider(providers_of(request), provider)
+    user, flow = await oauth.complete(
+        session,
+        keyring_of(request),
+        chosen,
+        _callback_url(request, chosen.name),
+        sealed=request.cookies.get(flow_cookie(chosen.name)),
+        state=state,
+        code=code,
+        error=error,
+    )
+    token, _expires = await service.create_session(session, user.id, settings.session_days)
+    await admin.record_admin_login(session, user, client_ip(request), method=f"oauth:{chosen.name}")
+    response = RedirectResponse(settings.public_url.rstrip("/") + flow.next_path, status_code=303)
+    set_session_cookie(response, settings, token)
+    response.delete_cookie(
+        flow_cookie(chosen.name),
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path=FLOW_COOKIE_PATH,
+    )
+    return response

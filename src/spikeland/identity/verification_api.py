@@ -1,5 +1,141 @@
-"""(being written)"""
+"""Email verification, magic-link sign-in, password change and reset (``/api/v1/auth/...``).
 
-from fastapi import APIRouter
+Mails go out after the request's commit (a background task, see ``spikeland.ops.emails``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, BackgroundTasks, Request, Response, status
+from pydantic import Field
+
+from spikeland.core.ratelimit import RateLimiter
+from spikeland.core.schemas import Schema
+from spikeland.db.session import DbSession
+from spikeland.identity import admin, verification
+from spikeland.identity.deps import CurrentPrincipal, CurrentUser, client_ip, set_session_cookie, settings_of
+from spikeland.identity.schemas import Email, GivenPassword, NewPassword, SessionOut, UserOut
+from spikeland.integrations.email import EmailSender, make_email_sender
+from spikeland.ops.emails import OutgoingEmail, deliver
 
 router = APIRouter(tags=["auth"])
+
+Token = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class TokenRequest(Schema):
+    token: Token
+
+
+class EmailRequest(Schema):
+    email: Email
+
+
+class PasswordChangeRequest(Schema):
+    current_password: GivenPassword
+    new_password: NewPassword
+
+
+class PasswordResetRequest(Schema):
+    token: Token
+    new_password: NewPassword
+
+
+class Accepted(Schema):
+    status: Literal["accepted"] = "accepted"
+    message: str
+
+
+def email_sender(request: Request) -> EmailSender:
+    """The app's sender (``app.state.email_sender``), made from the settings on first use."""
+    sender: EmailSender | None = getattr(request.app.state, "email_sender", None)
+    if sender is None:
+        sender = make_email_sender(settings_of(request))
+        request.app.state.email_sender = sender
+    return sender
+
+
+def _limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
+def _send_after_commit(request: Request, background: BackgroundTasks, outgoing: OutgoingEmail | None) -> None:
+    if outgoing is not None:
+        background.add_task(deliver, request.app.state.sessionmaker, email_sender(request), outgoing)
+
+
+# The same answer whether or not the address has an account.
+_IF_ACCOUNT = "If an account uses this address, an email is on its way."
+
+
+@router.post("/auth/verify-email/request", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
+async def request_verification(
+    request: Request, background: BackgroundTasks, user: CurrentUser, session: DbSession
+) -> Accepted:
+    outgoing = await verification.request_verification(
+        session, settings_of(request), _limiter(request), user, client_ip(request)
+    )
+    _send_after_commit(request, background, outgoing)
+    return Accepted(message="A confirmation link is on its way.")
+
+
+@router.post("/auth/verify-email/confirm", response_model=UserOut)
+async def confirm_email(body: TokenRequest, session: DbSession) -> UserOut:
+    return UserOut.model_validate(await verification.confirm_email(session, body.token))
+
+
+@router.post("/auth/magic-link/request", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
+async def request_magic_link(
+    body: EmailRequest, request: Request, background: BackgroundTasks, session: DbSession
+) -> Accepted:
+    outgoing = await verification.request_magic_link(
+        session, settings_of(request), _limiter(request), body.email, client_ip(request)
+    )
+    _send_after_commit(request, background, outgoing)
+    return Accepted(message=_IF_ACCOUNT)
+
+
+@router.post("/auth/magic-link/confirm", response_model=SessionOut)
+async def confirm_magic_link(
+    body: TokenRequest, request: Request, response: Response, session: DbSession
+) -> SessionOut:
+    settings = settings_of(request)
+    signed_in = await verification.confirm_magic_link(session, settings, body.token)
+    await admin.record_admin_login(session, signed_in.user, client_ip(request), method="magic-link")
+    set_session_cookie(response, settings, signed_in.token)
+    return SessionOut(user=UserOut.model_validate(signed_in.user), expires=signed_in.expires)
+
+
+@router.post("/auth/password/change", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(
+    body: PasswordChangeRequest, request: Request, principal: CurrentPrincipal, session: DbSession
+) -> None:
+    await verification.change_password(
+        session,
+        settings_of(request),
+        _limiter(request),
+        principal.user,
+        body.current_password,
+        body.new_password,
+        keep_session_id=principal.session_id,
+    )
+
+
+@router.post("/auth/password/reset/request", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
+async def request_password_reset(
+    body: EmailRequest, request: Request, background: BackgroundTasks, session: DbSession
+) -> Accepted:
+    outgoing = await verification.request_password_reset(
+        session, settings_of(request), _limiter(request), body.email, client_ip(request)
+    )
+    _send_after_commit(request, background, outgoing)
+    return Accepted(message=_IF_ACCOUNT)
+
+
+@router.post("/auth/password/reset/confirm", status_code=status.HTTP_204_NO_CONTENT)
+async def reset_password(body: PasswordResetRequest, request: Request, session: DbSession) -> None:
+    await verification.reset_password(
+        session, settings_of(request), _limiter(request), body.token, body.new_password
+    )

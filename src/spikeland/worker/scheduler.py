@@ -1,0 +1,122 @@
+"""A minimal periodic scheduler: named jobs, each run every N seconds in its own transaction.
+
+One process runs the loop (``spikeland worker``); ``run_once`` runs every job one time
+(``spikeland maintenance``, tests). A failing job is logged and tried again at its next turn; it
+never stops the others. The full job runner (queues, leases, retries) comes later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from spikeland.db.engine import make_engine, make_sessionmaker, transaction
+from spikeland.settings import Settings
+
+_log = logging.getLogger(__name__)
+
+Sessionmaker = async_sessionmaker[AsyncSession]
+JobFunction = Callable[[Sessionmaker], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    name: str
+    interval: float  # seconds between the starts of two runs
+    run: JobFunction
+
+
+def in_transaction(work: Callable[[AsyncSession], Awaitable[Any]]) -> JobFunction:
+    """A job from a function of one session: it commits when the function returns, else rolls back."""
+
+    async def job(sessionmaker: Sessionmaker) -> Any:
+        async with transaction(sessionmaker) as session:
+            return await work(session)
+
+    return job
+
+
+def default_schedule() -> list[ScheduledJob]:
+    from spikeland.identity.tasks import purge_expired
+
+    return [ScheduledJob("identity.purge_expired", 15 * 60, in_transaction(purge_expired))]
+
+
+async def _run(job: ScheduledJob, sessionmaker: Sessionmaker) -> tuple[bool, Any]:
+    started = time.monotonic()
+    try:
+        result = await job.run(sessionmaker)
+    except Exception:
+        _log.exception("job %s failed", job.name)
+        return False, None
+    _log.info("job %s done in %.2f s: %s", job.name, time.monotonic() - started, result)
+    return True, result
+
+
+async def run_once(sessionmaker: Sessionmaker, jobs: Sequence[ScheduledJob] | None = None) -> dict[str, Any]:
+    """Run every job once, in order; returns each job's result (None for a job that failed)."""
+    results: dict[str, Any] = {}
+    for job in default_schedule() if jobs is None else jobs:
+        _ok, results[job.name] = await _run(job, sessionmaker)
+    return results
+
+
+async def run_forever(
+    sessionmaker: Sessionmaker,
+    jobs: Sequence[ScheduledJob] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run each job when it falls due (every job once at start), until ``stop`` is set."""
+    jobs = default_schedule() if jobs is None else list(jobs)
+    stop = stop or asyncio.Event()
+    due = {job.name: time.monotonic() for job in jobs}
+    _log.info("scheduler started: %s", ", ".join(f"{j.name} every {j.interval:g} s" for j in jobs))
+    while not stop.is_set():
+        for job in jobs:
+            if time.monotonic() >= due[job.name] and not stop.is_set():
+                # Counted from this start: a run that overruns its interval is followed at once by
+                # the next one, never by a backlog of missed runs.
+                due[job.name] = time.monotonic() + job.interval
+                await _run(job, sessionmaker)
+        pause = max(0.0, min(due.values()) - time.monotonic()) if due else 60.0
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=pause)
+    _log.info("scheduler stopped")
+
+
+# ----------------------------------------------------------------------------- entry points (CLI)
+
+
+async def maintenance_main(url: str, settings: Settings) -> dict[str, Any]:
+    """``spikeland maintenance``: every scheduled job once, on its own engine."""
+    engine = make_engine(url, settings)
+    try:
+        return await run_once(make_sessionmaker(engine))
+    finally:
+        await engine.dispose()
+
+
+async def worker_main(url: str, settings: Settings) -> None:
+    """``spikeland worker``: the scheduler loop until SIGINT/SIGTERM, finishing the job in hand."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for signum in signals:
+        with contextlib.suppress(NotImplementedError):  # not on Windows
+            loop.add_signal_handler(signum, stop.set)
+    engine = make_engine(url, settings)
+    try:
+        await run_forever(make_sessionmaker(engine), stop=stop)
+    finally:
+        for signum in signals:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(signum)
+        await engine.dispose()
