@@ -1,6 +1,8 @@
 import os
+import secrets
 import subprocess
 import sys
+from pathlib import Path
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -55,3 +57,46 @@ def test_bad_setting_is_one_clear_line() -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert "SPIKELAND_PORT" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_users_create_admin_creates_then_promotes(database_url: str, tmp_path: Path) -> None:
+    env = {
+        "SPIKELAND_DATABASE_URL": database_url,
+        "SPIKELAND_BCRYPT_COST": "4",
+        "SPIKELAND_DATA_DIR": str(tmp_path),
+    }
+    email = f"root-{secrets.token_hex(4)}@example.com"
+    refused = run_cli("users", "create-admin", email, env=env)
+    assert refused.returncode == 1 and "password" in refused.stderr.lower()
+    created = subprocess.run(
+        [sys.executable, "-m", "spikeland", "users", "create-admin", email, "--admin", "--password-stdin"],
+        input="a good long password\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+    assert created.returncode == 0, created.stderr
+    assert f"{email} is ADMIN" in created.stdout
+    promoted = run_cli("users", "create-admin", email, env=env)
+    assert promoted.returncode == 0 and f"{email} is SUPER_ADMIN" in promoted.stdout
+
+
+def test_keys_generate_and_rotate(database_url: str, tmp_path: Path) -> None:
+    generated = run_cli("keys", "generate", "k2", env={})
+    assert generated.returncode == 0 and generated.stdout.startswith("k2:")
+    env = {
+        "SPIKELAND_DATABASE_URL": database_url,
+        "SPIKELAND_ENCRYPTION_KEYS": generated.stdout.strip(),
+        "SPIKELAND_DATA_DIR": str(tmp_path),
+    }
+    rotated = run_cli("keys", "rotate", env=env)
+    assert "under key k2" in rotated.stdout, rotated.stderr
+
+
+def test_maintenance_runs_every_job_once(database_url: str, tmp_path: Path) -> None:
+    result = run_cli(
+        "maintenance", env={"SPIKELAND_DATABASE_URL": database_url, "SPIKELAND_DATA_DIR": str(tmp_path)}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "expired" in result.stdout.lower() or "purge" in result.stdout.lower()
