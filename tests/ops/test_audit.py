@@ -45,21 +45,21 @@ async def test_list_filters_and_pages_newest_first(session: AsyncSession) -> Non
     await audit.record(session, actor_id=other.id, action=AuditAction.USER_DELETE)
     await audit.record(session, actor_id=actor.id, action=AuditAction.ADMIN_LOGIN)
 
-    seen, after = [], None
+    seen, cursor = [], None
     while True:
-        page, more = await audit.list_entries(
-            session, actor_id=actor.id, action=AuditAction.USER_DELETE, after=after, limit=3
+        page = await audit.list_entries(
+            session, actor_id=actor.id, action=AuditAction.USER_DELETE, cursor=cursor, limit=3
         )
-        seen += page
-        if not more:
+        seen += page.items
+        if page.next_cursor is None:
             break
-        after = (page[-1].created_at, page[-1].id)
+        cursor = page.next_cursor
     assert [e.id for e in seen] == [
         e.id for e in sorted(made, key=lambda e: (e.created_at, e.id), reverse=True)
     ]
 
-    targeted, more = await audit.list_entries(session, target_id="t3")
-    assert [e.id for e in targeted] == [made[3].id] and more is False
+    targeted = await audit.list_entries(session, target_id="t3")
+    assert [e.id for e in targeted.items] == [made[3].id] and targeted.next_cursor is None
 
 
 def test_the_service_cannot_change_history() -> None:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from spikeland.core.errors import TooManyRequests
 
 
 @dataclass
@@ -33,6 +36,15 @@ class RateLimiter:
             if current is None or now - current.started >= window or current.count < limit:
                 return None
             return max(1, math.ceil(current.started + window - now))
+
+    def check(self, limits: Iterable[tuple[str, int]], window: float, message: str) -> None:
+        """Raise 429 (with Retry-After) when any ``(key, limit)`` is used up in ``window``."""
+        for key, limit in limits:
+            wait = self.retry_after(key, limit, window)
+            if wait is not None:
+                raise TooManyRequests(
+                    message, details={"retryAfter": wait}, headers={"Retry-After": str(wait)}
+                )
 
     def hit(self, key: str, window: float) -> None:
         """Count one event for ``key``."""

@@ -8,19 +8,13 @@ under concurrency and two admin actions never deadlock on each other.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Generic, TypeVar
-
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import delete, literal, or_, select, tuple_
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from spikeland.core.pagination import Page, newest_first
 from spikeland.core.security import hash_password, password_fits
 from spikeland.identity.models import User, UserRole
 from spikeland.identity.schemas import Email
@@ -30,7 +24,6 @@ from spikeland.ops.models import AuditAction, AuditLog
 from spikeland.settings import Settings
 
 ADMIN_ROLES = frozenset({UserRole.ADMIN, UserRole.SUPER_ADMIN})
-MAX_PAGE = 100
 MAX_QUERY_LENGTH = 100
 MIN_PASSWORD_LENGTH = 8
 # ON DELETE RESTRICT fails with restrict_violation; NO ACTION (checked later) with foreign_key_violation.
@@ -41,36 +34,6 @@ _RESTRICTED_BY = {
     "merch_orders_userId_fkey": "The user has merchandise orders, which must be kept.",
     "featured_gallery_items_createdBy_fkey": "The user created featured gallery items; remove them first.",
 }
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    next_cursor: str | None
-
-
-# ----------------------------------------------------------------------------- cursors
-
-
-def encode_cursor(created_at: datetime, row_id: str) -> str:
-    """An opaque keyset cursor: URL-safe base64 of ``[createdAt ISO, id]``."""
-    raw = json.dumps([created_at.isoformat(), row_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, row_id = json.loads(raw)
-        moment = datetime.fromisoformat(created)
-        if moment.tzinfo is None or not isinstance(row_id, str):
-            raise ValueError("cursor fields of the wrong kind")
-    except (binascii.Error, UnicodeDecodeError, TypeError, ValueError):
-        raise ValidationFailed("The cursor is not valid.", code="invalid_cursor") from None
-    return moment, row_id
-
 
 # ----------------------------------------------------------------------------- role checks
 
@@ -123,8 +86,7 @@ async def list_users(
 ) -> Page[User]:
     """Users newest first (createdAt, id descending); ``query`` matches email or name, any case."""
     await _require_role(session, actor, super_admin=False)
-    limit = max(1, min(limit, MAX_PAGE))
-    statement = select(User).order_by(User.created_at.desc(), User.id.desc())
+    statement = select(User)
     if query and query.strip():
         escaped = query.strip()[:MAX_QUERY_LENGTH].replace("\\", "\\\\").replace("%", r"\%")
         pattern = "%" + escaped.replace("_", r"\_") + "%"
@@ -133,14 +95,7 @@ async def list_users(
         )
     if role is not None:
         statement = statement.where(User.role == role)
-    if cursor:
-        created_at, row_id = decode_cursor(cursor)
-        bound = tuple_(literal(created_at, User.created_at.type), literal(row_id, User.id.type))
-        statement = statement.where(tuple_(User.created_at, User.id) < bound)
-    rows = list((await session.scalars(statement.limit(limit + 1))).all())
-    items = rows[:limit]
-    more = len(rows) > limit
-    return Page(items, encode_cursor(items[-1].created_at, items[-1].id) if more else None)
+    return await newest_first(session, statement, User.created_at, User.id, limit=limit, cursor=cursor)
 
 
 async def get_user(session: AsyncSession, actor: User, user_id: str) -> User:
@@ -162,11 +117,9 @@ async def list_audit_entries(
     cursor: str | None = None,
 ) -> Page[AuditLog]:
     await _require_role(session, actor, super_admin=False)
-    after = decode_cursor(cursor) if cursor else None
-    items, more = await audit.list_entries(
-        session, action=action, actor_id=actor_id, target_id=target_id, after=after, limit=limit
+    return await audit.list_entries(
+        session, action=action, actor_id=actor_id, target_id=target_id, cursor=cursor, limit=limit
     )
-    return Page(items, encode_cursor(items[-1].created_at, items[-1].id) if more else None)
 
 
 # ----------------------------------------------------------------------------- changing

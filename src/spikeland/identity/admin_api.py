@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 
+from spikeland.core.pagination import MAX_PAGE
 from spikeland.core.schemas import Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import admin
@@ -17,7 +18,7 @@ from spikeland.ops.models import AuditAction, AuditLog
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
-Limit = Annotated[int, Query(ge=1, le=admin.MAX_PAGE)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 Cursor = Annotated[str | None, Query(max_length=500)]
 
 

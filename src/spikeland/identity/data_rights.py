@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.clock import utcnow
-from spikeland.core.errors import Conflict, Forbidden, TooManyRequests
+from spikeland.core.errors import Conflict, Forbidden
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.security import verify_password
 from spikeland.db.registry import metadata as default_metadata
@@ -256,13 +256,9 @@ async def _confirm_password(
             "then confirm the deletion with it."
         )
     key, window = f"confirm-password:{user.id}", settings.login_window_seconds
-    wait = limiter.retry_after(key, settings.login_attempts_per_email, window)
-    if wait is not None:
-        raise TooManyRequests(
-            "Too many wrong passwords. Try again later.",
-            details={"retryAfter": wait},
-            headers={"Retry-After": str(wait)},
-        )
+    limiter.check(
+        [(key, settings.login_attempts_per_email)], window, "Too many wrong passwords. Try again later."
+    )
     if password is None or not await verify_password(password, user.password_hash, settings.bcrypt_cost):
         limiter.hit(key, window)
         raise InvalidPassword("The password is not correct.")

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.clock import utcnow
-from spikeland.core.errors import Conflict, NotFound, TooManyRequests, Unauthorized
+from spikeland.core.errors import Conflict, NotFound, Unauthorized
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.security import digest, hash_password, new_secret, verify_password
 from spikeland.db.cuid import cuid
@@ -120,14 +120,7 @@ async def authenticate(
         (f"login:email:{email}", settings.login_attempts_per_email),
         (f"login:ip:{ip}", settings.login_attempts_per_ip),
     )
-    for key, limit in keys:
-        wait = limiter.retry_after(key, limit, window)
-        if wait is not None:
-            raise TooManyRequests(
-                "Too many failed sign-in attempts. Try again later.",
-                details={"retryAfter": wait},
-                headers={"Retry-After": str(wait)},
-            )
+    limiter.check(keys, window, "Too many failed sign-in attempts. Try again later.")
     user = await find_user_by_email(session, email)
     if (
         not await verify_password(password, user.password_hash if user else None, settings.bcrypt_cost)

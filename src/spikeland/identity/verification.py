@@ -19,7 +19,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.clock import utcnow
-from spikeland.core.errors import Conflict, SpikelandError, TooManyRequests, ValidationFailed
+from spikeland.core.errors import Conflict, SpikelandError, ValidationFailed
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.security import digest, hash_password, new_secret, verify_password
 from spikeland.identity.models import User, VerificationToken
@@ -146,14 +146,7 @@ def _throttle(limiter: RateLimiter, settings: Settings, purpose: str, email: str
         (f"{purpose}:email:{email}", settings.verification_requests_per_email),
         (f"{purpose}:ip:{ip}", settings.verification_requests_per_ip),
     )
-    for key, limit in keys:
-        wait = limiter.retry_after(key, limit, window)
-        if wait is not None:
-            raise TooManyRequests(
-                "Too many emails asked for. Try again later.",
-                details={"retryAfter": wait},
-                headers={"Retry-After": str(wait)},
-            )
+    limiter.check(keys, window, "Too many emails asked for. Try again later.")
     for key, _limit in keys:
         limiter.hit(key, window)
 
@@ -252,13 +245,9 @@ async def change_password(
     Returns how many sessions were revoked.
     """
     key, window = f"password-change:{user.id}", settings.login_window_seconds
-    wait = limiter.retry_after(key, settings.login_attempts_per_email, window)
-    if wait is not None:
-        raise TooManyRequests(
-            "Too many wrong passwords. Try again later.",
-            details={"retryAfter": wait},
-            headers={"Retry-After": str(wait)},
-        )
+    limiter.check(
+        [(key, settings.login_attempts_per_email)], window, "Too many wrong passwords. Try again later."
+    )
     if not await verify_password(current_password, user.password_hash, settings.bcrypt_cost):
         limiter.hit(key, window)
         raise WrongPassword("The current password is not correct.")

@@ -7,16 +7,14 @@ removes an admin's rows when that admin's user row is deleted — ``audit_logs.u
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, literal, select, tuple_
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.errors import NotFound
+from spikeland.core.pagination import Page, newest_first
 from spikeland.ops.models import AuditAction, AuditLog
-
-MAX_PAGE = 100
 
 
 async def record(
@@ -50,24 +48,20 @@ async def list_entries(
     action: AuditAction | None = None,
     actor_id: str | None = None,
     target_id: str | None = None,
-    after: tuple[datetime, str] | None = None,
+    cursor: str | None = None,
     limit: int = 50,
-) -> tuple[list[AuditLog], bool]:
+) -> Page[AuditLog]:
     """Newest first (createdAt, id descending), starting after the keyset ``after``.
 
     Returns up to ``limit`` entries and whether more follow.
     """
-    limit = max(1, min(limit, MAX_PAGE))
-    statement = select(AuditLog).order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
+    statement = select(AuditLog)
     if action is not None:
         statement = statement.where(AuditLog.action == action)
     if actor_id is not None:
         statement = statement.where(AuditLog.user_id == actor_id)
     if target_id is not None:
         statement = statement.where(AuditLog.target_id == target_id)
-    if after is not None:
-        # Typed literals, so the row comparison stays on `timestamp` and can use the createdAt index.
-        bound = tuple_(literal(after[0], AuditLog.created_at.type), literal(after[1], AuditLog.id.type))
-        statement = statement.where(tuple_(AuditLog.created_at, AuditLog.id) < bound)
-    rows = list((await session.scalars(statement.limit(limit + 1))).all())
-    return rows[:limit], len(rows) > limit
+    return await newest_first(
+        session, statement, AuditLog.created_at, AuditLog.id, limit=limit, cursor=cursor
+    )
