@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     resend_api_key: SecretStr | None = None
     resend_api_url: str = "https://api.resend.com"
 
-    # Email verification, magic links, password reset (issue 3, verification part): how many
+    # Email verification, magic links, password reset: how many
     # mails one address / one IP may ask for per window, per kind of mail.
     verification_requests_per_email: int = Field(default=5, ge=1)
     verification_requests_per_ip: int = Field(default=20, ge=1)
