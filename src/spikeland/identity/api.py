@@ -22,7 +22,7 @@ router = APIRouter(tags=["auth"])
 
 @router.post("/auth/signup", response_model=UserOut, status_code=status.HTTP_201_CREATED)
 async def signup(body: SignupRequest, request: Request, session: DbSession) -> UserOut:
-    user = await service.signup(session, settings_of(request), body)
+    user = await service.signup(session, settings_of(request), body, ip=client_ip(request))
     return UserOut.model_validate(user)
 
 

@@ -1,19 +1,32 @@
-"""Sign-up hooks: other domains (token balance, default albums, referrals) react to a new user.
+"""Hooks other domains hang on identity events, since identity depends on no other domain.
 
-Identity depends on no other domain, so they register themselves here; each hook runs in the
-sign-up transaction, so a failing hook rolls the whole sign-up back.
+- sign-up: the token balance, default albums and referrals react to a new user;
+- email verified: a referral completes when the referee proves their address.
+
+Each hook runs in the transaction of the event, so a failing hook rolls the event back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.identity.models import User
 
-SignupHook = Callable[[AsyncSession, User], Awaitable[None]]
+
+@dataclass(frozen=True)
+class SignupContext:
+    """What is known about the sign-up beyond the user row: the client address, when there is one."""
+
+    ip: str | None = None
+
+
+SignupHook = Callable[[AsyncSession, User, SignupContext], Awaitable[None]]
+EmailVerifiedHook = Callable[[AsyncSession, User], Awaitable[None]]
 _signup_hooks: list[SignupHook] = []
+_email_verified_hooks: list[EmailVerifiedHook] = []
 
 
 def on_signup(hook: SignupHook) -> SignupHook:
@@ -23,6 +36,17 @@ def on_signup(hook: SignupHook) -> SignupHook:
     return hook
 
 
-async def run_signup_hooks(session: AsyncSession, user: User) -> None:
+def on_email_verified(hook: EmailVerifiedHook) -> EmailVerifiedHook:
+    if hook not in _email_verified_hooks:
+        _email_verified_hooks.append(hook)
+    return hook
+
+
+async def run_signup_hooks(session: AsyncSession, user: User, context: SignupContext) -> None:
     for hook in _signup_hooks:
+        await hook(session, user, context)
+
+
+async def run_email_verified_hooks(session: AsyncSession, user: User) -> None:
+    for hook in _email_verified_hooks:
         await hook(session, user)

@@ -37,7 +37,13 @@ from spikeland.core.errors import Conflict, NotFound, ServiceUnavailable, Spikel
 from spikeland.core.security import DecryptionError, Keyring
 from spikeland.db.cuid import cuid
 from spikeland.identity.models import Account, User
-from spikeland.identity.service import create_user, find_user_by_email, get_user, revoke_sessions
+from spikeland.identity.service import (
+    create_user,
+    find_user_by_email,
+    get_user,
+    mark_email_verified,
+    revoke_sessions,
+)
 from spikeland.settings import Settings
 
 with warnings.catch_warnings():
@@ -410,6 +416,7 @@ async def complete(
     state: str | None,
     code: str | None,
     error: str | None,
+    ip: str | None = None,
 ) -> tuple[User, FlowState]:
     """The callback: check the flow, exchange the code, and sign the user in (found, linked or new)."""
     if error is not None:
@@ -420,14 +427,19 @@ async def complete(
     if not code:
         raise OAuthStateInvalid("The provider's answer carries no authorization code.")
     identity, tokens = await exchange(provider, redirect_uri, flow, code)
-    return await sign_in(session, keyring, provider, identity, tokens), flow
+    return await sign_in(session, keyring, provider, identity, tokens, ip=ip), flow
 
 
 # ----------------------------------------------------------------------------- accounts and users
 
 
 async def sign_in(
-    session: AsyncSession, keyring: Keyring, provider: Provider, identity: Identity, tokens: Tokens
+    session: AsyncSession,
+    keyring: Keyring,
+    provider: Provider,
+    identity: Identity,
+    tokens: Tokens,
+    ip: str | None = None,
 ) -> User:
     """The user behind this provider account: found, linked by verified email, or created.
 
@@ -445,7 +457,7 @@ async def sign_in(
             update(Account).where(Account.id == row.id).values(**_token_values(keyring, tokens, refresh=True))
         )
         return await get_user(session, row.user_id)
-    user = await _owner_for(session, identity)
+    user = await _owner_for(session, identity, ip)
     try:
         async with session.begin_nested():
             await session.execute(
@@ -464,7 +476,7 @@ async def sign_in(
     return user
 
 
-async def _owner_for(session: AsyncSession, identity: Identity) -> User:
+async def _owner_for(session: AsyncSession, identity: Identity, ip: str | None) -> User:
     email = identity.email
     existing = await find_user_by_email(session, email) if email else None
     if existing is None:
@@ -474,6 +486,7 @@ async def _owner_for(session: AsyncSession, identity: Identity) -> User:
             name=identity.name,
             image=identity.image,
             email_verified=utcnow() if identity.email_verified and email else None,
+            ip=ip,
         )
     if not identity.email_verified:
         # Linking on an address the provider does not vouch for would hand the account to whoever
@@ -489,8 +502,7 @@ async def _owner_for(session: AsyncSession, identity: Identity) -> User:
         if existing.password_hash is not None:
             existing.password_hash = None
             await revoke_sessions(session, existing.id)
-        existing.email_verified = utcnow()
-        await session.flush()
+        await mark_email_verified(session, existing)
     return existing
 
 

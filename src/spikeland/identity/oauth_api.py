@@ -108,6 +108,7 @@ async def callback(
         state=state,
         code=code,
         error=error,
+        ip=client_ip(request),
     )
     token, _expires = await service.create_session(session, user.id, settings.session_days)
     await admin.record_admin_login(session, user, client_ip(request), method=f"oauth:{chosen.name}")

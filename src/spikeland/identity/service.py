@@ -15,7 +15,7 @@ from spikeland.core.errors import Conflict, NotFound, Unauthorized
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.security import digest, hash_password, new_secret, verify_password
 from spikeland.db.cuid import cuid
-from spikeland.identity.hooks import run_signup_hooks
+from spikeland.identity.hooks import SignupContext, run_email_verified_hooks, run_signup_hooks
 from spikeland.identity.models import Session, User
 from spikeland.identity.schemas import SignupRequest
 from spikeland.settings import Settings
@@ -63,8 +63,10 @@ async def create_user(
     image: str | None = None,
     email_verified: datetime | None = None,
     referred_by_id: str | None = None,
+    ip: str | None = None,
 ) -> User:
-    """Insert a user with a fresh referral code and run the sign-up hooks.
+    """Insert a user with a fresh referral code and run the sign-up hooks (and, for an address
+    already verified, the email-verified hooks).
 
     A taken email is a 409; a referral code that happens to be taken is drawn again.
     """
@@ -89,12 +91,24 @@ async def create_user(
             if constraint == "users_referralCode_key":
                 continue
             raise
-        await run_signup_hooks(session, user)
+        await run_signup_hooks(session, user, SignupContext(ip=ip))
+        if email_verified is not None:
+            await run_email_verified_hooks(session, user)
         return user
     raise RuntimeError("could not draw a free referral code")  # 31^8 codes: not expected to happen
 
 
-async def signup(session: AsyncSession, settings: Settings, data: SignupRequest) -> User:
+async def mark_email_verified(session: AsyncSession, user: User) -> None:
+    """Record that the user proved their address (once), and let other domains react."""
+    if user.email_verified is None:
+        user.email_verified = utcnow()
+        await session.flush()
+        await run_email_verified_hooks(session, user)
+
+
+async def signup(
+    session: AsyncSession, settings: Settings, data: SignupRequest, ip: str | None = None
+) -> User:
     if await find_user_by_email(session, data.email) is not None:
         raise Conflict("An account with this email already exists.", code="email_taken")
     referrer = await find_referrer(session, data.referral_code)
@@ -105,6 +119,7 @@ async def signup(session: AsyncSession, settings: Settings, data: SignupRequest)
         password_hash=password_hash,
         name=data.name,
         referred_by_id=referrer.id if referrer else None,
+        ip=ip,
     )
 
 

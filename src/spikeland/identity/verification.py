@@ -23,7 +23,12 @@ from spikeland.core.errors import Conflict, SpikelandError, ValidationFailed
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.security import digest, hash_password, new_secret, verify_password
 from spikeland.identity.models import User, VerificationToken
-from spikeland.identity.service import create_session, find_user_by_email, revoke_sessions
+from spikeland.identity.service import (
+    create_session,
+    find_user_by_email,
+    mark_email_verified,
+    revoke_sessions,
+)
 from spikeland.integrations.email import EmailMessage
 from spikeland.ops.emails import OutgoingEmail
 from spikeland.settings import Settings
@@ -176,11 +181,6 @@ async def _user_for(session: AsyncSession, email: str) -> User:
     return user
 
 
-def _mark_verified(user: User) -> None:
-    if user.email_verified is None:
-        user.email_verified = utcnow()
-
-
 # ----------------------------------------------------------------------------- email verification
 
 
@@ -197,7 +197,7 @@ async def request_verification(
 
 async def confirm_email(session: AsyncSession, token: str) -> User:
     user = await _user_for(session, await consume_token(session, VERIFY_EMAIL, token))
-    _mark_verified(user)
+    await mark_email_verified(session, user)
     await session.flush()
     return user
 
@@ -221,7 +221,7 @@ async def request_magic_link(
 async def confirm_magic_link(session: AsyncSession, settings: Settings, token: str) -> SignedIn:
     """A new session, as a password login makes; the link also proves the address is the user's."""
     user = await _user_for(session, await consume_token(session, MAGIC_LINK, token))
-    _mark_verified(user)
+    await mark_email_verified(session, user)
     await session.flush()
     raw, expires = await create_session(session, user.id, settings.session_days)
     return SignedIn(user=user, token=raw, expires=expires)
@@ -273,7 +273,7 @@ async def reset_password(
     email = await consume_token(session, PASSWORD_RESET, token)
     user = await _user_for(session, email)
     user.password_hash = await hash_password(new_password, settings.bcrypt_cost)
-    _mark_verified(user)
+    await mark_email_verified(session, user)
     await session.flush()
     await forget_tokens(session, email, (MAGIC_LINK,))
     await revoke_sessions(session, user.id)
