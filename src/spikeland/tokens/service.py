@@ -1,0 +1,279 @@
+"""The token ledger's service API: credit, spend, refund, reverse, adjust, tier changes,
+regeneration, and the read side (balance, history, point-in-time, verification).
+
+Every movement is one transaction row plus a conditional balance update, in the caller's
+transaction (see ``ledger`` for how that stays exact under concurrency). A movement with a
+``source_id`` is idempotent per (user, type, source_id): a repeat returns the first result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spikeland.core.clock import utcnow
+from spikeland.core.errors import SpikelandError, ValidationFailed
+from spikeland.core.pagination import Page, newest_first
+from spikeland.db.enums import SubscriptionTier
+from spikeland.tokens import ledger
+from spikeland.tokens.costs import REGENERATION_INTERVAL, TIER_CAP
+from spikeland.tokens.ledger import Entry, Movement
+from spikeland.tokens.models import TokenTransaction, TokenTransactionType, UserTokenBalance
+
+EARN_TYPES = frozenset(
+    {
+        TokenTransactionType.EARN_PURCHASE,
+        TokenTransactionType.EARN_BONUS,
+        TokenTransactionType.EARN_ADMIN_ADJUSTMENT,
+    }
+)
+SPEND_TYPES = frozenset(
+    {
+        TokenTransactionType.SPEND_ENHANCEMENT,
+        TokenTransactionType.SPEND_MCP_GENERATION,
+        TokenTransactionType.SPEND_BOX_CREATION,
+    }
+)
+
+
+class InsufficientTokens(SpikelandError):
+    status_code = 402
+    code = "insufficient_tokens"
+
+    def __init__(self, required: int, available: int) -> None:
+        super().__init__(
+            f"Not enough tokens: this needs {required}, the balance is {available}.",
+            details={"required": required, "available": available},
+        )
+        self.required, self.available = required, available
+
+
+def _positive(amount: int) -> None:
+    if amount <= 0:
+        raise ValidationFailed("The amount must be a positive number of tokens.", code="invalid_amount")
+
+
+async def _move(
+    session: AsyncSession,
+    user_id: str,
+    entry: Entry,
+    *,
+    floor_at_zero: bool = False,
+    tier: SubscriptionTier | None = None,
+) -> Movement:
+    """Lock, replay-check, regenerate, check the floor, write. ``floor_at_zero`` debits what there is."""
+    locked = await ledger.lock(session, user_id)
+    if entry.source_id is not None:
+        previous = await ledger.find_applied(session, user_id, entry.type, entry.source_id)
+        if previous is not None:
+            return previous
+    now = utcnow()
+    regenerated, until = ledger.regeneration_due(locked, now)
+    available = locked.balance + regenerated
+    if available + entry.amount < 0:
+        if not floor_at_zero:
+            raise InsufficientTokens(-entry.amount, available)
+        shortfall = -(available + entry.amount)
+        metadata = {**(entry.metadata or {}), "requested": -entry.amount, "shortfall": shortfall}
+        entry = Entry(entry.type, -available, entry.source, entry.source_id, metadata)
+    movement = await ledger.write(
+        session, locked, regenerated=regenerated, regenerated_until=until, entry=entry, tier=tier
+    )
+    assert movement is not None
+    return movement
+
+
+async def credit(
+    session: AsyncSession,
+    user_id: str,
+    amount: int,
+    type_: TokenTransactionType,
+    *,
+    source: str | None = None,
+    source_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Movement:
+    """Add tokens (purchases, bonuses): never capped by the tier."""
+    _positive(amount)
+    if type_ not in EARN_TYPES:
+        raise ValueError(f"{type_} is not a credit type")
+    return await _move(session, user_id, Entry(type_, amount, source, source_id, metadata))
+
+
+async def spend(
+    session: AsyncSession,
+    user_id: str,
+    amount: int,
+    type_: TokenTransactionType,
+    *,
+    source: str | None = None,
+    source_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Movement:
+    """Take tokens for work (402 ``insufficient_tokens`` when the balance is short).
+
+    A zero-cost spend (the FREE tier) is recorded as a 0-token row, so the work still has its
+    ledger entry; it never fails for want of tokens.
+    """
+    if amount < 0:
+        raise ValidationFailed("The amount must not be negative.", code="invalid_amount")
+    if type_ not in SPEND_TYPES:
+        raise ValueError(f"{type_} is not a spend type")
+    return await _move(session, user_id, Entry(type_, -amount, source, source_id, metadata))
+
+
+async def refund(
+    session: AsyncSession,
+    user_id: str,
+    amount: int,
+    *,
+    source: str,
+    source_id: str,
+    metadata: dict[str, Any] | None = None,
+) -> Movement:
+    """Give back tokens spent on work that failed: once per source (a job is refunded once)."""
+    _positive(amount)
+    return await _move(
+        session, user_id, Entry(TokenTransactionType.REFUND, amount, source, source_id, metadata)
+    )
+
+
+async def reverse(
+    session: AsyncSession,
+    user_id: str,
+    amount: int,
+    *,
+    source: str,
+    source_id: str,
+    metadata: dict[str, Any] | None = None,
+) -> Movement:
+    """Take back tokens that were bought and refunded (a negative REFUND row).
+
+    The balance never goes below zero: what is missing is recorded as ``shortfall`` in the row's
+    metadata (with ``requested``), for the operators to follow up.
+    """
+    _positive(amount)
+    entry = Entry(TokenTransactionType.REFUND, -amount, source, source_id, metadata)
+    return await _move(session, user_id, entry, floor_at_zero=True)
+
+
+async def adjust(
+    session: AsyncSession,
+    user_id: str,
+    amount: int,
+    *,
+    reason: str,
+    actor_id: str,
+    source_id: str | None = None,
+) -> Movement:
+    """An admin's correction (EARN_ADMIN_ADJUSTMENT), positive or negative; never below zero."""
+    if amount == 0:
+        raise ValidationFailed("An adjustment must change the balance.", code="invalid_amount")
+    metadata = {"reason": reason, "adjustedBy": actor_id}
+    entry = Entry(TokenTransactionType.EARN_ADMIN_ADJUSTMENT, amount, "admin_adjustment", source_id, metadata)
+    return await _move(session, user_id, entry)
+
+
+async def change_tier(
+    session: AsyncSession,
+    user_id: str,
+    tier: SubscriptionTier,
+    *,
+    raise_to_cap: bool,
+    source: str,
+    source_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Movement | None:
+    """Set the user's tier. ``raise_to_cap`` (an upgrade) lifts the balance to the new cap at once,
+    as an EARN_PURCHASE row; a downgrade keeps the balance (regeneration stops at the lower cap).
+    """
+    locked = await ledger.lock(session, user_id)
+    now = utcnow()
+    regenerated, until = ledger.regeneration_due(locked, now)
+    top_up = TIER_CAP[tier] - (locked.balance + regenerated) if raise_to_cap else 0
+    entry = None
+    if top_up > 0:
+        if source_id is not None:
+            previous = await ledger.find_applied(
+                session, user_id, TokenTransactionType.EARN_PURCHASE, source_id
+            )
+            if previous is not None:
+                return previous
+        meta = {**(metadata or {}), "tier": tier.value, "previousTier": locked.tier.value}
+        entry = Entry(TokenTransactionType.EARN_PURCHASE, top_up, source, source_id, meta)
+    if entry is None and regenerated == 0 and tier == locked.tier:
+        return None
+    return await ledger.write(
+        session, locked, regenerated=regenerated, regenerated_until=until, entry=entry, tier=tier
+    )
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class BalanceView:
+    balance: int
+    tier: SubscriptionTier
+    cap: int
+    last_regeneration: datetime
+    next_regeneration_at: datetime | None  # None at or above the cap
+
+
+async def regenerate(session: AsyncSession, user_id: str) -> Movement | None:
+    """Apply the regeneration due now (exactly once, under the balance lock)."""
+    locked = await ledger.lock(session, user_id)
+    regenerated, until = ledger.regeneration_due(locked, utcnow())
+    if regenerated == 0:
+        return None
+    return await ledger.write(session, locked, regenerated=regenerated, regenerated_until=until, entry=None)
+
+
+async def get_balance(session: AsyncSession, user_id: str) -> BalanceView:
+    """The balance with regeneration applied (written only when some is due)."""
+    row = (
+        await session.execute(
+            select(UserTokenBalance.balance, UserTokenBalance.tier, UserTokenBalance.last_regeneration).where(
+                UserTokenBalance.user_id == user_id
+            )
+        )
+    ).one_or_none()
+    now = utcnow()
+    due = row is None or (
+        row.balance < TIER_CAP[row.tier] and now - row.last_regeneration >= REGENERATION_INTERVAL
+    )
+    if due:
+        locked = await ledger.lock(session, user_id)
+        regenerated, until = ledger.regeneration_due(locked, now)
+        if regenerated:
+            await ledger.write(session, locked, regenerated=regenerated, regenerated_until=until, entry=None)
+        balance, tier, last = locked.balance, locked.tier, locked.last_regeneration
+    else:
+        assert row is not None
+        balance, tier, last = row.balance, row.tier, row.last_regeneration
+    cap = TIER_CAP[tier]
+    return BalanceView(balance, tier, cap, last, last + REGENERATION_INTERVAL if balance < cap else None)
+
+
+async def balance_at(session: AsyncSession, user_id: str, at: datetime) -> int:
+    """The balance as it stood at ``at``: the last ``balanceAfter`` at or before it (0 before any)."""
+    statement = (
+        select(TokenTransaction.balance_after)
+        .where(TokenTransaction.user_id == user_id, TokenTransaction.created_at <= at)
+        .order_by(TokenTransaction.created_at.desc(), TokenTransaction.id.desc())
+        .limit(1)
+    )
+    return (await session.scalar(statement)) or 0
+
+
+async def list_transactions(
+    session: AsyncSession, user_id: str, *, limit: int = 50, cursor: str | None = None
+) -> Page[TokenTransaction]:
+    statement = select(TokenTransaction).where(TokenTransaction.user_id == user_id)
+    return await newest_first(
+        session, statement, TokenTransaction.created_at, TokenTransaction.id, limit=limit, cursor=cursor
+    )
