@@ -16,8 +16,7 @@ from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.schemas import Schema
 from spikeland.db.engine import make_engine, make_sessionmaker, resolve_database_url
 from spikeland.db.session import DbSession
-from spikeland.identity import admin_api, api_keys_api, me_api, oauth_api, verification_api
-from spikeland.identity.api import router as identity_router
+from spikeland.routes import api_routers, register_hooks
 from spikeland.settings import Settings, get_settings
 
 
@@ -74,14 +73,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     async def api_index() -> ApiIndex:
         return ApiIndex(name="spikeland", version=__version__, docs_url="/docs")
 
-    for router in (
-        identity_router,
-        verification_api.router,
-        oauth_api.router,
-        me_api.router,
-        api_keys_api.router,
-        admin_api.router,
-    ):
+    register_hooks()
+    for router in api_routers():
         api.include_router(router)
     app.include_router(api)
     return app

@@ -24,9 +24,11 @@ app = typer.Typer(help="Spikeland: the Spike Land platform backend.", no_args_is
 db_app = typer.Typer(help="Database schema: migrations, adoption, statistics.", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts the operators manage.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys for secrets at rest.", no_args_is_help=True)
+tokens_app = typer.Typer(help="The token ledger.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.add_typer(tokens_app, name="tokens")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -244,6 +246,30 @@ def keys_rotate() -> None:
     typer.echo(f"re-encrypted {changed} values under key {load_keyring(settings).current}")
     if pending:
         raise _fail(f"{pending} values could not be opened with any configured key", code=1)
+
+
+@tokens_app.command("verify")
+def tokens_verify() -> None:
+    """Check that every balance is the sum of its transactions and every balanceAfter chains."""
+    from spikeland.tokens.verify import verify
+
+    settings = get_settings()
+    url = _database(settings)
+
+    async def run() -> list[str]:
+        engine = make_engine(url, settings)
+        try:
+            async with transaction(make_sessionmaker(engine)) as session:
+                return [f"{m.user_id}: {m.problem}" for m in await verify(session)]
+        finally:
+            await engine.dispose()
+
+    problems = asyncio.run(run())
+    for line in problems:
+        typer.echo(line)
+    if problems:
+        raise _fail(f"{len(problems)} ledger mismatches", code=1)
+    typer.echo("ledger verified: every balance matches its transactions")
 
 
 @app.command()

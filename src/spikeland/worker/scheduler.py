@@ -46,8 +46,12 @@ def in_transaction(work: Callable[[AsyncSession], Awaitable[Any]]) -> JobFunctio
 
 def default_schedule() -> list[ScheduledJob]:
     from spikeland.identity.tasks import purge_expired
+    from spikeland.tokens.tasks import regenerate_due
 
-    return [ScheduledJob("identity.purge_expired", 15 * 60, in_transaction(purge_expired))]
+    return [
+        ScheduledJob("identity.purge_expired", 15 * 60, in_transaction(purge_expired)),
+        ScheduledJob("tokens.regenerate", 60, in_transaction(regenerate_due)),
+    ]
 
 
 async def _run(job: ScheduledJob, sessionmaker: Sessionmaker) -> tuple[bool, Any]:

@@ -1,0 +1,27 @@
+"""Every domain's routers, mounted under /api/v1 by ``create_app`` — and the domain hooks that
+must be registered before the first request (importing a ``hooks`` module registers it)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def api_routers() -> list[APIRouter]:
+    from spikeland.identity import admin_api, api, api_keys_api, me_api, oauth_api, verification_api
+    from spikeland.tokens import admin_api as tokens_admin_api
+    from spikeland.tokens import api as tokens_api
+
+    return [
+        api.router,
+        verification_api.router,
+        oauth_api.router,
+        me_api.router,
+        api_keys_api.router,
+        admin_api.router,
+        tokens_api.router,
+        tokens_admin_api.router,
+    ]
+
+
+def register_hooks() -> None:
+    """Import the modules whose import registers identity hooks (sign-up, email verified)."""

@@ -1,0 +1,46 @@
+"""Admin adjustments of a user's tokens (audited)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+
+from spikeland.db.session import DbSession
+from spikeland.identity import admin as identity_admin
+from spikeland.identity.deps import AdminUser, client_ip
+from spikeland.ops import audit
+from spikeland.ops.models import AuditAction
+from spikeland.tokens import service
+from spikeland.tokens.api import IdempotencyKey, idempotency_source
+from spikeland.tokens.schemas import AdjustRequest, MovementOut
+
+router = APIRouter(prefix="/admin/users", tags=["admin"])
+
+
+@router.post("/{user_id}/tokens", response_model=MovementOut, status_code=status.HTTP_201_CREATED)
+async def adjust(
+    user_id: str,
+    body: AdjustRequest,
+    admin: AdminUser,
+    request: Request,
+    session: DbSession,
+    key: IdempotencyKey = None,
+) -> MovementOut:
+    target = await identity_admin.get_user(session, admin, user_id)
+    movement = await service.adjust(
+        session,
+        target.id,
+        body.amount,
+        reason=body.reason,
+        actor_id=admin.id,
+        source_id=idempotency_source(key),
+    )
+    if movement.applied:
+        await audit.record(
+            session,
+            actor_id=admin.id,
+            action=AuditAction.TOKEN_ADJUSTMENT,
+            target_id=target.id,
+            metadata={"amount": body.amount, "reason": body.reason, "balanceAfter": movement.balance_after},
+            ip=client_ip(request),
+        )
+    return MovementOut.model_validate(movement)

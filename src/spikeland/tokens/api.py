@@ -1,0 +1,84 @@
+"""The caller's tokens: balance (now or at a moment), history, and spending."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, status
+
+from spikeland.core.pagination import MAX_PAGE
+from spikeland.db.session import DbSession
+from spikeland.identity.deps import CurrentUser
+from spikeland.tokens import service
+from spikeland.tokens.models import TokenTransactionType
+from spikeland.tokens.schemas import (
+    BalanceAtOut,
+    BalanceOut,
+    MovementOut,
+    SpendRequest,
+    TransactionOut,
+    TransactionPage,
+)
+
+router = APIRouter(prefix="/tokens", tags=["tokens"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
+_SPEND_TYPES = {
+    "enhancement": TokenTransactionType.SPEND_ENHANCEMENT,
+    "generation": TokenTransactionType.SPEND_MCP_GENERATION,
+    "box": TokenTransactionType.SPEND_BOX_CREATION,
+}
+
+
+def idempotency_source(key: str | None) -> str | None:
+    """The ledger's source id for a client's Idempotency-Key (scoped to the user by the ledger)."""
+    return f"idem:{key}" if key else None
+
+
+@router.get("/balance", response_model=BalanceOut | BalanceAtOut)
+async def balance(
+    user: CurrentUser,
+    session: DbSession,
+    at: Annotated[datetime | None, Query(description="Point in time (ISO 8601 with offset).")] = None,
+) -> BalanceOut | BalanceAtOut:
+    if at is not None:
+        return BalanceAtOut(at=at, balance=await service.balance_at(session, user.id, at))
+    view = await service.get_balance(session, user.id)
+    return BalanceOut(
+        balance=view.balance,
+        tier=view.tier,
+        max_balance=view.cap,
+        last_regeneration=view.last_regeneration,
+        next_regeneration_at=view.next_regeneration_at,
+    )
+
+
+@router.get("/transactions", response_model=TransactionPage)
+async def transactions(
+    user: CurrentUser,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> TransactionPage:
+    page = await service.list_transactions(session, user.id, limit=limit, cursor=cursor)
+    return TransactionPage(
+        items=[TransactionOut.model_validate(t) for t in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.post("/spend", response_model=MovementOut, status_code=status.HTTP_201_CREATED)
+async def spend(
+    body: SpendRequest, user: CurrentUser, session: DbSession, key: IdempotencyKey = None
+) -> MovementOut:
+    """Spend tokens directly (API clients paying for work done elsewhere)."""
+    movement = await service.spend(
+        session,
+        user.id,
+        body.amount,
+        _SPEND_TYPES[body.purpose],
+        source="api",
+        source_id=idempotency_source(key),
+        metadata={"description": body.description} if body.description else None,
+    )
+    return MovementOut.model_validate(movement)
