@@ -85,6 +85,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         environment="test",
         bcrypt_cost=4,
         cookie_secure=False,
+        worker_in_process=False,  # tests run jobs themselves, when they mean to
         data_dir=tmp_path_factory.mktemp("data"),
     )
 

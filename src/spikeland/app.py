@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spikeland import __version__
 from spikeland.core.errors import error_body, install_error_handlers
@@ -18,6 +20,7 @@ from spikeland.db.engine import make_engine, make_sessionmaker, resolve_database
 from spikeland.db.session import DbSession
 from spikeland.routes import api_routers, register_hooks
 from spikeland.settings import Settings, get_settings
+from spikeland.worker.scheduler import run_forever
 
 
 class Health(Schema):
@@ -32,6 +35,21 @@ class ApiIndex(Schema):
     docs_url: str
 
 
+@asynccontextmanager
+async def _worker(sessionmaker: async_sessionmaker[AsyncSession], *, enabled: bool) -> AsyncIterator[None]:
+    """The periodic jobs beside the API (one process runs everything by default)."""
+    if not enabled:
+        yield
+        return
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_forever(sessionmaker, stop=stop), name="spikeland-worker")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
 def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -42,10 +60,11 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         engine = make_engine(url, settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        try:
-            yield
-        finally:
-            await engine.dispose()
+        async with _worker(app.state.sessionmaker, enabled=settings.worker_in_process):
+            try:
+                yield
+            finally:
+                await engine.dispose()
 
     app = FastAPI(
         title="Spikeland",

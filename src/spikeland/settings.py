@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=100)
     db_connect_timeout: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"
+    worker_in_process: bool = Field(
+        default=True,
+        description="`serve` also runs the periodic jobs (webhook inbox, regeneration, clean-up); "
+        "set false when separate `spikeland worker` processes run them.",
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000", description="Where users reach the service: links in emails, OAuth."
     )
