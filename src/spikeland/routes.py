@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 
 def api_routers() -> list[APIRouter]:
+    from spikeland.billing import api as billing_api
     from spikeland.identity import admin_api, api, api_keys_api, me_api, oauth_api, verification_api
     from spikeland.tokens import admin_api as tokens_admin_api
     from spikeland.tokens import api as tokens_api
@@ -20,6 +21,7 @@ def api_routers() -> list[APIRouter]:
         admin_api.router,
         tokens_api.router,
         tokens_admin_api.router,
+        billing_api.router,
     ]
 
 

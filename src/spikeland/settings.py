@@ -81,6 +81,33 @@ class Settings(BaseSettings):
     verification_requests_per_ip: int = Field(default=20, ge=1)
     verification_window_seconds: int = Field(default=3600, ge=1)
 
+    # Stripe billing (billing/, integrations/stripe). Checkout, cancelling and downgrading need the
+    # secret key (unset: 503 payments_unavailable); the webhook endpoint needs the signing secret.
+    # The API base lets a Stripe-compatible server on loopback stand in (tests). Success/cancel
+    # URLs starting with "/" are relative to public_url; Stripe fills in {CHECKOUT_SESSION_ID}.
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_timeout_seconds: float = Field(default=20.0, gt=0)
+    stripe_currency: str = "gbp"
+    stripe_success_url: str = "/tokens?purchase=success&session_id={CHECKOUT_SESSION_ID}"
+    stripe_cancel_url: str = "/pricing?canceled=true"
+    stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1, description="Oldest signature accepted.")
+
+    # Growth: vouchers and referrals (growth/). Limits as the original platform had them (§5).
+    voucher_redemptions_per_hour: int = Field(default=5, ge=1, description="Redeem attempts per user.")
+    voucher_validations_per_hour: int = Field(
+        default=60, ge=1, description="Code checks per caller (user, or IP when anonymous): guessing codes."
+    )
+    referral_reward_tokens: int = Field(default=50, ge=1, description="To each side of a referral.")
+    referral_daily_limit: int = Field(
+        default=10, ge=1, description="Referrals per referrer per UTC day; later ones are INVALID."
+    )
+    referral_same_ip_hours: int = Field(default=24, ge=1)
+    blocked_email_domains: str = Field(
+        default="", description="Disposable email domains beyond the built-in list, comma-separated."
+    )
+
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:
         if self.environment == "production":

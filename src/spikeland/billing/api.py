@@ -1,0 +1,117 @@
+"""Billing endpoints: checkout, the Stripe webhook, the user's subscription and payments."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+
+from spikeland.billing import service, webhooks
+from spikeland.billing.schemas import (
+    CheckoutOut,
+    CheckoutRequest,
+    DowngradeRequest,
+    PaymentOut,
+    PaymentPage,
+    SubscriptionOut,
+    WebhookAck,
+)
+from spikeland.core.errors import SpikelandError
+from spikeland.core.pagination import MAX_PAGE
+from spikeland.db.session import DbSession
+from spikeland.identity.deps import CurrentUser, settings_of
+from spikeland.integrations.stripe import make_gateway
+
+router = APIRouter(prefix="/billing", tags=["billing"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
+
+
+class PayloadTooLarge(SpikelandError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+@router.post("/checkout", response_model=CheckoutOut)
+async def checkout(
+    body: CheckoutRequest,
+    user: CurrentUser,
+    session: DbSession,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> CheckoutOut:
+    settings = settings_of(request)
+    created = await service.start_checkout(
+        session,
+        user,
+        package_id=body.package_id,
+        plan_id=body.plan_id,
+        idempotency_key=idempotency_key,
+        settings=settings,
+        gateway=make_gateway(settings),
+    )
+    return CheckoutOut(session_id=created.id, url=created.url)
+
+
+async def _bounded_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > webhooks.MAX_BODY:
+        raise PayloadTooLarge("The webhook body is larger than 64 KB.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > webhooks.MAX_BODY:
+            raise PayloadTooLarge("The webhook body is larger than 64 KB.")
+    return bytes(body)
+
+
+@router.post("/webhooks/stripe", response_model=WebhookAck)
+async def stripe_webhook(
+    request: Request,
+    session: DbSession,
+    stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature", max_length=2000)] = None,
+) -> WebhookAck:
+    body = await _bounded_body(request)
+    new = await webhooks.receive(session, body, stripe_signature, settings_of(request))
+    return WebhookAck(received=True, duplicate=not new)
+
+
+@router.get("/subscription", response_model=SubscriptionOut | None)
+async def get_subscription(user: CurrentUser, session: DbSession) -> SubscriptionOut | None:
+    sub = await service.get_subscription(session, user.id)
+    return None if sub is None else SubscriptionOut.model_validate(sub)
+
+
+@router.post("/subscription/downgrade", response_model=SubscriptionOut)
+async def schedule_downgrade(
+    body: DowngradeRequest, user: CurrentUser, session: DbSession, request: Request
+) -> SubscriptionOut:
+    settings = settings_of(request)
+    sub = await service.schedule_downgrade(
+        session, user, body.tier, settings=settings, gateway=make_gateway(settings)
+    )
+    return SubscriptionOut.model_validate(sub)
+
+
+@router.delete("/subscription/downgrade", response_model=SubscriptionOut)
+async def cancel_downgrade(user: CurrentUser, session: DbSession, request: Request) -> SubscriptionOut:
+    settings = settings_of(request)
+    sub = await service.cancel_downgrade(session, user, settings=settings, gateway=make_gateway(settings))
+    return SubscriptionOut.model_validate(sub)
+
+
+@router.post("/subscription/cancel", response_model=SubscriptionOut)
+async def cancel_subscription(user: CurrentUser, session: DbSession, request: Request) -> SubscriptionOut:
+    sub = await service.cancel_subscription(session, user, gateway=make_gateway(settings_of(request)))
+    return SubscriptionOut.model_validate(sub)
+
+
+@router.get("/payments", response_model=PaymentPage)
+async def list_payments(
+    user: CurrentUser,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> PaymentPage:
+    page = await service.list_payments(session, user.id, limit=limit, cursor=cursor)
+    return PaymentPage(items=[PaymentOut.of(p) for p in page.items], next_cursor=page.next_cursor)

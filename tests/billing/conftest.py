@@ -1,0 +1,159 @@
+"""Billing tests: the application on the test database, Stripe as a real peer on loopback.
+
+Events reach the application the way Stripe sends them: JSON signed with the endpoint's secret
+(``Stripe-Signature``) posted to the webhook URL. Data is committed (the webhook and the worker
+run in their own transactions), so every test makes its own users.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy import delete, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from spikeland.app import create_app
+from spikeland.billing.models import SubscriptionPlan
+from spikeland.core.clock import utcnow
+from spikeland.identity.models import User
+from spikeland.integrations.stripe import StripeGateway, make_gateway
+from spikeland.merch.models import MerchWebhookEvent
+from spikeland.ops.models import ErrorLog
+from spikeland.seed import SEED_LOCK_KEY, SUBSCRIPTION_PLANS, TOKEN_PACKAGES
+from spikeland.settings import Settings
+from spikeland.tokens.models import TokensPackage
+from tests.factories import make_user
+from tests.integrations.stripe_peer import StripePeer, sign, stripe_peer
+
+WEBHOOK_SECRET = "whsec_test_" + secrets.token_hex(8)
+WEBHOOK_URL = "/api/v1/billing/webhooks/stripe"
+Sessions = async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture(scope="session")
+def peer() -> Iterator[StripePeer]:
+    with stripe_peer() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def billing_settings(settings: Settings, peer: StripePeer) -> Settings:
+    return settings.model_copy(
+        update={
+            "stripe_secret_key": SecretStr("sk_test_" + secrets.token_hex(8)),
+            "stripe_webhook_secret": SecretStr(WEBHOOK_SECRET),
+            "stripe_api_base": peer.url,
+        }
+    )
+
+
+@pytest.fixture
+def gateway(billing_settings: Settings) -> StripeGateway:
+    made = make_gateway(billing_settings)
+    assert made is not None
+    return made
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> Sessions:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+_created_users: list[str] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def catalogue(engine: AsyncEngine) -> AsyncIterator[dict[str, Any]]:
+    """The packs and plans of the seed (committed), by stripePriceId.
+
+    Billing's tests commit, so each module leaves the database as it found it: the users it
+    made (and with them their payments, subscriptions and ledger rows), its inbox events and
+    error rows, and the reference rows it had to add (other tests expect an unseeded database).
+    """
+    made = async_sessionmaker(engine, expire_on_commit=False)
+    started = utcnow()
+    added: list[Any] = []
+    async with made() as session, session.begin():
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEED_LOCK_KEY})
+        existing = set((await session.scalars(select(TokensPackage.stripe_price_id))).all())
+        existing |= set((await session.scalars(select(SubscriptionPlan.stripe_price_id))).all())
+        for i, pack in enumerate(TOKEN_PACKAGES, 1):
+            if pack.stripe_price_id not in existing:
+                added.append(TokensPackage(**pack._asdict(), sort_order=i))
+        for i, plan in enumerate(SUBSCRIPTION_PLANS, 1):
+            if plan.stripe_price_id not in existing:
+                added.append(SubscriptionPlan(**plan._asdict(), sort_order=i))
+        session.add_all(added)
+    async with made() as session:
+        packs = (await session.scalars(select(TokensPackage))).all()
+        plans = (await session.scalars(select(SubscriptionPlan))).all()
+    yield {p.stripe_price_id: p for p in [*packs, *plans]}
+
+    async with made() as session, session.begin():
+        await session.execute(delete(User).where(User.id.in_(_created_users)))
+        await session.execute(
+            delete(MerchWebhookEvent).where(
+                MerchWebhookEvent.provider == "STRIPE", MerchWebhookEvent.created_at >= started
+            )
+        )
+        await session.execute(
+            delete(ErrorLog).where(ErrorLog.error_type == "StripeWebhookEvent", ErrorLog.timestamp >= started)
+        )
+        for row in added:
+            await session.execute(delete(type(row)).where(type(row).id == row.id))
+    _created_users.clear()
+
+
+@pytest.fixture
+async def billing_app(billing_settings: Settings, database_url: str) -> AsyncIterator[FastAPI]:
+    app = create_app(billing_settings, database_url=database_url)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def bclient(billing_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=billing_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+async def new_user(sessions: Sessions, **fields: Any) -> str:
+    async with sessions() as session, session.begin():
+        user_id = (await make_user(session, **fields)).id
+    _created_users.append(user_id)
+    return user_id
+
+
+async def sign_in(client: httpx.AsyncClient) -> str:
+    """A new user signed in on ``client``; returns the user id."""
+    email, password = f"buyer-{secrets.token_hex(5)}@example.com", "correct horse battery"
+    created = await client.post("/api/v1/auth/signup", json={"email": email, "password": password})
+    assert created.status_code == 201, created.text
+    login = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert login.status_code == 200, login.text
+    _created_users.append(created.json()["id"])
+    return str(created.json()["id"])
+
+
+async def deliver(
+    client: httpx.AsyncClient,
+    event: dict[str, Any],
+    *,
+    secret: str = WEBHOOK_SECRET,
+    timestamp: int | None = None,
+) -> httpx.Response:
+    """Post ``event`` as Stripe does: the JSON body and its signature."""
+    body = json.dumps(event).encode()
+    return await client.post(
+        WEBHOOK_URL,
+        content=body,
+        headers={"Stripe-Signature": sign(body, secret, timestamp), "Content-Type": "application/json"},
+    )
