@@ -8,6 +8,8 @@ from fastapi import APIRouter
 
 def api_routers() -> list[APIRouter]:
     from spikeland.billing import api as billing_api
+    from spikeland.growth import admin_api as growth_admin_api
+    from spikeland.growth import api as growth_api
     from spikeland.identity import admin_api, api, api_keys_api, me_api, oauth_api, verification_api
     from spikeland.tokens import admin_api as tokens_admin_api
     from spikeland.tokens import api as tokens_api
@@ -22,8 +24,11 @@ def api_routers() -> list[APIRouter]:
         tokens_api.router,
         tokens_admin_api.router,
         billing_api.router,
+        growth_api.router,
+        growth_admin_api.router,
     ]
 
 
 def register_hooks() -> None:
     """Import the modules whose import registers identity hooks (sign-up, email verified)."""
+    import spikeland.growth.hooks  # noqa: F401  (referrals)

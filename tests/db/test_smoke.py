@@ -9,4 +9,5 @@ async def test_user_round_trip(session: AsyncSession) -> None:
     assert len(user.id) == 25 and user.id.startswith("c")
     assert user.role == "USER" and user.referral_count == 0
     assert user.created_at.tzinfo is not None
-    assert (await session.execute(text("select count(*) from users"))).scalar_one() == 1
+    found = await session.execute(text("select count(*) from users where id = :id"), {"id": user.id})
+    assert found.scalar_one() == 1

@@ -46,12 +46,14 @@ def in_transaction(work: Callable[[AsyncSession], Awaitable[Any]]) -> JobFunctio
 
 def default_schedule() -> list[ScheduledJob]:
     from spikeland.billing.tasks import end_of_period, process_webhooks
+    from spikeland.growth.tasks import settle_vouchers
     from spikeland.identity.tasks import purge_expired
     from spikeland.tokens.tasks import regenerate_due
 
     return [
         ScheduledJob("billing.process_webhooks", 5, process_webhooks),
         ScheduledJob("billing.end_of_period", 60, end_of_period),
+        ScheduledJob("growth.settle_vouchers", 15 * 60, in_transaction(settle_vouchers)),
         ScheduledJob("identity.purge_expired", 15 * 60, in_transaction(purge_expired)),
         ScheduledJob("tokens.regenerate", 60, in_transaction(regenerate_due)),
     ]

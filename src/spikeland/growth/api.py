@@ -1,0 +1,155 @@
+"""Voucher checks and redemption, the referral link and stats."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+
+from spikeland.core.pagination import MAX_PAGE
+from spikeland.core.ratelimit import RateLimiter
+from spikeland.db.engine import transaction
+from spikeland.db.session import DbSession
+from spikeland.growth import service
+from spikeland.growth.errors import VoucherUnavailable
+from spikeland.growth.schemas import (
+    RedemptionOut,
+    ReferralLinkOut,
+    ReferralStatsOut,
+    ReferredUserOut,
+    TrialOut,
+    VoucherCheckOut,
+    VoucherCodeIn,
+    VoucherSummary,
+)
+from spikeland.identity.deps import CurrentUser, Principal, client_ip, optional_principal, settings_of
+
+router = APIRouter(tags=["growth"])
+
+T = TypeVar("T")
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+async def _recording_status(request: Request, work: Awaitable[T]) -> T:
+    """Run ``work``; when it finds a voucher whose stored ACTIVE is stale (expired, used up), record
+    the real status in a transaction of its own — the request's is rolled back by the error."""
+    try:
+        return await work
+    except VoucherUnavailable as exc:
+        if exc.stale:
+            async with transaction(request.app.state.sessionmaker) as session:
+                await service.settle_status(session, exc.voucher_id)
+        raise
+
+
+def _limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
+@router.post("/vouchers/validate", response_model=VoucherCheckOut)
+async def validate_voucher(
+    body: VoucherCodeIn, request: Request, session: DbSession, principal: OptionalPrincipal
+) -> VoucherCheckOut:
+    """Whether a code can be redeemed; signed in, also whether this user already redeemed it."""
+    user_id = principal.user.id if principal else None
+    voucher = await _recording_status(
+        request,
+        service.validate(
+            session,
+            body.code,
+            user_id,
+            limiter=_limiter(request),
+            caller=user_id or f"ip:{client_ip(request)}",
+            per_hour=settings_of(request).voucher_validations_per_hour,
+        ),
+    )
+    return VoucherCheckOut(
+        valid=True,
+        voucher=VoucherSummary(
+            code=voucher.code,
+            type=voucher.type,
+            value=voucher.value,
+            remaining_uses=service.remaining_uses(voucher),
+            expires_at=voucher.expires_at,
+        ),
+    )
+
+
+@router.post("/vouchers/redeem", response_model=RedemptionOut)
+async def redeem_voucher(
+    body: VoucherCodeIn,
+    request: Request,
+    response: Response,
+    user: CurrentUser,
+    session: DbSession,
+    key: IdempotencyKey = None,
+) -> RedemptionOut:
+    """Redeem a code. With an Idempotency-Key, repeating a redemption that went through returns its
+    result again (header ``Idempotent-Replayed: true``) instead of ``voucher_already_redeemed``."""
+    done = await _recording_status(
+        request,
+        service.redeem(
+            session,
+            user.id,
+            body.code,
+            limiter=_limiter(request),
+            per_hour=settings_of(request).voucher_redemptions_per_hour,
+            replay=key is not None,
+        ),
+    )
+    if done.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    trial = (
+        TrialOut(tier=done.trial_tier, ends_at=done.trial_ends_at)
+        if done.trial_tier is not None and done.trial_ends_at is not None
+        else None
+    )
+    return RedemptionOut(
+        redemption_id=done.redemption_id,
+        voucher_id=done.voucher_id,
+        code=done.code,
+        type=done.type,
+        tokens_granted=done.tokens_granted,
+        balance=done.balance,
+        bonus_percent=done.bonus_percent,
+        trial=trial,
+        redeemed_at=done.redeemed_at,
+    )
+
+
+@router.get("/referrals/link", response_model=ReferralLinkOut)
+async def referral_link(request: Request, user: CurrentUser, session: DbSession) -> ReferralLinkOut:
+    found = await service.link(session, settings_of(request), user)
+    return ReferralLinkOut(code=found.code, url=found.url)
+
+
+@router.get("/referrals/stats", response_model=ReferralStatsOut)
+async def referral_stats(
+    user: CurrentUser,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> ReferralStatsOut:
+    found = await service.stats(session, user.id, limit=limit, cursor=cursor)
+    return ReferralStatsOut(
+        total_referrals=found.total,
+        completed_referrals=found.completed,
+        pending_referrals=found.pending,
+        invalid_referrals=found.invalid,
+        tokens_earned=found.tokens_earned,
+        referred_users=[
+            ReferredUserOut(
+                referral_id=r.referral_id,
+                email=r.email,
+                status=r.status,
+                tokens_earned=r.tokens_earned,
+                created_at=r.created_at,
+                completed_at=r.completed_at,
+            )
+            for r in found.referred
+        ],
+        next_cursor=found.next_cursor,
+    )
