@@ -186,6 +186,9 @@ def users_create_admin(
     """Create the admin account, or promote an existing user (a password given replaces theirs)."""
     from spikeland.core.errors import SpikelandError
     from spikeland.identity.admin import create_or_promote_admin
+    from spikeland.routes import register_hooks
+
+    register_hooks()  # a new admin is a sign-up like any other
 
     password: str | None = None
     if password_stdin:
