@@ -238,7 +238,7 @@ async def _replayed(session: AsyncSession, voucher: Voucher, redemption: Voucher
     else:
         type_, percent, granted = None, voucher.value, 0  # the bonus itself comes with a purchase
     if type_ is not None:
-        movement = await ledger.find_applied(session, redemption.user_id, type_, redemption.id)
+        movement = await ledger.find_movement(session, redemption.user_id, type_, redemption.id)
         balance = movement.balance_after if movement else None
     return Redeemed(
         redemption.id,
@@ -266,7 +266,7 @@ async def apply_purchase_bonus(
     """
     if purchased_tokens <= 0:
         return None
-    earlier = await ledger.find_applied(session, user_id, TokenTransactionType.EARN_BONUS, source_id)
+    earlier = await ledger.find_movement(session, user_id, TokenTransactionType.EARN_BONUS, source_id)
     if earlier is not None:
         return earlier
     pending = (
@@ -285,7 +285,7 @@ async def apply_purchase_bonus(
     ).first()
     if pending is None:
         # A concurrent call for this same purchase may have taken the last one: its grant is ours.
-        return await ledger.find_applied(session, user_id, TokenTransactionType.EARN_BONUS, source_id)
+        return await ledger.find_movement(session, user_id, TokenTransactionType.EARN_BONUS, source_id)
     amount = purchased_tokens * pending.value // 100
     if amount <= 0:
         return None

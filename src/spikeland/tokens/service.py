@@ -68,7 +68,7 @@ async def _move(
     """Lock, replay-check, regenerate, check the floor, write. ``floor_at_zero`` debits what there is."""
     locked = await ledger.lock(session, user_id)
     if entry.source_id is not None:
-        previous = await ledger.find_applied(session, user_id, entry.type, entry.source_id)
+        previous = await ledger.find_applied(locked, entry.type, entry.source_id)
         if previous is not None:
             return previous
     now = utcnow()
@@ -81,7 +81,7 @@ async def _move(
         metadata = {**(entry.metadata or {}), "requested": -entry.amount, "shortfall": shortfall}
         entry = Entry(entry.type, -available, entry.source, entry.source_id, metadata)
     movement = await ledger.write(
-        session, locked, regenerated=regenerated, regenerated_until=until, entry=entry, tier=tier
+        locked, regenerated=regenerated, regenerated_until=until, entry=entry, tier=tier
     )
     assert movement is not None
     return movement
@@ -198,9 +198,7 @@ async def change_tier(
     entry = None
     if top_up > 0:
         if source_id is not None:
-            previous = await ledger.find_applied(
-                session, user_id, TokenTransactionType.EARN_PURCHASE, source_id
-            )
+            previous = await ledger.find_applied(locked, TokenTransactionType.EARN_PURCHASE, source_id)
             if previous is not None:
                 return previous
         meta = {**(metadata or {}), "tier": tier.value, "previousTier": locked.tier.value}
@@ -208,7 +206,7 @@ async def change_tier(
     if entry is None and regenerated == 0 and tier == locked.tier:
         return None
     return await ledger.write(
-        session, locked, regenerated=regenerated, regenerated_until=until, entry=entry, tier=tier
+        locked, regenerated=regenerated, regenerated_until=until, entry=entry, tier=tier
     )
 
 
@@ -230,7 +228,7 @@ async def regenerate(session: AsyncSession, user_id: str) -> Movement | None:
     regenerated, until = ledger.regeneration_due(locked, utcnow())
     if regenerated == 0:
         return None
-    return await ledger.write(session, locked, regenerated=regenerated, regenerated_until=until, entry=None)
+    return await ledger.write(locked, regenerated=regenerated, regenerated_until=until, entry=None)
 
 
 async def get_balance(session: AsyncSession, user_id: str) -> BalanceView:
@@ -250,7 +248,7 @@ async def get_balance(session: AsyncSession, user_id: str) -> BalanceView:
         locked = await ledger.lock(session, user_id)
         regenerated, until = ledger.regeneration_due(locked, now)
         if regenerated:
-            await ledger.write(session, locked, regenerated=regenerated, regenerated_until=until, entry=None)
+            await ledger.write(locked, regenerated=regenerated, regenerated_until=until, entry=None)
         balance, tier, last = locked.balance, locked.tier, locked.last_regeneration
     else:
         assert row is not None
