@@ -61,7 +61,7 @@ BEGIN;
 SELECT id, balance, tier, "lastRegeneration", "updatedAt" FROM user_token_balances \
 WHERE "userId" = :uid FOR UPDATE \\gset
 SELECT id, amount, "balanceAfter", "createdAt", metadata FROM token_transactions \
-WHERE "sourceId" = 'pgb-' || :client_id || '-' || :rnd AND "userId" = :uid \
+WHERE "sourceId" = 'pgb-' || :client_id || '-' || :rnd AND coalesce("userId", '') = :uid \
 AND type = 'SPEND_ENHANCEMENT'::"TokenTransactionType" ORDER BY "createdAt" LIMIT 1;
 \\set newbal :balance - 1
 WITH b AS ( UPDATE user_token_balances SET balance = :newbal, "lastRegeneration" = {now}, \

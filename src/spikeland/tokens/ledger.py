@@ -58,9 +58,13 @@ SELECT $5::text, "userId", $3::integer, 'EARN_BONUS', 'initial_balance', NULL, $
        $4::timestamp(3) FROM b
 """
 
+# Looked up by the sourceId index alone: coalesce() keeps the planner off the (userId, createdAt)
+# index, whose generic plan otherwise scans the user's whole history for every new source id
+# (measured: the lookup grew with the history and dominated a spend after ~100k rows).
 _FIND = """
 SELECT id, amount, "balanceAfter", "createdAt", metadata
-FROM token_transactions WHERE "sourceId" = $1 AND "userId" = $2 AND type = $3::"TokenTransactionType"
+FROM token_transactions
+WHERE "sourceId" = $1 AND coalesce("userId", '') = $2 AND type = $3::"TokenTransactionType"
 ORDER BY "createdAt" LIMIT 1
 """
 
