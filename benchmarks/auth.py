@@ -83,7 +83,8 @@ def fresh_database(server: str, tmp: Path) -> Iterator[tuple[str, str]]:
 
 
 @contextmanager
-def running_server(database_url: str, data_dir: Path) -> Iterator[str]:
+def running_server(database_url: str, data_dir: Path) -> Iterator[tuple[str, int]]:
+    """``spikeland serve`` on a free loopback port, until the block ends; yields (base URL, pid)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPIKELAND_")}
     env |= {
@@ -113,7 +114,7 @@ def running_server(database_url: str, data_dir: Path) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise TimeoutError("no 200 from /health")
             time.sleep(0.05)
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         proc.wait(30)
@@ -211,7 +212,7 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory(prefix="spikeland-bench-") as tmp,
         fresh_database(args.server, Path(tmp)) as (url, where),
-        running_server(url, Path(tmp) / "data") as base,
+        running_server(url, Path(tmp) / "data") as (base, _pid),
     ):
         cookie, key = asyncio.run(credentials(base, url))
         results = asyncio.run(measure(base, cookie, key, args))

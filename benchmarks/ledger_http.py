@@ -26,13 +26,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import uvloop
+from auth import running_server
 from ledger import (
     ROOT,
     create_users,
@@ -144,44 +142,6 @@ def start_py_spy(pid: int, seconds: float, out: str) -> subprocess.Popen[bytes]:
     command = [str(Path(sys.prefix) / "bin/py-spy"), "record", "-p", str(pid), "-f", "raw", "-r", "200"]
     command += ["-d", str(round(seconds)), "-o", out]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-@contextmanager
-def running_server(database_url: str, data_dir: Path) -> Iterator[tuple[str, int]]:
-    """``spikeland serve`` on a free loopback port: (base URL, pid)."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPIKELAND_")}
-    env |= {
-        "SPIKELAND_DATABASE_URL": database_url,
-        "SPIKELAND_DATA_DIR": str(data_dir),
-        "SPIKELAND_LOG_LEVEL": "WARNING",  # no access log line per request
-        "SPIKELAND_COOKIE_SECURE": "false",
-        "SPIKELAND_BCRYPT_COST": "4",
-    }
-    command = [sys.executable, "-m", "spikeland", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"serve exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("no 200 from /health")
-            time.sleep(0.1)
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(30)
 
 
 async def prepare(engine: AsyncEngine, clients: int) -> list[str]:
