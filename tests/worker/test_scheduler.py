@@ -167,3 +167,9 @@ async def test_serve_runs_the_periodic_jobs_in_process(
                 break
             await asyncio.sleep(0.05)
     assert left == 0  # the in-process scheduler purged it; leaving the lifespan stopped it cleanly
+
+
+async def test_every_scheduled_job_runs_clean(engine: AsyncEngine) -> None:
+    results = await run_once(async_sessionmaker(engine, expire_on_commit=False))
+    assert set(results) == {job.name for job in default_schedule()}
+    assert [name for name, result in results.items() if result is None] == []  # None: the job failed

@@ -10,7 +10,7 @@ from spikeland.tokens import service
 from spikeland.tokens.costs import REGENERATION_INTERVAL, TIER_CAP
 from spikeland.tokens.models import UserTokenBalance
 
-_CAP = case({tier.value: cap for tier, cap in TIER_CAP.items()}, value=UserTokenBalance.tier)
+_CAP = case(TIER_CAP, value=UserTokenBalance.tier)
 
 
 async def regenerate_due(session: AsyncSession, batch: int = 500) -> int:
