@@ -235,7 +235,9 @@ async def write(
 
     Returns the entry's movement, else the regeneration's, else None (nothing but the row changed).
     """
-    now = max(utcnow(), locked.last_write + _MS)
+    # Whole milliseconds, as timestamp(3) stores them, so the returned time is the stored one.
+    wall = utcnow()
+    now = max(wall.replace(microsecond=wall.microsecond // 1000 * 1000), locked.last_write + _MS)
     regen_at = now
     if regenerated and entry is not None:
         now = now + _MS  # the regeneration row comes first in the chain
