@@ -32,8 +32,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-
-from spikeland.db.engine import describe
+from ledger import fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "benchmark password"
@@ -43,43 +42,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-async def _try_create(server: str, name: str) -> str | None:
-    try:
-        conn = await asyncpg.connect(f"{server}/postgres", timeout=3)
-    except (OSError, asyncpg.PostgresError):
-        return None
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return f"{server}/{name}"
-
-
-async def _drop(server: str, name: str) -> None:
-    conn = await asyncpg.connect(f"{server}/postgres", timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-@contextmanager
-def fresh_database(server: str, tmp: Path) -> Iterator[tuple[str, str]]:
-    """(URL of a new empty database, where it lives); dropped afterwards."""
-    name = f"spikeland_bench_{secrets.token_hex(4)}"
-    url = asyncio.run(_try_create(server, name))
-    if url is not None:
-        try:
-            yield url, describe(server)
-        finally:
-            asyncio.run(_drop(server, name))
-        return
-    from spikeland.db.embedded import start_embedded
-
-    tmp.chmod(0o755)  # as root the embedded server runs as its own user
-    yield start_embedded(tmp / "embedded", database=name), "embedded"
 
 
 @contextmanager
@@ -211,7 +173,7 @@ def main() -> None:
 
     with (
         tempfile.TemporaryDirectory(prefix="spikeland-bench-") as tmp,
-        fresh_database(args.server, Path(tmp)) as (url, where),
+        fresh_database(args.server, False, Path(tmp)) as (url, where),
         running_server(url, Path(tmp) / "data") as (base, _pid),
     ):
         cookie, key = asyncio.run(credentials(base, url))
