@@ -126,7 +126,9 @@ async def test_seed_creates_reference_data(session: AsyncSession) -> None:
         "16x20in",
     }
 
-    pipelines = (await session.scalars(select(EnhancementPipeline))).all()
+    pipelines = (
+        await session.scalars(select(EnhancementPipeline).where(EnhancementPipeline.user_id.is_(None)))
+    ).all()
     assert {p.name for p in pipelines} == {"Balanced", "Portrait", "Landscape", "Product"}
     for p in pipelines:
         assert p.user_id is None and p.visibility == PipelineVisibility.PUBLIC and p.share_token is None

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spikeland import __version__
 from spikeland.core.errors import error_body, install_error_handlers
@@ -18,9 +17,13 @@ from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.schemas import Schema
 from spikeland.db.engine import make_engine, make_sessionmaker, resolve_database_url
 from spikeland.db.session import DbSession
+from spikeland.images.queue import EVENTS_CHANNEL
+from spikeland.integrations.imaging import make_imaging
+from spikeland.integrations.storage import make_storage
 from spikeland.routes import api_routers, register_hooks
 from spikeland.settings import Settings, get_settings
-from spikeland.worker.scheduler import run_forever
+from spikeland.worker.events import JobEvents
+from spikeland.worker.process import run_worker
 
 
 class Health(Schema):
@@ -36,13 +39,15 @@ class ApiIndex(Schema):
 
 
 @asynccontextmanager
-async def _worker(sessionmaker: async_sessionmaker[AsyncSession], *, enabled: bool) -> AsyncIterator[None]:
-    """The periodic jobs beside the API (one process runs everything by default)."""
-    if not enabled:
+async def _worker(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    """The periodic jobs and the job runner beside the API (one process runs everything by default)."""
+    if not settings.worker_in_process:
         yield
         return
     stop = asyncio.Event()
-    task = asyncio.create_task(run_forever(sessionmaker, stop=stop), name="spikeland-worker")
+    state = app.state
+    work = run_worker(state.engine, state.sessionmaker, settings, state.storage, state.imaging, stop)
+    task = asyncio.create_task(work, name="spikeland-worker")
     try:
         yield
     finally:
@@ -60,10 +65,16 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         engine = make_engine(url, settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        async with _worker(app.state.sessionmaker, enabled=settings.worker_in_process):
+        dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        app.state.job_events = JobEvents(dsn, EVENTS_CHANNEL)
+        async with _worker(app, settings):
             try:
                 yield
             finally:
+                await app.state.job_events.close()
+                closing = getattr(app.state.imaging, "aclose", None)
+                if closing is not None:  # the Gemini client holds connections
+                    await closing()
                 await engine.dispose()
 
     app = FastAPI(
@@ -76,6 +87,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     )
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter()
+    app.state.storage = make_storage(settings)
+    app.state.imaging = make_imaging(settings)
     install_error_handlers(app)
 
     @app.get("/health", response_model=Health, tags=["ops"])

@@ -11,6 +11,8 @@ def api_routers() -> list[APIRouter]:
     from spikeland.growth import admin_api as growth_admin_api
     from spikeland.growth import api as growth_api
     from spikeland.identity import admin_api, api, api_keys_api, me_api, oauth_api, verification_api
+    from spikeland.images import api as images_api
+    from spikeland.images import jobs_api, pipelines_api
     from spikeland.tokens import admin_api as tokens_admin_api
     from spikeland.tokens import api as tokens_api
 
@@ -26,6 +28,9 @@ def api_routers() -> list[APIRouter]:
         billing_api.router,
         growth_api.router,
         growth_admin_api.router,
+        images_api.router,
+        jobs_api.router,
+        pipelines_api.router,
     ]
 
 

@@ -108,6 +108,39 @@ class Settings(BaseSettings):
         default="", description="Disposable email domains beyond the built-in list, comma-separated."
     )
 
+    # Object storage (integrations/storage): the local filesystem under data_dir unless a bucket is set,
+    # then an S3-compatible store (Cloudflare R2: endpoint https://<account>.r2.cloudflarestorage.com).
+    s3_bucket: str | None = Field(default=None, description="Set: originals and outputs go to this bucket.")
+    s3_endpoint_url: str | None = None
+    s3_region: str = "auto"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_public_url: str | None = Field(default=None, description="Public base URL of the bucket (R2).")
+    storage_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    # Imaging (integrations/imaging): local Pillow work unless a Gemini key is set. The API base lets
+    # a loopback peer stand in (tests).
+    gemini_api_key: SecretStr | None = None
+    gemini_api_base: str | None = None
+    gemini_analysis_model: str = "gemini-3-pro-image-preview"
+    gemini_image_model: str = "gemini-3-pro-image-preview"
+    gemini_free_model: str = "gemini-2.5-flash-image"
+    gemini_analysis_timeout_seconds: float = Field(default=30.0, gt=0)
+    gemini_timeout_seconds: float = Field(default=300.0, gt=0)
+
+    # Images and the job runner (images/, worker/)
+    upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    upload_max_pixels: int = Field(default=64_000_000, ge=1, description="Larger images are refused.")
+    uploads_per_minute: int = Field(default=30, ge=1)
+    enhancements_per_minute: int = Field(default=10, ge=1)
+    anonymous_enhancements_per_minute: int = Field(default=5, ge=1, description="Per IP.")
+    worker_concurrency: int = Field(default=4, ge=1, le=64, description="Jobs one process runs at once.")
+    job_lease_seconds: float = Field(
+        default=120.0, gt=0, description="A PROCESSING job not heard from for this long is taken again."
+    )
+    job_retry_base_seconds: float = Field(default=5.0, gt=0, description="First retry delay; doubles.")
+    job_poll_seconds: float = Field(default=2.0, gt=0, description="Queue poll when no NOTIFY arrives.")
+
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:
         if self.environment == "production":

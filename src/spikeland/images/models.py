@@ -111,6 +111,8 @@ class ImageEnhancementJob(Base):
     )
     is_blend: Mapped[bool] = mapped_column("isBlend", server_default=server_default(False))
     is_anonymous: Mapped[bool] = mapped_column("isAnonymous", server_default=server_default(False))
+    # Beyond the spec (migration 0003): a PENDING job is not claimed before this (retry backoff).
+    run_after: Mapped[datetime | None] = mapped_column("runAfter")
 
 
 class EnhancementPipeline(Base):

@@ -2,7 +2,7 @@
 
 One process runs the loop (``spikeland worker``); ``run_once`` runs every job one time
 (``spikeland maintenance``, tests). A failing job is logged and tried again at its next turn; it
-never stops the others. The full job runner (queues, leases, retries) comes later.
+never stops the others. Queued work (jobs) is the runner's (``worker.runner``).
 """
 
 from __future__ import annotations
@@ -114,7 +114,11 @@ async def maintenance_main(url: str, settings: Settings) -> dict[str, Any]:
 
 
 async def worker_main(url: str, settings: Settings) -> None:
-    """``spikeland worker``: the scheduler loop until SIGINT/SIGTERM, finishing the job in hand."""
+    """``spikeland worker``: scheduler and job runner until SIGINT/SIGTERM, finishing the jobs in hand."""
+    from spikeland.integrations.imaging import make_imaging
+    from spikeland.integrations.storage import make_storage
+    from spikeland.worker.process import run_worker
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
@@ -123,7 +127,9 @@ async def worker_main(url: str, settings: Settings) -> None:
             loop.add_signal_handler(signum, stop.set)
     engine = make_engine(url, settings)
     try:
-        await run_forever(make_sessionmaker(engine), stop=stop)
+        await run_worker(
+            engine, make_sessionmaker(engine), settings, make_storage(settings), make_imaging(settings), stop
+        )
     finally:
         for signum in signals:
             with contextlib.suppress(NotImplementedError):

@@ -58,9 +58,16 @@ def _include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     return not (type_ == "table" and name in IGNORED_TABLES)
 
 
+# (table, column) that later migrations add to the models: not part of the baseline.
+ADDED_LATER = {("image_enhancement_jobs", "runAfter")}  # 0003_job_run_after
+
+
 def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     """Leave identity and generated columns to :mod:`spikeland.db.adopt.other`: Alembic's
-    default comparison fails on them (an assertion) when the model has a plain default."""
+    default comparison fails on them (an assertion) when the model has a plain default.
+    Columns of later migrations are not the baseline's."""
+    if type_ == "column" and not reflected and (obj.table.name, name) in ADDED_LATER:
+        return False
     if type_ == "column" and compare_to is not None and not reflected:
         return not isinstance(compare_to.server_default, Identity | Computed)
     return True

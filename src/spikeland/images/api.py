@@ -1,0 +1,211 @@
+"""Uploaded images: upload, list, read, edit, delete, share links and file downloads."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, Response, UploadFile, status
+
+from spikeland.core.errors import NotFound
+from spikeland.core.pagination import MAX_PAGE
+from spikeland.core.ratelimit import RateLimiter
+from spikeland.db.session import DbSession
+from spikeland.identity.deps import CurrentUser, Principal, client_ip, optional_principal, settings_of
+from spikeland.images import service
+from spikeland.images.deps import LimiterDep, StorageDep
+from spikeland.images.files import inspect_upload
+from spikeland.images.schemas import (
+    EnhancementOut,
+    ImageOut,
+    ImagePage,
+    ImageUpdate,
+    SharedImageOut,
+    ShareOut,
+)
+
+router = APIRouter(tags=["images"])
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+PUBLIC_PER_MINUTE = 100  # share pages and downloads, per IP (as the original)
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+_TIER_LABELS = {"FREE": "free", "TIER_1K": "1k", "TIER_2K": "2k", "TIER_4K": "4k"}
+
+
+def _out(view: service.ImageView, viewer_id: str | None) -> ImageOut:
+    image, latest = view.image, view.enhancement
+    return ImageOut(
+        id=image.id,
+        name=image.name,
+        description=image.description,
+        original_url=image.original_url,
+        original_width=image.original_width,
+        original_height=image.original_height,
+        original_size_bytes=image.original_size_bytes,
+        original_format=image.original_format,
+        is_public=image.is_public,
+        view_count=image.view_count,
+        share_token=image.share_token if image.user_id == viewer_id else None,
+        created_at=image.created_at,
+        updated_at=image.updated_at,
+        latest_enhancement=EnhancementOut(
+            job_id=latest.job_id, url=latest.url, width=latest.width, height=latest.height, tier=latest.tier
+        )
+        if latest
+        else None,
+    )
+
+
+def _file(data: bytes, content_type: str, filename: str) -> Response:
+    return Response(
+        content=data,
+        media_type=content_type,
+        headers={
+            "Content-Disposition": f'inline; filename="{filename}"',
+            "Cache-Control": "private",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def _filename(name: str, ext: str, suffix: str = "") -> str:
+    """An ASCII-only file name from the display name (no quoting or header tricks possible)."""
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    stem = _UNSAFE.sub("_", stem).strip("_")[:100] or "image"
+    return f"{stem}{suffix}.{ext}"
+
+
+def _limit_public(request: Request, limiter: RateLimiter) -> None:
+    key = f"share:{client_ip(request)}"
+    limiter.check([(key, PUBLIC_PER_MINUTE)], 60, "Too many requests; wait a minute.")
+    limiter.hit(key, 60)
+
+
+@router.post("/images", response_model=ImageOut, status_code=status.HTTP_201_CREATED)
+async def upload_image(
+    request: Request,
+    user: CurrentUser,
+    session: DbSession,
+    storage: StorageDep,
+    limiter: LimiterDep,
+    file: Annotated[UploadFile, File(description="A JPEG, PNG or WebP image.")],
+) -> ImageOut:
+    settings = settings_of(request)
+    key = f"upload:{user.id}"
+    limiter.check([(key, settings.uploads_per_minute)], 60, "Too many uploads; wait a minute.")
+    limiter.hit(key, 60)
+    # One byte over the limit is enough to know the file is too large.
+    data = await file.read(settings.upload_max_bytes + 1)
+    upload = await inspect_upload(
+        data, file.filename, max_bytes=settings.upload_max_bytes, max_pixels=settings.upload_max_pixels
+    )
+    view = await service.create_image(session, storage, user.id, upload, public_url=settings.public_url)
+    return _out(view, user.id)
+
+
+@router.get("/images", response_model=ImagePage)
+async def list_images(
+    user: CurrentUser,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> ImagePage:
+    page = await service.list_images(session, user.id, limit=limit, cursor=cursor)
+    return ImagePage(items=[_out(v, user.id) for v in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/images/{image_id}", response_model=ImageOut)
+async def get_image(image_id: str, session: DbSession, principal: OptionalPrincipal) -> ImageOut:
+    """The owner's image, or anyone's public image (signed in or not; a view is counted)."""
+    viewer_id = principal.user.id if principal else None
+    return _out(await service.read_image(session, image_id, viewer_id), viewer_id)
+
+
+@router.patch("/images/{image_id}", response_model=ImageOut)
+async def update_image(image_id: str, body: ImageUpdate, user: CurrentUser, session: DbSession) -> ImageOut:
+    changes = body.model_dump(include=body.model_fields_set)
+    view = await service.update_image(session, user.id, image_id, **changes)
+    return _out(view, user.id)
+
+
+@router.delete("/images/{image_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_image(
+    image_id: str, user: CurrentUser, session: DbSession, storage: StorageDep, background: BackgroundTasks
+) -> Response:
+    keys = await service.delete_image(session, user.id, image_id)
+    # Background tasks run after the response, so after the request's transaction committed.
+    background.add_task(service.remove_files, storage, keys)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/images/{image_id}/share", response_model=ShareOut)
+async def share_image(image_id: str, request: Request, user: CurrentUser, session: DbSession) -> ShareOut:
+    token = await service.share_image(session, user.id, image_id)
+    return ShareOut(share_token=token, share_url=service.share_url(settings_of(request).public_url, token))
+
+
+@router.delete("/images/{image_id}/share", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_share(image_id: str, user: CurrentUser, session: DbSession) -> Response:
+    await service.revoke_share(session, user.id, image_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/images/{image_id}/original",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}},
+)
+async def download_original(
+    image_id: str, session: DbSession, storage: StorageDep, principal: OptionalPrincipal
+) -> Response:
+    image = await service.image_readable_by(session, image_id, principal.user.id if principal else None)
+    data = await service.read_file(storage, image.original_r2_key)
+    ext = image.original_r2_key.rsplit(".", 1)[-1]
+    return _file(data, service.content_type_of(image), _filename(image.name, ext))
+
+
+@router.get("/share/{token}", response_model=SharedImageOut)
+async def open_share(token: str, request: Request, session: DbSession, limiter: LimiterDep) -> SharedImageOut:
+    """What a share link shows (no sign-in); every opening counts as a view."""
+    _limit_public(request, limiter)
+    shared = await service.resolve_share(session, token)
+    await service.count_view(session, shared.image)
+    base = f"{settings_of(request).public_url.rstrip('/')}/api/v1/share/{token}"
+    return SharedImageOut(
+        image=_out(service.ImageView(shared.image, shared.enhancement), None),
+        original_download_url=f"{base}/original",
+        enhanced_download_url=f"{base}/enhanced" if shared.enhancement else None,
+    )
+
+
+@router.get(
+    "/share/{token}/original",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}},
+)
+async def download_shared_original(
+    token: str, request: Request, session: DbSession, storage: StorageDep, limiter: LimiterDep
+) -> Response:
+    _limit_public(request, limiter)
+    image = (await service.resolve_share(session, token)).image
+    data = await service.read_file(storage, image.original_r2_key)
+    ext = image.original_r2_key.rsplit(".", 1)[-1]
+    return _file(data, service.content_type_of(image), _filename(image.name, ext, "_original"))
+
+
+@router.get(
+    "/share/{token}/enhanced",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+async def download_shared_enhanced(
+    token: str, request: Request, session: DbSession, storage: StorageDep, limiter: LimiterDep
+) -> Response:
+    _limit_public(request, limiter)
+    shared = await service.resolve_share(session, token)
+    latest = shared.enhancement
+    if latest is None:
+        raise NotFound("This image has no finished enhancement.", code="enhancement_not_found")
+    data = await service.read_file(storage, latest.key)
+    suffix = f"_enhanced_{_TIER_LABELS.get(latest.tier.value, 'x')}"
+    return _file(data, "image/jpeg", _filename(shared.image.name, "jpg", suffix))

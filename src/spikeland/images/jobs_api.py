@@ -1,0 +1,182 @@
+"""Enhancement jobs over HTTP: enhance (one, batch), read, cancel, download, progress stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from spikeland.core.errors import NotFound
+from spikeland.core.ratelimit import RateLimiter
+from spikeland.db.session import DbSession
+from spikeland.identity.deps import CurrentUser, Principal, optional_principal, settings_of
+from spikeland.images import jobs
+from spikeland.images.deps import LimiterDep, StorageDep
+from spikeland.images.job_schemas import (
+    BatchEnhancement,
+    BatchEnhanceRequest,
+    Enhancement,
+    EnhanceRequest,
+    Job,
+    JobList,
+)
+from spikeland.images.models import ImageEnhancementJob
+from spikeland.integrations.storage import ObjectNotFound
+from spikeland.worker.events import JobEvents
+
+router = APIRouter(tags=["jobs"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
+MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
+STREAM_POLL_SECONDS = 5.0  # re-read the job this often when no notification arrives
+
+
+def _limit_enhance(request: Request, limiter: RateLimiter, user_id: str) -> None:
+    settings = settings_of(request)
+    key = f"enhance:{user_id}"
+    limiter.check([(key, settings.enhancements_per_minute)], 60, "Too many enhancement requests.")
+    limiter.hit(key, 60)
+
+
+@router.post("/images/{image_id}/enhance", response_model=Enhancement, status_code=status.HTTP_202_ACCEPTED)
+async def enhance(
+    image_id: str,
+    body: EnhanceRequest,
+    request: Request,
+    user: CurrentUser,
+    session: DbSession,
+    limiter: LimiterDep,
+    key: IdempotencyKey = None,
+) -> Enhancement:
+    """Pay the tier's cost and queue the enhancement (402 ``insufficient_tokens`` when short)."""
+    _limit_enhance(request, limiter, user.id)
+    queued = await jobs.enhance(
+        session,
+        user.id,
+        jobs.Request(image_id, body.tier, body.pipeline_id, body.source_image_id),
+        idempotency_key=key,
+    )
+    return Enhancement(job=Job.model_validate(queued.job), balance=queued.balance)
+
+
+@router.post("/images/batch-enhance", response_model=BatchEnhancement, status_code=status.HTTP_202_ACCEPTED)
+async def batch_enhance(
+    body: BatchEnhanceRequest, request: Request, user: CurrentUser, session: DbSession, limiter: LimiterDep
+) -> BatchEnhancement:
+    """Up to 20 of the caller's images at one tier: all queued and paid, or none."""
+    _limit_enhance(request, limiter, user.id)
+    queued = await jobs.enhance_many(
+        session, user.id, [jobs.Request(i, body.tier, body.pipeline_id) for i in body.image_ids]
+    )
+    return BatchEnhancement(
+        jobs=[Job.model_validate(q.job) for q in queued],
+        total_cost=sum(q.job.tokens_cost for q in queued),
+        balance=queued[-1].balance,
+    )
+
+
+@router.get("/images/{image_id}/jobs", response_model=JobList)
+async def image_jobs(image_id: str, user: CurrentUser, session: DbSession) -> JobList:
+    return JobList(items=[Job.model_validate(j) for j in await jobs.list_jobs(session, user.id, image_id)])
+
+
+def _caller(principal: Principal | None) -> str | None:
+    return principal.user.id if principal else None
+
+
+@router.get("/jobs/{job_id}", response_model=Job)
+async def get_job(job_id: str, principal: MaybePrincipal, session: DbSession) -> Job:
+    """The job for its owner (visitors' anonymous jobs: for anyone with the id)."""
+    return Job.model_validate(await jobs.get_job(session, job_id, _caller(principal)))
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=Job)
+async def cancel_job(job_id: str, user: CurrentUser, session: DbSession) -> Job:
+    """Cancel a waiting job and refund it (409 ``job_not_cancellable`` once it started)."""
+    return Job.model_validate(await jobs.cancel(session, user.id, job_id))
+
+
+@router.get("/jobs/{job_id}/download", response_class=Response)
+async def download(
+    job_id: str, principal: MaybePrincipal, session: DbSession, storage: StorageDep
+) -> Response:
+    """The enhanced image (JPEG) of a completed job."""
+    job = await jobs.get_job(session, job_id, _caller(principal))
+    if job.enhanced_r2_key is None:
+        raise NotFound("This job has no output yet.", code="output_not_ready")
+    try:
+        data = await storage.get(job.enhanced_r2_key)
+    except ObjectNotFound as exc:
+        raise NotFound("The output file is missing.", code="file_not_found") from exc
+    headers = {
+        "Content-Disposition": f'inline; filename="{job.id}.jpg"',
+        "Cache-Control": "public, max-age=86400" if job.is_anonymous else "private, max-age=86400",
+    }
+    return Response(data, media_type="image/jpeg", headers=headers)
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def job_events(
+    job_id: str, request: Request, principal: MaybePrincipal, session: DbSession
+) -> StreamingResponse:
+    """Server-sent events: a ``stage`` event for every stage the job enters, a ``status`` event with
+    the whole job on each change, the last one when it ends (then the stream closes)."""
+    job = await jobs.get_job(session, job_id, _caller(principal))
+    hub: JobEvents = request.app.state.job_events
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return StreamingResponse(
+        _stream(job.id, hub, sessionmaker, request),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _sse(event: str, data: object) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+async def _snapshot(sessionmaker: async_sessionmaker[AsyncSession], job_id: str) -> Job | None:
+    async with sessionmaker() as session:
+        job = await session.get(ImageEnhancementJob, job_id)
+        return Job.model_validate(job) if job else None
+
+
+async def _stream(
+    job_id: str, hub: JobEvents, sessionmaker: async_sessionmaker[AsyncSession], request: Request
+) -> AsyncIterator[str]:
+    async with hub.subscribe(job_id) as events:
+        last: str | None = None
+        while True:
+            current = await _snapshot(sessionmaker, job_id)
+            if current is None:
+                yield _sse("error", {"code": "job_not_found"})
+                return
+            body = current.model_dump(mode="json", by_alias=True)
+            text = json.dumps(body, sort_keys=True)
+            if text != last:
+                last = text
+                yield _sse("status", body)
+            if current.status in jobs.TERMINAL:
+                return
+            try:
+                event = await asyncio.wait_for(events.get(), timeout=STREAM_POLL_SECONDS)
+            except TimeoutError:
+                if await request.is_disconnected():
+                    return
+                yield ": keep-alive\n\n"
+                continue
+            # Every notified change, in order — so a stage passed before the next read still shows.
+            pending = [event]
+            while not events.empty():
+                pending.append(events.get_nowait())
+            for change in pending:
+                yield _sse("stage", {"id": change.job_id, "status": change.status, "stage": change.stage})

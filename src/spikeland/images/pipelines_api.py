@@ -1,0 +1,84 @@
+"""Enhancement pipelines: list, create, read (also by share link), change, delete, fork.
+
+Reading is open to anonymous callers (system, PUBLIC and LINK-with-token pipelines); everything
+else needs a signed-in user. Pipelines a caller may not see are 404, never 403.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from spikeland.core.pagination import MAX_PAGE
+from spikeland.db.session import DbSession
+from spikeland.identity.deps import CurrentUser, Principal, optional_principal
+from spikeland.images import pipelines as service
+from spikeland.images.pipeline_schemas import (
+    PipelineCreate,
+    PipelineFork,
+    PipelineOut,
+    PipelinePage,
+    PipelineUpdate,
+)
+
+router = APIRouter(prefix="/pipelines", tags=["pipelines"])
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+ShareToken = Annotated[str | None, Query(max_length=200, description="The share token of a LINK pipeline.")]
+
+
+def _viewer(principal: Principal | None) -> str | None:
+    return principal.user.id if principal else None
+
+
+@router.get("", response_model=PipelinePage)
+async def list_pipelines(
+    principal: OptionalPrincipal,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> PipelinePage:
+    viewer = _viewer(principal)
+    page = await service.list_pipelines(session, viewer, limit=limit, cursor=cursor)
+    return PipelinePage(items=[PipelineOut.of(p, viewer) for p in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("", response_model=PipelineOut, status_code=status.HTTP_201_CREATED)
+async def create_pipeline(body: PipelineCreate, user: CurrentUser, session: DbSession) -> PipelineOut:
+    return PipelineOut.of(await service.create_pipeline(session, user.id, body), user.id)
+
+
+@router.get("/{pipeline_id}", response_model=PipelineOut)
+async def get_pipeline(
+    pipeline_id: str, principal: OptionalPrincipal, session: DbSession, token: ShareToken = None
+) -> PipelineOut:
+    viewer = _viewer(principal)
+    return PipelineOut.of(await service.get_pipeline(session, pipeline_id, viewer, token), viewer)
+
+
+@router.patch("/{pipeline_id}", response_model=PipelineOut)
+async def update_pipeline(
+    pipeline_id: str, body: PipelineUpdate, user: CurrentUser, session: DbSession
+) -> PipelineOut:
+    return PipelineOut.of(await service.update_pipeline(session, pipeline_id, user.id, body), user.id)
+
+
+@router.delete("/{pipeline_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def delete_pipeline(pipeline_id: str, user: CurrentUser, session: DbSession) -> Response:
+    await service.delete_pipeline(session, pipeline_id, user.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{pipeline_id}/fork", response_model=PipelineOut, status_code=status.HTTP_201_CREATED)
+async def fork_pipeline(
+    pipeline_id: str,
+    user: CurrentUser,
+    session: DbSession,
+    body: PipelineFork | None = None,
+    token: ShareToken = None,
+) -> PipelineOut:
+    """A PRIVATE copy for the caller (same access rule as reading; counts toward the 50 limit)."""
+    name = body.name if body else None
+    fork = await service.fork_pipeline(session, pipeline_id, user.id, name=name, token=token)
+    return PipelineOut.of(fork, user.id)

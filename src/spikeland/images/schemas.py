@@ -1,0 +1,102 @@
+"""Wire schemas of uploaded images, their edits and their share links."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import StringConstraints, field_validator
+
+from spikeland.core.schemas import Schema
+from spikeland.db.enums import EnhancementTier
+
+MAX_NAME = 255
+MAX_DESCRIPTION = 2000
+_TEXT_WHITESPACE = {"\n", "\r", "\t"}
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_DESCRIPTION)]
+
+
+class EnhancementOut(Schema):
+    job_id: str
+    url: str | None
+    width: int | None
+    height: int | None
+    tier: EnhancementTier
+
+
+class ImageOut(Schema):
+    id: str
+    name: str
+    description: str | None
+    original_url: str
+    original_width: int
+    original_height: int
+    original_size_bytes: int
+    original_format: str  # "jpeg" | "png" | "webp"
+    is_public: bool
+    view_count: int
+    share_token: str | None  # shown to the owner only
+    created_at: datetime
+    updated_at: datetime
+    latest_enhancement: EnhancementOut | None
+
+
+class ImagePage(Schema):
+    items: list[ImageOut]
+    next_cursor: str | None
+
+
+def _no_control(value: str, allowed: set[str]) -> str:
+    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+class ImageUpdate(Schema):
+    """Only the fields present change; ``description: null`` clears it."""
+
+    name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME)] | None
+    ) = None
+    description: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_DESCRIPTION)] | None
+    ) = None
+    is_public: bool | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("name cannot be null")
+        return _no_control(value, set())
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return _no_control(value, _TEXT_WHITESPACE) or None
+
+    @field_validator("is_public")
+    @classmethod
+    def _is_public(cls, value: bool | None) -> bool:
+        if value is None:
+            raise ValueError("isPublic cannot be null")
+        return value
+
+
+class ShareOut(Schema):
+    share_token: str
+    share_url: str
+
+
+class SharedImageOut(Schema):
+    """``GET /share/{token}`` for an image token (album tokens will add their own ``type``)."""
+
+    type: Literal["image"] = "image"
+    image: ImageOut
+    original_download_url: str
+    enhanced_download_url: str | None

@@ -1,0 +1,365 @@
+"""Uploaded images: creating one (file first, then its row), reading with access checks, listing,
+editing, sharing by token and deleting.
+
+Reads that return an image also carry its latest COMPLETED enhancement, joined in the same query
+(a LATERAL subquery on the ``imageId`` index), so a page of images costs one statement.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Row, Select, delete, insert, literal, select, true, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from spikeland.core.errors import NotFound, ServiceUnavailable
+from spikeland.core.pagination import MAX_PAGE, Page, decode_cursor, encode_cursor
+from spikeland.db.cuid import cuid
+from spikeland.db.enums import EnhancementTier, JobStatus
+from spikeland.images.files import Upload
+from spikeland.images.models import EnhancedImage, ImageEnhancementJob
+from spikeland.integrations.storage import ObjectNotFound, Storage, StorageError, original_key
+
+_log = logging.getLogger(__name__)
+
+# secrets.token_urlsafe(12): 16 characters, 96 random bits.
+SHARE_TOKEN_BYTES = 12
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_CONTENT_TYPES = {"jpeg": "image/jpeg", "jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+
+
+class ImageNotFound(NotFound):
+    code = "image_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("No such image.")
+
+
+class ShareNotFound(NotFound):
+    code = "share_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("This share link does not exist or was revoked.")
+
+
+class FileNotFound(NotFound):
+    code = "file_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("The file of this image is missing.")
+
+
+def storage_unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable("The file store is not available; try again later.", code="storage_unavailable")
+
+
+@dataclass(frozen=True)
+class Enhancement:
+    """The latest COMPLETED enhancement job of an image."""
+
+    job_id: str
+    url: str | None
+    key: str | None
+    width: int | None
+    height: int | None
+    tier: EnhancementTier
+
+
+@dataclass(frozen=True)
+class ImageView:
+    image: EnhancedImage
+    enhancement: Enhancement | None
+
+
+@dataclass(frozen=True)
+class SharedImage:
+    """What an image share token opens. Album tokens will add a ``SharedAlbum`` beside it."""
+
+    image: EnhancedImage
+    enhancement: Enhancement | None
+    kind: Literal["image"] = "image"
+
+
+Shared = SharedImage
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _with_latest() -> Select[Any]:
+    job = ImageEnhancementJob
+    latest = (
+        select(
+            job.id.label("job_id"),
+            job.enhanced_url.label("url"),
+            job.enhanced_r2_key.label("key"),
+            job.enhanced_width.label("width"),
+            job.enhanced_height.label("height"),
+            job.tier.label("tier"),
+        )
+        .where(job.image_id == EnhancedImage.id, job.status == JobStatus.COMPLETED)
+        .order_by(job.created_at.desc(), job.id.desc())
+        .limit(1)
+        .lateral("latest")
+    )
+    return select(EnhancedImage, latest).outerjoin(latest, true())
+
+
+def _view(row: Row[Any]) -> ImageView:
+    enhancement = None
+    if row.job_id is not None:
+        enhancement = Enhancement(
+            job_id=row.job_id, url=row.url, key=row.key, width=row.width, height=row.height, tier=row.tier
+        )
+    return ImageView(row[0], enhancement)
+
+
+async def _one_view(session: AsyncSession, *where: Any) -> ImageView | None:
+    row = (await session.execute(_with_latest().where(*where))).first()
+    return _view(row) if row is not None else None
+
+
+async def get_owned_image(session: AsyncSession, user_id: str, image_id: str) -> EnhancedImage:
+    """The user's image; 404 ``image_not_found`` when it does not exist or belongs to someone else."""
+    image = await session.scalar(
+        select(EnhancedImage).where(EnhancedImage.id == image_id, EnhancedImage.user_id == user_id)
+    )
+    if image is None:
+        raise ImageNotFound()
+    return image
+
+
+def _readable(image: EnhancedImage, user_id: str | None) -> bool:
+    return image.is_public or (user_id is not None and image.user_id == user_id)
+
+
+async def image_readable_by(session: AsyncSession, image_id: str, user_id: str | None) -> EnhancedImage:
+    """The image when ``user_id`` owns it or it is public (``None``: a signed-out visitor); else 404."""
+    image = await session.get(EnhancedImage, image_id)
+    if image is None or not _readable(image, user_id):
+        raise ImageNotFound()
+    return image
+
+
+async def count_view(session: AsyncSession, image: EnhancedImage) -> None:
+    """One more view, atomically; ``updatedAt`` stays (a view is not an edit)."""
+    count = await session.scalar(
+        update(EnhancedImage)
+        .where(EnhancedImage.id == image.id)
+        .values(view_count=EnhancedImage.view_count + 1, updated_at=EnhancedImage.updated_at)
+        .returning(EnhancedImage.view_count)
+        .execution_options(synchronize_session=False)
+    )
+    if count is not None:
+        # Not an attribute change: the ORM must not write it back.
+        set_committed_value(image, "view_count", count)
+
+
+async def read_image(session: AsyncSession, image_id: str, viewer_id: str | None) -> ImageView:
+    """The image with its latest enhancement, for its owner or (public images) anyone.
+
+    Anyone but the owner reading it counts as a view.
+    """
+    view = await _one_view(session, EnhancedImage.id == image_id)
+    if view is None or not _readable(view.image, viewer_id):
+        raise ImageNotFound()
+    if view.image.user_id != viewer_id:
+        await count_view(session, view.image)
+    return view
+
+
+async def list_images(
+    session: AsyncSession, user_id: str, *, limit: int = 50, cursor: str | None = None
+) -> Page[ImageView]:
+    """The user's images, newest first, keyset-paginated along ``(userId, createdAt)``."""
+    limit = max(1, min(limit, MAX_PAGE))
+    created, row_id = EnhancedImage.created_at, EnhancedImage.id
+    statement = _with_latest().where(EnhancedImage.user_id == user_id).order_by(created.desc(), row_id.desc())
+    if cursor:
+        after_created, after_id = decode_cursor(cursor)
+        bound = tuple_(literal(after_created, created.type), literal(after_id, row_id.type))
+        statement = statement.where(tuple_(created, row_id) < bound)
+    rows = (await session.execute(statement.limit(limit + 1))).all()
+    views = [_view(row) for row in rows[:limit]]
+    if len(rows) <= limit:
+        return Page(views, None)
+    last = views[-1].image
+    return Page(views, encode_cursor(last.created_at, last.id))
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def original_url(public_url: str, image_id: str) -> str:
+    return f"{public_url.rstrip('/')}/api/v1/images/{image_id}/original"
+
+
+async def create_image(
+    session: AsyncSession, storage: Storage, user_id: str, upload: Upload, *, public_url: str
+) -> ImageView:
+    """Store the checked upload, then its row. A store that fails leaves no row (503); a row that
+    fails removes the stored file again."""
+    image_id = cuid()
+    key = original_key(user_id, image_id, upload.ext)
+    try:
+        await storage.put(key, upload.data, upload.content_type)
+    except StorageError as exc:
+        _log.warning("storing upload %s failed: %s", key, exc)
+        raise storage_unavailable() from exc
+    statement = (
+        insert(EnhancedImage)
+        .values(
+            id=image_id,
+            user_id=user_id,
+            name=upload.name,
+            original_url=original_url(public_url, image_id),
+            original_r2_key=key,
+            original_width=upload.width,
+            original_height=upload.height,
+            original_size_bytes=upload.size,
+            original_format=upload.format,
+            is_public=False,
+        )
+        .returning(EnhancedImage)
+    )
+    try:
+        image = (await session.scalars(statement)).one()
+    except BaseException:
+        await _forget(storage, [key])
+        raise
+    return ImageView(image, None)
+
+
+_UNSET: Any = object()
+
+
+async def update_image(
+    session: AsyncSession,
+    user_id: str,
+    image_id: str,
+    *,
+    name: str | None = None,
+    description: str | None = _UNSET,
+    is_public: bool | None = None,
+) -> ImageView:
+    """Rename, describe (``None`` clears) or publish/unpublish one of the user's images."""
+    image = await get_owned_image(session, user_id, image_id)
+    if name is not None:
+        image.name = name
+    if description is not _UNSET:
+        image.description = description
+    if is_public is not None:
+        image.is_public = is_public
+    await session.flush()
+    view = await _one_view(session, EnhancedImage.id == image.id)
+    assert view is not None
+    return view
+
+
+async def delete_image(session: AsyncSession, user_id: str, image_id: str) -> list[str]:
+    """Delete the image and its jobs; return the storage keys to remove once this commits.
+
+    The jobs are deleted here rather than left to the cascade so that RETURNING hands back the
+    output key of each as deleted — a job finishing meanwhile cannot slip its file past the list.
+    """
+    image = await get_owned_image(session, user_id, image_id)
+    job_keys = await session.scalars(
+        delete(ImageEnhancementJob)
+        .where(ImageEnhancementJob.image_id == image.id)
+        .returning(ImageEnhancementJob.enhanced_r2_key)
+        .execution_options(synchronize_session=False)
+    )
+    keys = [image.original_r2_key, *(k for k in job_keys if k)]
+    await session.execute(
+        delete(EnhancedImage).where(EnhancedImage.id == image.id).execution_options(synchronize_session=False)
+    )
+    session.expunge(image)
+    return keys
+
+
+async def remove_files(storage: Storage, keys: Sequence[str]) -> None:
+    """Delete stored objects, logging (not raising) failures: run after the rows are gone."""
+    await _forget(storage, keys)
+
+
+async def _forget(storage: Storage, keys: Sequence[str]) -> None:
+    for key in keys:
+        try:
+            await storage.delete(key)
+        except (StorageError, ValueError) as exc:
+            _log.warning("could not delete stored object %s: %s", key, exc)
+
+
+# ----------------------------------------------------------------------------- sharing
+
+
+def share_url(public_url: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}/share/{token}"
+
+
+async def share_image(session: AsyncSession, user_id: str, image_id: str) -> str:
+    """The image's share token, made on first use. Two concurrent calls get the same token: only
+    the update that still finds no token sets one, and both read back what was stored."""
+    image = await get_owned_image(session, user_id, image_id)
+    if image.share_token:
+        return image.share_token
+    await session.execute(
+        update(EnhancedImage)
+        .where(EnhancedImage.id == image.id, EnhancedImage.share_token.is_(None))
+        .values(share_token=secrets.token_urlsafe(SHARE_TOKEN_BYTES))
+        .execution_options(synchronize_session=False)
+    )
+    token = await session.scalar(select(EnhancedImage.share_token).where(EnhancedImage.id == image.id))
+    if token is None:  # revoked or deleted between the two statements
+        raise ImageNotFound()
+    set_committed_value(image, "share_token", token)
+    return token
+
+
+async def revoke_share(session: AsyncSession, user_id: str, image_id: str) -> None:
+    image = await get_owned_image(session, user_id, image_id)
+    if image.share_token is not None:
+        image.share_token = None
+        await session.flush()
+
+
+async def resolve_share(session: AsyncSession, token: str) -> Shared:
+    """What a share token opens; 404 ``share_not_found`` for an unknown or revoked token."""
+    if not _TOKEN_SHAPE.fullmatch(token):
+        raise ShareNotFound()
+    view = await _one_view(session, EnhancedImage.share_token == token)
+    if view is None:
+        raise ShareNotFound()
+    return SharedImage(view.image, view.enhancement)
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def content_type_of(image: EnhancedImage) -> str:
+    """From the stored format, or the key's extension for rows that name it differently."""
+    found = _CONTENT_TYPES.get(image.original_format.lower())
+    if found is None:
+        found = _CONTENT_TYPES.get(
+            image.original_r2_key.rsplit(".", 1)[-1].lower(), "application/octet-stream"
+        )
+    return found
+
+
+async def read_file(storage: Storage, key: str | None) -> bytes:
+    """A stored object's bytes; 404 ``file_not_found`` when missing, 503 when the store fails."""
+    if not key:
+        raise FileNotFound()
+    try:
+        return await storage.get(key)
+    except (ObjectNotFound, ValueError):
+        raise FileNotFound() from None
+    except StorageError as exc:
+        _log.warning("reading stored object %s failed: %s", key, exc)
+        raise storage_unavailable() from exc

@@ -1,0 +1,90 @@
+"""Object storage for originals and enhanced images: one interface, a local-filesystem
+implementation (default, under the data dir) and an S3-compatible one (Cloudflare R2) via boto3.
+
+Keys are per user: ``users/{userId}/originals/{imageId}.{ext}``, ``users/{userId}/enhanced/{jobId}.jpg``
+(see ``original_key`` / ``enhanced_key``). Files reach users through the API, which checks access;
+nothing here decides who may read what.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from spikeland.settings import Settings
+
+
+class ObjectNotFound(Exception):
+    """No object under that key."""
+
+
+class StorageError(Exception):
+    """The store did not answer or refused the operation."""
+
+
+_SEGMENT = re.compile(r"[A-Za-z0-9._-]+")
+# S3 allows 1024 bytes per key; most filesystems 255 per name.
+_MAX_KEY = 1024
+_MAX_SEGMENT = 255
+
+
+def check_key(key: str) -> str:
+    """The key itself when it is a safe relative path; ValueError otherwise.
+
+    Both implementations apply the same rule, so a key that works against R2 also works locally.
+    Segments may not start with a dot: that rules out ``.`` and ``..`` and keeps keys apart from
+    the local store's temporary files.
+    """
+    if not key or len(key) > _MAX_KEY:
+        raise ValueError("storage key must be 1 to 1024 characters")
+    for segment in key.split("/"):
+        if not _SEGMENT.fullmatch(segment) or segment.startswith(".") or len(segment) > _MAX_SEGMENT:
+            raise ValueError(f"invalid storage key: {key!r}")
+    return key
+
+
+def original_key(user_id: str, image_id: str, ext: str) -> str:
+    return f"users/{user_id}/originals/{image_id}.{ext}"
+
+
+def enhanced_key(user_id: str, job_id: str) -> str:
+    return f"users/{user_id}/enhanced/{job_id}.jpg"
+
+
+class Storage(Protocol):
+    name: str  # "local" or "s3"
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    async def get(self, key: str) -> bytes:
+        """The object's bytes; ObjectNotFound when there is none."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove the object; no error when it is already gone."""
+        ...
+
+    async def exists(self, key: str) -> bool: ...
+
+
+def make_storage(settings: Settings) -> Storage:
+    """S3 (R2) when a bucket is configured, otherwise files under ``data_dir/storage``."""
+    if settings.s3_bucket:
+        from spikeland.integrations.storage.s3 import S3Storage
+
+        return S3Storage(settings)
+    from spikeland.integrations.storage.local import LocalStorage
+
+    return LocalStorage(settings.data_dir / "storage")
+
+
+__all__ = [
+    "ObjectNotFound",
+    "Storage",
+    "StorageError",
+    "check_key",
+    "enhanced_key",
+    "make_storage",
+    "original_key",
+]

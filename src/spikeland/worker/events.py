@@ -1,0 +1,88 @@
+"""Job progress notifications for the API process: one LISTEN connection, many subscribers.
+
+Workers NOTIFY ``channel`` with ``"<jobId> <status> <stage>"`` in the transaction of each change.
+Each subscriber (a progress stream) gets the messages of its job, in order, on a queue. When the
+listening connection cannot be had, subscribers still work: they re-read the job on a timer, and
+only the stages passed between two reads go unseen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    job_id: str
+    status: str
+    stage: str | None
+
+
+def parse(payload: str) -> JobEvent | None:
+    parts = payload.split(" ")
+    if len(parts) != 3:
+        return None
+    return JobEvent(parts[0], parts[1], parts[2] or None)
+
+
+class JobEvents:
+    def __init__(self, dsn: str, channel: str) -> None:
+        self._dsn = dsn
+        self._channel = channel
+        self._subscribers: dict[str, set[asyncio.Queue[JobEvent]]] = {}
+        self._connection: asyncpg.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def listening(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed()
+
+    async def _ensure_listening(self) -> None:
+        if self.listening:
+            return
+        async with self._lock:
+            if self.listening:
+                return
+            try:
+                connection = await asyncpg.connect(self._dsn, timeout=5)
+                await connection.add_listener(self._channel, self._deliver)
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                _log.warning("job events: cannot listen (%s); streams fall back to polling", exc)
+                return
+            self._connection = connection
+
+    def _deliver(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        event = parse(payload)
+        if event is None:
+            return
+        for queue in self._subscribers.get(event.job_id, ()):
+            queue.put_nowait(event)
+
+    @asynccontextmanager
+    async def subscribe(self, job_id: str) -> AsyncIterator[asyncio.Queue[JobEvent]]:
+        await self._ensure_listening()
+        queue: asyncio.Queue[JobEvent] = asyncio.Queue()
+        self._subscribers.setdefault(job_id, set()).add(queue)
+        try:
+            yield queue
+        finally:
+            waiting = self._subscribers.get(job_id)
+            if waiting is not None:
+                waiting.discard(queue)
+                if not waiting:
+                    del self._subscribers[job_id]
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.close(timeout=2)
+            self._connection = None

@@ -1,0 +1,56 @@
+"""Shared steps of the images tests: a signed-in client, a real image, a worker run."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from PIL import Image
+
+from spikeland.worker.process import build_runner
+from spikeland.worker.runner import Runner
+
+
+async def sign_up(client: httpx.AsyncClient) -> str:
+    """A new user, signed in on ``client`` (cookie); returns the user id."""
+    email = f"images-{secrets.token_hex(4)}@example.com"
+    user = (await client.post("/api/v1/auth/signup", json={"email": email, "password": "long enough"})).json()
+    await client.post("/api/v1/auth/login", json={"email": email, "password": "long enough"})
+    return str(user["id"])
+
+
+def picture(width: int = 320, height: int = 200, fmt: str = "JPEG", color: Any = None) -> bytes:
+    """A small real image with some structure (a gradient and a square), encoded as ``fmt``."""
+    image = Image.new("RGB", (width, height), color or (90, 60, 40))
+    pixels = image.load()
+    assert pixels is not None
+    for x in range(0, width, 4):
+        for y in range(0, height, 4):
+            pixels[x, y] = (x * 255 // width, y * 255 // height, 128)
+    out = io.BytesIO()
+    image.save(out, fmt)
+    return out.getvalue()
+
+
+async def upload(client: httpx.AsyncClient, data: bytes | None = None, name: str = "photo.jpg") -> str:
+    response = await client.post(
+        "/api/v1/images", files={"file": (name, data or picture(), "application/octet-stream")}
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def runner_for(app: FastAPI, **overrides: Any) -> Runner:
+    state = app.state
+    settings = state.settings.model_copy(update=overrides) if overrides else state.settings
+    return build_runner(state.engine, state.sessionmaker, settings, state.storage, state.imaging)
+
+
+async def work(app: FastAPI) -> Runner:
+    """Run every queued job to its end (retries included, when their backoff is short)."""
+    runner = runner_for(app)
+    await runner.run_until_idle()
+    return runner
