@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from spikeland import __version__
 from spikeland.core.errors import error_body, install_error_handlers
+from spikeland.core.limits import BodyLimit
 from spikeland.core.logging import install_redaction
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.schemas import Schema
@@ -24,6 +25,8 @@ from spikeland.routes import api_routers, register_hooks
 from spikeland.settings import Settings, get_settings
 from spikeland.worker.events import JobEvents
 from spikeland.worker.process import run_worker
+
+MULTIPART_OVERHEAD = 1024 * 1024  # room for the form's other fields and boundaries around a file
 
 
 class Health(Schema):
@@ -90,6 +93,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.storage = make_storage(settings)
     app.state.imaging = make_imaging(settings)
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.upload_max_bytes + MULTIPART_OVERHEAD)
 
     @app.get("/health", response_model=Health, tags=["ops"])
     async def health(session: DbSession) -> Health | JSONResponse:

@@ -11,8 +11,8 @@ def api_routers() -> list[APIRouter]:
     from spikeland.growth import admin_api as growth_admin_api
     from spikeland.growth import api as growth_api
     from spikeland.identity import admin_api, api, api_keys_api, me_api, oauth_api, verification_api
+    from spikeland.images import anonymous_api, jobs_api, pipelines_api
     from spikeland.images import api as images_api
-    from spikeland.images import jobs_api, pipelines_api
     from spikeland.tokens import admin_api as tokens_admin_api
     from spikeland.tokens import api as tokens_api
 
@@ -31,6 +31,7 @@ def api_routers() -> list[APIRouter]:
         images_api.router,
         jobs_api.router,
         pipelines_api.router,
+        anonymous_api.router,
     ]
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import io
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from PIL import Image
 
+from spikeland.app import create_app
+from spikeland.settings import Settings
 from spikeland.worker.process import build_runner
 from spikeland.worker.runner import Runner
 
@@ -17,9 +21,26 @@ from spikeland.worker.runner import Runner
 async def sign_up(client: httpx.AsyncClient) -> str:
     """A new user, signed in on ``client`` (cookie); returns the user id."""
     email = f"images-{secrets.token_hex(4)}@example.com"
-    user = (await client.post("/api/v1/auth/signup", json={"email": email, "password": "long enough"})).json()
-    await client.post("/api/v1/auth/login", json={"email": email, "password": "long enough"})
-    return str(user["id"])
+    user = await client.post("/api/v1/auth/signup", json={"email": email, "password": "long enough"})
+    assert user.status_code == 201, user.text
+    login = await client.post("/api/v1/auth/login", json={"email": email, "password": "long enough"})
+    assert login.status_code == 200, login.text
+    return str(user.json()["id"])
+
+
+def http_client(app: FastAPI) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
+@asynccontextmanager
+async def app_with(
+    settings: Settings, database_url: str, **changes: Any
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """An app of its own, built with changed settings, and a client on it."""
+    app = create_app(settings.model_copy(update=changes), database_url=database_url)
+    async with app.router.lifespan_context(app), http_client(app) as client:
+        yield app, client
 
 
 def picture(width: int = 320, height: int = 200, fmt: str = "JPEG", color: Any = None) -> bytes:

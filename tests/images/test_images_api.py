@@ -4,9 +4,8 @@ public reads and view counts, share links, downloads, deletion, and another user
 from __future__ import annotations
 
 import io
-import secrets
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,13 @@ from fastapi import FastAPI
 from PIL import Image
 from sqlalchemy import event, func, select
 
-from spikeland.app import create_app
 from spikeland.db.engine import transaction
 from spikeland.db.enums import EnhancementTier, JobStatus
 from spikeland.images.models import EnhancedImage, ImageEnhancementJob
 from spikeland.integrations.storage import enhanced_key
 from spikeland.integrations.storage.local import LocalStorage
 from spikeland.settings import Settings
+from tests.images.helpers import app_with, http_client, sign_up
 
 API = "/api/v1"
 PASSWORD = "long enough password"
@@ -40,35 +39,11 @@ def noise_png(side: int = 64) -> bytes:
     return out.getvalue()
 
 
-def http_client(app: FastAPI) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    return httpx.AsyncClient(transport=transport, base_url="http://test")
-
-
-async def sign_up(client: httpx.AsyncClient) -> str:
-    email = f"images-{secrets.token_hex(4)}@example.com"
-    user = await client.post(f"{API}/auth/signup", json={"email": email, "password": PASSWORD})
-    assert user.status_code == 201, user.text
-    login = await client.post(f"{API}/auth/login", json={"email": email, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return str(user.json()["id"])
-
-
 @pytest.fixture
 async def clients(app: FastAPI) -> AsyncIterator[list[httpx.AsyncClient]]:
     """Three clients on the app: two to sign in as different users, one that stays anonymous."""
     async with AsyncExitStack() as stack:
         yield [await stack.enter_async_context(http_client(app)) for _ in range(3)]
-
-
-@asynccontextmanager
-async def app_with(
-    settings: Settings, database_url: str, **changes: Any
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """An app of its own, built with changed settings, and a client on it."""
-    app = create_app(settings.model_copy(update=changes), database_url=database_url)
-    async with app.router.lifespan_context(app), http_client(app) as client:
-        yield app, client
 
 
 async def upload(

@@ -300,3 +300,19 @@ async def test_the_stream_of_a_finished_job_is_its_final_state(
     await work(app)
     events = parse_sse((await client.get(f"/api/v1/jobs/{job['id']}/events")).text)
     assert [(kind, data["status"]) for kind, data in events] == [("status", "COMPLETED")]
+
+
+async def test_deleting_an_image_refunds_its_unfinished_jobs_once(
+    client: httpx.AsyncClient, app: FastAPI, engine: AsyncEngine
+) -> None:
+    user_id = await sign_up(client)
+    image_id = await upload(client)
+    response = await client.post(f"/api/v1/images/{image_id}/enhance", json={"tier": "TIER_2K"})
+    waiting = response.json()["job"]
+    assert await balance(client) == 5
+    assert (await client.delete(f"/api/v1/images/{image_id}")).status_code == 204
+    assert await balance(client) == 10
+    refunds = [r for r in await ledger_rows(engine, user_id) if r.type == TokenTransactionType.REFUND]
+    assert [(r.source_id, r.amount) for r in refunds] == [(waiting["id"], 5)]
+    await work(app)  # nothing left to run for it
+    assert (await client.get(f"/api/v1/jobs/{waiting['id']}")).status_code == 404

@@ -8,6 +8,7 @@ Idempotency-Key, in which case a repeat returns the job the first request made.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from spikeland.identity.models import User
 from spikeland.images import pipelines
 from spikeland.images.models import EnhancedImage, ImageEnhancementJob
 from spikeland.images.queue import end_with_refund, notify_new_jobs
-from spikeland.images.service import get_owned_image
+from spikeland.images.service import ImageNotFound, get_owned_image
 from spikeland.tokens import service as tokens
 from spikeland.tokens.costs import enhancement_cost
 from spikeland.tokens.models import TokenTransactionType
@@ -172,6 +173,19 @@ async def anonymous_user(session: AsyncSession) -> str:
         .on_conflict_do_nothing(index_elements=[User.id])
     )
     return ANONYMOUS_USER_ID
+
+
+async def enhance_anonymous(session: AsyncSession, image_id: str, share_token: str) -> Queued:
+    """A visitor's FREE enhancement of the image they uploaded (they hold its share token)."""
+    image = await session.get(EnhancedImage, image_id)
+    if (
+        image is None
+        or image.user_id != ANONYMOUS_USER_ID
+        or image.share_token is None
+        or not secrets.compare_digest(image.share_token, share_token)
+    ):
+        raise ImageNotFound()
+    return await enhance(session, ANONYMOUS_USER_ID, Request(image.id, EnhancementTier.FREE), anonymous=True)
 
 
 async def image_of(session: AsyncSession, job: ImageEnhancementJob) -> EnhancedImage:

@@ -25,6 +25,7 @@ from spikeland.db.enums import EnhancementTier, JobStatus
 from spikeland.images.files import Upload
 from spikeland.images.models import EnhancedImage, ImageEnhancementJob
 from spikeland.integrations.storage import ObjectNotFound, Storage, StorageError, original_key
+from spikeland.tokens import service as tokens
 
 _log = logging.getLogger(__name__)
 
@@ -269,6 +270,7 @@ async def delete_image(session: AsyncSession, user_id: str, image_id: str) -> li
     output key of each as deleted — a job finishing meanwhile cannot slip its file past the list.
     """
     image = await get_owned_image(session, user_id, image_id)
+    await _refund_unfinished(session, image)
     job_keys = await session.scalars(
         delete(ImageEnhancementJob)
         .where(ImageEnhancementJob.image_id == image.id)
@@ -281,6 +283,33 @@ async def delete_image(session: AsyncSession, user_id: str, image_id: str) -> li
     )
     session.expunge(image)
     return keys
+
+
+async def _refund_unfinished(session: AsyncSession, image: EnhancedImage) -> None:
+    """Paid jobs of the image that have not ended are deleted with it: give their tokens back.
+
+    Keyed by the job id like every job refund, so a worker ending the job at the same moment
+    cannot refund it a second time; the job rows are locked first, in the worker's lock order.
+    """
+    unfinished = await session.execute(
+        select(ImageEnhancementJob.id, ImageEnhancementJob.tokens_cost)
+        .where(
+            ImageEnhancementJob.image_id == image.id,
+            ImageEnhancementJob.status.in_([JobStatus.PENDING, JobStatus.PROCESSING]),
+            ImageEnhancementJob.tokens_cost > 0,
+        )
+        .order_by(ImageEnhancementJob.id)
+        .with_for_update()
+    )
+    for job_id, cost in unfinished.all():
+        await tokens.refund(
+            session,
+            image.user_id,
+            cost,
+            source="image_deleted",
+            source_id=job_id,
+            metadata={"jobId": job_id, "reason": "image deleted before the job ended"},
+        )
 
 
 async def remove_files(storage: Storage, keys: Sequence[str]) -> None:

@@ -1,0 +1,59 @@
+"""A cap on request bodies, applied before anything reads them.
+
+Starlette spools a whole multipart body to disk before a handler runs, so a handler cannot refuse
+a huge upload early: this ASGI middleware does. A declared ``Content-Length`` over the cap is
+answered 413 at once, without reading; a body without one (chunked) is counted as it arrives and
+cut off at the cap with the same 413 (an HTTPException, which FastAPI passes to our handler).
+
+Why not FastAPI's own ``max_body_size``: for a declared length it answers with Starlette's plain
+text "Content Too Large", not the error envelope every other error has.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from spikeland.core.errors import error_body
+
+CODE = "payload_too_large"
+
+
+class BodyLimit:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.message = f"The request body is larger than {max_bytes} bytes."
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise HTTPException(413, self.message)
+            return message
+
+        await self.app(scope, counted, send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps(error_body(CODE, self.message)).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
