@@ -7,7 +7,7 @@ import base64
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +37,11 @@ class Received:
     def text(self) -> str:
         return "".join(p.get("text", "") for p in self.parts)
 
+    @property
+    def is_generation(self) -> bool:
+        """An image generation request (an analysis asks for JSON text instead)."""
+        return "responseModalities" in (self.body or {}).get("generationConfig", {})
+
 
 def text_answer(text: str) -> tuple[int, Any]:
     return 200, {
@@ -61,6 +66,10 @@ class GeminiPeer:
     answers: list[tuple[int, Any]] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     delay: float = 0.0  # seconds to wait before answering (timeouts)
+    # When set, gives every generateContent answer instead of ``answers``. It runs in the request's
+    # thread, so it may block (a model that hangs) — until ``closing`` is set, when the peer stops.
+    respond: Callable[[Received], tuple[int, Any]] | None = None
+    closing: threading.Event = field(default_factory=threading.Event)
 
 
 @contextmanager
@@ -70,15 +79,16 @@ def gemini_peer() -> Iterator[GeminiPeer]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("content-length", "0")))
-            peer.received.append(
-                Received(
-                    path=self.path,
-                    headers={k.lower(): v for k, v in self.headers.items()},
-                    body=json.loads(raw) if raw else None,
-                )
+            request = Received(
+                path=self.path,
+                headers={k.lower(): v for k, v in self.headers.items()},
+                body=json.loads(raw) if raw else None,
             )
+            peer.received.append(request)
             if not self.path.startswith("/v1beta/models/") or not self.path.endswith(":generateContent"):
                 status, body = error_answer(404, f"unknown path {self.path}", "NOT_FOUND")
+            elif peer.respond is not None:
+                status, body = peer.respond(request)
             elif not peer.answers:
                 status, body = error_answer(500, "the test gave no answer", "INTERNAL")
             else:
@@ -105,6 +115,7 @@ def gemini_peer() -> Iterator[GeminiPeer]:
     try:
         yield peer
     finally:
+        peer.closing.set()
         server.shutdown()
         server.server_close()
         thread.join()

@@ -1,0 +1,291 @@
+"""Another user's resources are "not found": every owner-scoped route answers 404 to a stranger.
+
+The routes are not listed here: they are read from the application's router, so a route added
+later is exercised without touching this module. A parametrised route whose parameter this module
+cannot fill (or whose body it cannot make) fails the test until someone says here how to call it
+or why it is not owner-scoped. Owner A makes one resource of every kind through the API; user B
+calls every route with A's ids (signed in by cookie, then by API key) and must get 404 each time,
+A's own reads of the same ids must succeed, and A's data must be exactly as it was afterwards.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel, TypeAdapter
+
+from tests.images.helpers import picture, sign_up, upload, work
+
+API = "/api/v1"
+
+# What each path parameter names; A makes one resource of each kind (see ``owner_resources``).
+RESOURCE_OF_PARAM = {"image_id": "image", "job_id": "job", "pipeline_id": "pipeline", "key_id": "key"}
+
+# Parametrised routes that are not owner-scoped, each with the reason.
+# (``/jobs/{job_id}...`` stays tested: only anonymous visitors' jobs are readable by id, A's is not.)
+NOT_OWNER_SCOPED = {
+    f"{API}/share/{{token}}": "the share token is the secret: whoever holds the link may read",
+    f"{API}/share/{{token}}/original": "the share token is the secret: whoever holds the link may read",
+    f"{API}/share/{{token}}/enhanced": "the share token is the secret: whoever holds the link may read",
+    f"{API}/auth/oauth/{{provider}}/start": "the parameter names a sign-in provider, not a resource",
+    f"{API}/auth/oauth/{{provider}}/callback": "the parameter names a sign-in provider, not a resource",
+}
+# Admin routes refuse a non-admin with 403 before reading the id (nothing to hide from an admin);
+# the test asserts that 403 instead of 404, so a future admin route is checked as well.
+ADMIN_PREFIX = f"{API}/admin/"
+
+Resources = dict[str, str]  # kind -> id, plus "share_token"
+BodyOf = Callable[[Resources], dict[str, Any]]
+
+# Minimal valid bodies of routes whose body is required, from the resources of the caller's target.
+# Each asks for a visible change, so a route that wrongly obeyed would leave a trace on A's data.
+BODIES: dict[tuple[str, str], BodyOf] = {
+    ("PATCH", f"{API}/images/{{image_id}}"): lambda r: {"name": "renamed by a stranger", "isPublic": True},
+    ("POST", f"{API}/images/{{image_id}}/enhance"): lambda r: {"tier": "FREE"},
+    ("POST", f"{API}/images/batch-enhance"): lambda r: {"imageIds": [r["image"]], "tier": "FREE"},
+    ("PATCH", f"{API}/pipelines/{{pipeline_id}}"): lambda r: {"name": "renamed", "visibility": "PUBLIC"},
+    # A stranger who even holds A's share link must not enhance A's image as a visitor.
+    ("POST", f"{API}/anonymous/images/{{image_id}}/enhance"): lambda r: {"shareToken": r["share_token"]},
+}
+
+# Body fields naming another resource (``*_id``/``*_ids``) and the kind they name.
+BODY_ID_FIELDS = {"image_ids": "image", "source_image_id": "image", "pipeline_id": "pipeline"}
+# Body id fields that name no user's resource, each with the reason.
+NOT_OWNED_BODY_IDS = {
+    "package_id": "token packages are a public catalogue",
+    "plan_id": "subscription plans are a public catalogue",
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # the template, e.g. /api/v1/images/{image_id}
+    params: tuple[str, ...]
+    body: Any  # the body's annotation; None when the route takes no body
+    body_required: bool
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def url(self, values: dict[str, str]) -> str:
+        url = self.path
+        for param in self.params:
+            url = url.replace(f"{{{param}}}", values[param])
+        return url
+
+
+def api_routes(app: FastAPI) -> list[Route]:
+    """Every (method, route) under /api/v1, as the router resolves them (prefixes included)."""
+    routes = []
+    for context in iter_route_contexts(app.routes):
+        original = context.original_route
+        path = context.path_format
+        if not isinstance(original, APIRoute) or not path or not path.startswith(f"{API}/"):
+            continue
+        field = original.body_field
+        for method in sorted(context.methods or ()):
+            body = field.field_info.annotation if field else None
+            required = bool(field and field.field_info.is_required())
+            routes.append(Route(method, path, tuple(context.param_convertors), body, required))
+    return routes
+
+
+@dataclass
+class Surface:
+    owned: list[Route]  # every parameter names a kind A can make
+    admin: list[Route]
+    problems: list[str]  # routes (or allow-list entries) this module does not know how to handle
+
+
+def survey(app: FastAPI) -> Surface:
+    routes = api_routes(app)
+    surface = Surface([], [], [])
+    for route in routes:
+        if not route.params or route.path in NOT_OWNER_SCOPED:
+            continue
+        if route.path.startswith(ADMIN_PREFIX):
+            surface.admin.append(route)
+        elif not set(route.params) <= RESOURCE_OF_PARAM.keys():
+            surface.problems.append(f"new owner-scoped route {route}: add it here")
+        elif route.body_required and (route.method, route.path) not in BODIES:
+            surface.problems.append(f"new owner-scoped route {route}: add its body to BODIES")
+        else:
+            surface.owned.append(route)
+    # The lists must not outlive the routes they describe.
+    paths = {route.path for route in routes}
+    keys = {(route.method, route.path) for route in routes}
+    surface.problems += [f"NOT_OWNER_SCOPED names no route: {p}" for p in NOT_OWNER_SCOPED if p not in paths]
+    surface.problems += [f"BODIES names no route: {m} {p}" for m, p in BODIES if (m, p) not in keys]
+    return surface
+
+
+def body_models(annotation: Any) -> list[type[BaseModel]]:
+    candidates = [annotation, *typing.get_args(annotation)]
+    return [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+
+
+def body_for(route: Route, resources: Resources) -> dict[str, Any] | None:
+    """The route's body from BODIES, checked against its model (a stale body fails loudly here)."""
+    make = BODIES.get((route.method, route.path))
+    if make is None:
+        return None
+    body = make(resources)
+    TypeAdapter(route.body).validate_python(body)
+    return body
+
+
+def path_values(route: Route, resources: Resources) -> dict[str, str]:
+    return {param: resources[RESOURCE_OF_PARAM[param]] for param in route.params}
+
+
+def order(routes: list[Route]) -> list[Route]:
+    """Reads, then changes, then deletions: a wrongful deletion cannot hide the other findings."""
+    rank = {"GET": 0, "DELETE": 2}
+    return sorted(routes, key=lambda r: (rank.get(r.method, 1), r.path))
+
+
+def finding(route: Route, response: httpx.Response, who: str) -> str:
+    return f"{route} as {who}: {response.status_code} {response.text[:300]}"
+
+
+@asynccontextmanager
+async def new_client(app: FastAPI, headers: dict[str, str] | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers) as client:
+        yield client
+
+
+def created(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code in (201, 202), response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def owner_resources(app: FastAPI, client: httpx.AsyncClient) -> Resources:
+    """One resource of each kind for the user signed in on ``client``; the job ran to its end."""
+    image = await upload(client, picture(120, 80))
+    # Shared, so a stranger can be handed the link; still private (isPublic false) to everyone else.
+    share = (await client.post(f"{API}/images/{image}/share")).json()["shareToken"]
+    job = (created(await client.post(f"{API}/images/{image}/enhance", json={"tier": "FREE"})))["job"]
+    pipeline = created(await client.post(f"{API}/pipelines", json={"name": "mine", "visibility": "PRIVATE"}))
+    key = created(await client.post(f"{API}/api-keys", json={"name": "mine"}))
+    await work(app)
+    return {
+        "image": image,
+        "job": job["id"],
+        "pipeline": pipeline["id"],
+        "key": key["id"],
+        "share_token": share,
+    }
+
+
+async def state_of(client: httpx.AsyncClient, mine: Resources) -> dict[str, Any]:
+    """Everything A can see of the resources (full bodies: a view counted or a field set shows)."""
+    paths = {
+        "image": f"{API}/images/{mine['image']}",
+        "job": f"{API}/jobs/{mine['job']}",
+        "pipeline": f"{API}/pipelines/{mine['pipeline']}",
+        "image_jobs": f"{API}/images/{mine['image']}/jobs",
+        "images": f"{API}/images",
+        "keys": f"{API}/api-keys",
+        "transactions": f"{API}/tokens/transactions",
+    }
+    state = {name: (await client.get(path)).json() for name, path in paths.items()}
+    state["balance"] = (await client.get(f"{API}/tokens/balance")).json()["balance"]
+    return state
+
+
+async def test_every_parametrised_route_is_known(app: FastAPI) -> None:
+    surface = survey(app)
+    assert not surface.problems, "\n".join(surface.problems)
+    # The walk really found the routes (an empty walk would prove nothing).
+    kinds = {RESOURCE_OF_PARAM[p] for route in surface.owned for p in route.params}
+    assert kinds == set(RESOURCE_OF_PARAM.values())
+    assert surface.admin
+
+
+async def test_a_stranger_gets_404_on_every_owner_scoped_route(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    surface = survey(app)
+    owner_id = await sign_up(client)
+    mine = await owner_resources(app, client)
+
+    findings = []
+    for route in order(surface.owned):
+        if route.method == "GET":
+            response = await client.get(route.url(path_values(route, mine)))
+            if not 200 <= response.status_code < 300:
+                findings.append(
+                    "A's own read fails, so A's ids prove nothing: " + finding(route, response, "A")
+                )
+    before = await state_of(client, mine)
+
+    async with new_client(app) as stranger:
+        await sign_up(stranger)
+        secret = (created(await stranger.post(f"{API}/api-keys", json={"name": "b"})))["key"]
+        async with new_client(app, {"Authorization": f"Bearer {secret}"}) as by_key:
+            for who, caller in (("B (cookie)", stranger), ("B (API key)", by_key)):
+                for route in order(surface.owned):
+                    url = route.url(path_values(route, mine))
+                    response = await caller.request(route.method, url, json=body_for(route, mine))
+                    if response.status_code != 404:
+                        findings.append(finding(route, response, who))
+        for route in surface.admin:
+            values = {p: owner_id if p == "user_id" else "cnosuchresource0000000000" for p in route.params}
+            response = await stranger.request(route.method, route.url(values), json={})
+            if response.status_code != 403:
+                findings.append("admin route not refused with 403: " + finding(route, response, "B (cookie)"))
+
+    after = await state_of(client, mine)
+    changed = [name for name in before if before[name] != after[name]]
+    assert not findings, "\n".join(findings)
+    assert not changed, f"a stranger's calls changed A's {changed}: {before} -> {after}"
+    assert after["image"]["isPublic"] is False and after["image"]["shareToken"] == mine["share_token"]
+    assert after["job"]["status"] == "COMPLETED" and after["pipeline"]["visibility"] == "PRIVATE"
+    assert [k["isActive"] for k in after["keys"]["items"]] == [True]
+
+
+async def test_ids_inside_bodies_are_owner_scoped_too(app: FastAPI, client: httpx.AsyncClient) -> None:
+    """A stranger's own request naming A's image or pipeline in its body is 404 as well."""
+    await sign_up(client)
+    mine = await owner_resources(app, client)
+    before = await state_of(client, mine)
+
+    findings, unknown = [], []
+    async with new_client(app) as stranger:
+        await sign_up(stranger)
+        own: Resources = {"image": await upload(stranger, picture(60, 40)), "share_token": "-"}
+        for route in api_routes(app):
+            if route.path.startswith(ADMIN_PREFIX) or not set(route.params) <= RESOURCE_OF_PARAM.keys():
+                continue
+            fields = [
+                (name, field)
+                for model in body_models(route.body)
+                for name, field in model.model_fields.items()
+                if name.endswith(("_id", "_ids")) and name not in NOT_OWNED_BODY_IDS
+            ]
+            for name, field in fields:
+                kind = BODY_ID_FIELDS.get(name)
+                base = body_for(route, own)
+                if kind is None or base is None or not all(RESOURCE_OF_PARAM[p] in own for p in route.params):
+                    unknown.append(f"new owner-scoped body field {name} of {route}: add it here")
+                    continue
+                alias = field.alias or name
+                value = [mine[kind]] if typing.get_origin(field.annotation) is list else mine[kind]
+                body = {**base, alias: value}
+                response = await stranger.request(route.method, route.url(path_values(route, own)), json=body)
+                if response.status_code != 404:
+                    findings.append(finding(route, response, f"B with A's {kind} in {alias}"))
+
+    assert not unknown, "\n".join(unknown)
+    assert not findings, "\n".join(findings)
+    assert await state_of(client, mine) == before
