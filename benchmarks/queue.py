@@ -43,14 +43,14 @@ ROOT = Path(__file__).resolve().parent.parent
 BACKLOG = 40_000  # PENDING jobs before each run: more than any run here completes
 
 
-def pgbench_script() -> str:
+def pgbench_script(queue: image_queue.EnhancementQueue) -> str:
     """The queue's own claim and completion statements, with pgbench variables for the parameters."""
-    complete = image_queue._update_sql(
+    complete = queue.update_sql(
         ("currentStage", "errorMessage"), ("processingCompletedAt",), "COMPLETED"
     )
     for number, value in ((4, "NULL::text"), (3, "NULL::text"), (2, ":retryCount"), (1, ":id")):
         complete = complete.replace(f"${number}", value)
-    claim = " ".join(image_queue.claim_sql(1).split()) + " \\gset"
+    claim = " ".join(queue.claim_sql(1).split()) + " \\gset"
     return claim + "\n" + " ".join(complete.split()) + ";\n"
 
 
@@ -97,11 +97,17 @@ async def completed(engine: AsyncEngine) -> int:
     return int(count or 0)
 
 
-async def runner_run(engine: AsyncEngine, workers: int, duration: float) -> dict[str, float]:
-    async def no_op(queue: image_queue.EnhancementQueue, job: Claimed) -> None:
-        await queue.complete(job)
+async def no_op(queue: image_queue.EnhancementQueue, job: Claimed) -> None:
+    await queue.complete(job)
 
-    queue = image_queue.EnhancementQueue(engine, make_sessionmaker(engine), no_op, retry_base=1)
+
+def no_op_queue(engine: AsyncEngine) -> image_queue.EnhancementQueue:
+    """The image queue with a stage that does nothing but complete the job."""
+    return image_queue.EnhancementQueue(engine, make_sessionmaker(engine), no_op, retry_base=1)
+
+
+async def runner_run(engine: AsyncEngine, workers: int, duration: float) -> dict[str, float]:
+    queue = no_op_queue(engine)
     runner = Runner(engine, [queue], concurrency=workers, poll=1.0, lease=120, retry_base=1)
     before = await completed(engine)
     stop = asyncio.Event()
@@ -119,7 +125,7 @@ async def runner_run(engine: AsyncEngine, workers: int, duration: float) -> dict
 def measure(url: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
     worker_counts = [int(w) for w in args.workers.split(",")]
     script = tmp / "queue.sql"
-    script.write_text(pgbench_script())
+    script.write_text(pgbench_script(no_op_queue(make_bench_engine(url, 1))))
     runs: dict[int, dict[str, list[dict[str, float]]]] = {}
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as loop:
         engine = make_bench_engine(url, max(worker_counts) + 4)
