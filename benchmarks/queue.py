@@ -45,9 +45,7 @@ BACKLOG = 40_000  # PENDING jobs before each run: more than any run here complet
 
 def pgbench_script(queue: image_queue.EnhancementQueue) -> str:
     """The queue's own claim and completion statements, with pgbench variables for the parameters."""
-    complete = queue.update_sql(
-        ("currentStage", "errorMessage"), ("processingCompletedAt",), "COMPLETED"
-    )
+    complete = queue.update_sql(("currentStage", "errorMessage"), ("processingCompletedAt",), "COMPLETED")
     for number, value in ((4, "NULL::text"), (3, "NULL::text"), (2, ":retryCount"), (1, ":id")):
         complete = complete.replace(f"${number}", value)
     claim = " ".join(queue.claim_sql(1).split()) + " \\gset"

@@ -26,7 +26,14 @@ from tests.images.helpers import picture, sign_up, upload, work
 API = "/api/v1"
 
 # What each path parameter names; A makes one resource of each kind (see ``owner_resources``).
-RESOURCE_OF_PARAM = {"image_id": "image", "job_id": "job", "pipeline_id": "pipeline", "key_id": "key"}
+RESOURCE_OF_PARAM = {
+    "image_id": "image",
+    "job_id": "job",
+    "pipeline_id": "pipeline",
+    "key_id": "key",
+    "generation_id": "generation",
+    "album_id": "album",
+}
 
 # Parametrised routes that are not owner-scoped, each with the reason.
 # (``/jobs/{job_id}...`` stays tested: only anonymous visitors' jobs are readable by id, A's is not.)
@@ -34,6 +41,8 @@ NOT_OWNER_SCOPED = {
     f"{API}/share/{{token}}": "the share token is the secret: whoever holds the link may read",
     f"{API}/share/{{token}}/original": "the share token is the secret: whoever holds the link may read",
     f"{API}/share/{{token}}/enhanced": "the share token is the secret: whoever holds the link may read",
+    f"{API}/share/{{token}}/images/{{image_id}}/file": "an album's share token is the secret, as above",
+    f"{API}/gallery/featured/{{item_id}}/{{which}}": "the files of an active featured item are public",
     f"{API}/auth/oauth/{{provider}}/start": "the parameter names a sign-in provider, not a resource",
     f"{API}/auth/oauth/{{provider}}/callback": "the parameter names a sign-in provider, not a resource",
 }
@@ -53,10 +62,25 @@ BODIES: dict[tuple[str, str], BodyOf] = {
     ("PATCH", f"{API}/pipelines/{{pipeline_id}}"): lambda r: {"name": "renamed", "visibility": "PUBLIC"},
     # A stranger who even holds A's share link must not enhance A's image as a visitor.
     ("POST", f"{API}/anonymous/images/{{image_id}}/enhance"): lambda r: {"shareToken": r["share_token"]},
+    ("POST", f"{API}/generation/modify"): lambda r: {"prompt": "x", "imageId": r["image"], "tier": "FREE"},
+    ("POST", f"{API}/albums"): lambda r: {"name": "a stranger's album"},
+    ("PATCH", f"{API}/albums/{{album_id}}"): lambda r: {"name": "renamed by a stranger", "privacy": "PUBLIC"},
+    ("POST", f"{API}/albums/{{album_id}}/images"): lambda r: {"imageIds": [r["image"]]},
+    ("PUT", f"{API}/albums/{{album_id}}/order"): lambda r: {"imageIds": [r["image"]]},
+}
+# Multipart routes: the form they are sent (instead of a JSON body).
+UPLOADS: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
+    ("POST", f"{API}/albums/{{album_id}}/upload"): lambda: {"file": ("x.jpg", picture(40, 30), "image/jpeg")},
 }
 
 # Body fields naming another resource (``*_id``/``*_ids``) and the kind they name.
-BODY_ID_FIELDS = {"image_ids": "image", "source_image_id": "image", "pipeline_id": "pipeline"}
+BODY_ID_FIELDS = {
+    "image_ids": "image",
+    "image_id": "image",
+    "source_image_id": "image",
+    "pipeline_id": "pipeline",
+    "cover_image_id": "image",
+}
 # Body id fields that name no user's resource, each with the reason.
 NOT_OWNED_BODY_IDS = {
     "package_id": "token packages are a public catalogue",
@@ -115,7 +139,7 @@ def survey(app: FastAPI) -> Surface:
             surface.admin.append(route)
         elif not set(route.params) <= RESOURCE_OF_PARAM.keys():
             surface.problems.append(f"new owner-scoped route {route}: add it here")
-        elif route.body_required and (route.method, route.path) not in BODIES:
+        elif route.body_required and not {(route.method, route.path)} & (BODIES.keys() | UPLOADS.keys()):
             surface.problems.append(f"new owner-scoped route {route}: add its body to BODIES")
         else:
             surface.owned.append(route)
@@ -124,6 +148,7 @@ def survey(app: FastAPI) -> Surface:
     keys = {(route.method, route.path) for route in routes}
     surface.problems += [f"NOT_OWNER_SCOPED names no route: {p}" for p in NOT_OWNER_SCOPED if p not in paths]
     surface.problems += [f"BODIES names no route: {m} {p}" for m, p in BODIES if (m, p) not in keys]
+    surface.problems += [f"UPLOADS names no route: {m} {p}" for m, p in UPLOADS if (m, p) not in keys]
     return surface
 
 
@@ -140,6 +165,15 @@ def body_for(route: Route, resources: Resources) -> dict[str, Any] | None:
     body = make(resources)
     TypeAdapter(route.body).validate_python(body)
     return body
+
+
+async def call(caller: httpx.AsyncClient, route: Route, resources: Resources) -> httpx.Response:
+    """The route on the resources, with its JSON body or (multipart routes) its form."""
+    url = route.url(path_values(route, resources))
+    form = UPLOADS.get((route.method, route.path))
+    if form is not None:
+        return await caller.request(route.method, url, files=form())
+    return await caller.request(route.method, url, json=body_for(route, resources))
 
 
 def path_values(route: Route, resources: Resources) -> dict[str, str]:
@@ -177,12 +211,22 @@ async def owner_resources(app: FastAPI, client: httpx.AsyncClient) -> Resources:
     job = (created(await client.post(f"{API}/images/{image}/enhance", json={"tier": "FREE"})))["job"]
     pipeline = created(await client.post(f"{API}/pipelines", json={"name": "mine", "visibility": "PRIVATE"}))
     key = created(await client.post(f"{API}/api-keys", json={"name": "mine"}))
+    generation = created(
+        await client.post(
+            f"{API}/generation/modify", json={"prompt": "flip", "imageId": image, "tier": "FREE"}
+        )
+    )["job"]
+    # UNLISTED: readable through its link only, so by id it is A's alone.
+    album = created(await client.post(f"{API}/albums", json={"name": "mine", "privacy": "UNLISTED"}))
+    created(await client.post(f"{API}/albums/{album['id']}/images", json={"imageIds": [image]}))
     await work(app)
     return {
         "image": image,
+        "album": album["id"],
         "job": job["id"],
         "pipeline": pipeline["id"],
         "key": key["id"],
+        "generation": generation["id"],
         "share_token": share,
     }
 
@@ -197,6 +241,11 @@ async def state_of(client: httpx.AsyncClient, mine: Resources) -> dict[str, Any]
         "images": f"{API}/images",
         "keys": f"{API}/api-keys",
         "transactions": f"{API}/tokens/transactions",
+        "generation": f"{API}/generation/jobs/{mine['generation']}",
+        "generations": f"{API}/generation/jobs",
+        "album": f"{API}/albums/{mine['album']}",
+        "album_images": f"{API}/albums/{mine['album']}/images",
+        "albums": f"{API}/albums",
     }
     state = {name: (await client.get(path)).json() for name, path in paths.items()}
     state["balance"] = (await client.get(f"{API}/tokens/balance")).json()["balance"]
@@ -235,8 +284,7 @@ async def test_a_stranger_gets_404_on_every_owner_scoped_route(
         async with new_client(app, {"Authorization": f"Bearer {secret}"}) as by_key:
             for who, caller in (("B (cookie)", stranger), ("B (API key)", by_key)):
                 for route in order(surface.owned):
-                    url = route.url(path_values(route, mine))
-                    response = await caller.request(route.method, url, json=body_for(route, mine))
+                    response = await call(caller, route, mine)
                     if response.status_code != 404:
                         findings.append(finding(route, response, who))
         for route in surface.admin:
@@ -264,6 +312,7 @@ async def test_ids_inside_bodies_are_owner_scoped_too(app: FastAPI, client: http
     async with new_client(app) as stranger:
         await sign_up(stranger)
         own: Resources = {"image": await upload(stranger, picture(60, 40)), "share_token": "-"}
+        own["album"] = created(await stranger.post(f"{API}/albums", json={"name": "b's"}))["id"]
         for route in api_routes(app):
             if route.path.startswith(ADMIN_PREFIX) or not set(route.params) <= RESOURCE_OF_PARAM.keys():
                 continue

@@ -29,6 +29,11 @@ from spikeland.worker.process import run_worker
 MULTIPART_OVERHEAD = 1024 * 1024  # room for the form's other fields and boundaries around a file
 
 
+def body_cap(settings: Settings) -> int:
+    """The largest request body: an upload sent base64 in JSON (4/3 of its size) with room to spare."""
+    return settings.upload_max_bytes * 4 // 3 + MULTIPART_OVERHEAD
+
+
 class Health(Schema):
     status: str
     database: str
@@ -93,7 +98,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.storage = make_storage(settings)
     app.state.imaging = make_imaging(settings)
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.upload_max_bytes + MULTIPART_OVERHEAD)
+    app.add_middleware(BodyLimit, max_bytes=body_cap(settings))
 
     @app.get("/health", response_model=Health, tags=["ops"])
     async def health(session: DbSession) -> Health | JSONResponse:

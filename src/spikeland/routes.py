@@ -8,6 +8,9 @@ from fastapi import APIRouter
 
 def api_routers() -> list[APIRouter]:
     from spikeland.billing import api as billing_api
+    from spikeland.gallery import api as gallery_api
+    from spikeland.gallery import featured_api
+    from spikeland.generation import api as generation_api
     from spikeland.growth import admin_api as growth_admin_api
     from spikeland.growth import api as growth_api
     from spikeland.identity import admin_api, api, api_keys_api, me_api, oauth_api, verification_api
@@ -32,9 +35,14 @@ def api_routers() -> list[APIRouter]:
         jobs_api.router,
         pipelines_api.router,
         anonymous_api.router,
+        gallery_api.router,
+        generation_api.router,
+        featured_api.admin_router,
+        featured_api.public_router,
     ]
 
 
 def register_hooks() -> None:
     """Import the modules whose import registers identity hooks (sign-up, email verified)."""
+    import spikeland.gallery.hooks
     import spikeland.growth.hooks  # noqa: F401  (referrals)

@@ -13,8 +13,14 @@ from spikeland.db.registry import metadata
 from tests.db.rows import insert_row
 from tests.db.spec import ENUMS, TABLES, spec_column
 
+# The spec's columns only: the job runner's additions (migrations 0003, 0004) have no spec default.
 DEFAULTED: list[Column[Any]] = sorted(
-    (c for t in metadata.tables.values() for c in t.columns if c.server_default is not None),
+    (
+        c
+        for t in metadata.tables.values()
+        for c in t.columns
+        if c.server_default is not None and any(s.name == c.name for s in TABLES[t.name].columns)
+    ),
     key=lambda c: (c.table.name, c.name),
 )
 ENUM_DEFAULTED = [c for c in DEFAULTED if isinstance(c.type, Enum)]

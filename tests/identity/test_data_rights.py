@@ -280,7 +280,8 @@ async def check_export(
     assert [r["id"] for r in tables["audio_tracks"]] == [planted["track"]]
     assert [r["id"] for r in tables["page_views"]] == [planted["page_view"]]
     assert [r["id"] for r in tables["error_logs"]] == [planted["error"]]
-    assert [r["userId"] for r in tables["albums"]] == [referrer["id"]]  # not the other user's album
+    # Not the other user's album (the user's own: the planted one and the three default albums).
+    assert {r["userId"] for r in tables["albums"]} == {referrer["id"]} and len(tables["albums"]) == 4
     assert others_album not in response.text
     assert tables["sessions"] and set(tables["sessions"][0]) == {"id", "userId", "expires"}
     assert tables["sessions"][0]["expires"].endswith("Z")
@@ -389,7 +390,7 @@ async def test_rows_the_schema_keeps_block_deletion_and_nothing_goes(
         "blockedBy": {"merch_orders": 1}
     }
     assert await user_count(engine, user["id"]) == 1
-    assert await rows_of(engine, "albums", "userId", user["id"]) == 1
+    assert await rows_of(engine, "albums", "userId", user["id"]) == 4  # three default albums + one
     assert (await client.get("/api/v1/me")).status_code == 200
 
     export = (await client.get("/api/v1/me/export")).json()["tables"]["merch_orders"]

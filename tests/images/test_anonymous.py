@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 from PIL import Image
 
+from spikeland.app import body_cap
 from spikeland.images.jobs import ANONYMOUS_USER_ID
 from spikeland.settings import Settings
 from tests.images.helpers import app_with, picture, sign_up, upload, work
@@ -81,7 +82,7 @@ async def test_a_body_over_the_cap_is_refused_before_it_is_read(
     settings: Settings, database_url: str
 ) -> None:
     async with app_with(settings, database_url, upload_max_bytes=1000) as (_app, client):
-        cap = 1000 + 1024 * 1024
+        cap = body_cap(settings.model_copy(update={"upload_max_bytes": 1000}))
         declared = await client.post("/api/v1/anonymous/images", content=b"x" * (cap + 1))
         assert declared.status_code == 413 and declared.json()["error"]["code"] == "payload_too_large"
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from spikeland.db.base import Base, fk, id_column, now_default, pg_enum, updated_at
+from spikeland.db.base import Base, fk, id_column, now_default, pg_enum, server_default, updated_at
 from spikeland.db.enums import EnhancementTier, JobStatus
 
 
@@ -46,3 +46,7 @@ class McpGenerationJob(Base):
     processing_completed_at: Mapped[datetime | None] = mapped_column("processingCompletedAt")
     created_at: Mapped[datetime] = now_default()
     updated_at: Mapped[datetime] = updated_at()
+    # Beyond the spec (migration 0004): the job runner's attempt fence, retry limit and backoff.
+    retry_count: Mapped[int] = mapped_column("retryCount", server_default=server_default(0))
+    max_retries: Mapped[int] = mapped_column("maxRetries", server_default=server_default(3))
+    run_after: Mapped[datetime | None] = mapped_column("runAfter")

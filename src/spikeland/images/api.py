@@ -6,11 +6,14 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, Response, UploadFile, status
+from pydantic import Field
 
 from spikeland.core.errors import NotFound
 from spikeland.core.pagination import MAX_PAGE
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.db.session import DbSession
+from spikeland.gallery import service as gallery
+from spikeland.gallery.schemas import SharedAlbumOut, album_image_out, album_out
 from spikeland.identity.deps import CurrentUser, Principal, client_ip, optional_principal, settings_of
 from spikeland.images import service
 from spikeland.images.deps import LimiterDep, StorageDep
@@ -32,7 +35,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _TIER_LABELS = {"FREE": "free", "TIER_1K": "1k", "TIER_2K": "2k", "TIER_4K": "4k"}
 
 
-def _out(view: service.ImageView, viewer_id: str | None) -> ImageOut:
+def image_out(view: service.ImageView, viewer_id: str | None) -> ImageOut:
+    """The image as ``viewer_id`` sees it (the share token is the owner's only); albums use it too."""
     image, latest = view.image, view.enhancement
     return ImageOut(
         id=image.id,
@@ -100,7 +104,7 @@ async def upload_image(
         data, file.filename, max_bytes=settings.upload_max_bytes, max_pixels=settings.upload_max_pixels
     )
     view = await service.create_image(session, storage, user.id, upload, public_url=settings.public_url)
-    return _out(view, user.id)
+    return image_out(view, user.id)
 
 
 @router.get("/images", response_model=ImagePage)
@@ -111,21 +115,21 @@ async def list_images(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ImagePage:
     page = await service.list_images(session, user.id, limit=limit, cursor=cursor)
-    return ImagePage(items=[_out(v, user.id) for v in page.items], next_cursor=page.next_cursor)
+    return ImagePage(items=[image_out(v, user.id) for v in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/images/{image_id}", response_model=ImageOut)
 async def get_image(image_id: str, session: DbSession, principal: OptionalPrincipal) -> ImageOut:
     """The owner's image, or anyone's public image (signed in or not; a view is counted)."""
     viewer_id = principal.user.id if principal else None
-    return _out(await service.read_image(session, image_id, viewer_id), viewer_id)
+    return image_out(await service.read_image(session, image_id, viewer_id), viewer_id)
 
 
 @router.patch("/images/{image_id}", response_model=ImageOut)
 async def update_image(image_id: str, body: ImageUpdate, user: CurrentUser, session: DbSession) -> ImageOut:
     changes = body.model_dump(include=body.model_fields_set)
     view = await service.update_image(session, user.id, image_id, **changes)
-    return _out(view, user.id)
+    return image_out(view, user.id)
 
 
 @router.delete("/images/{image_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -164,15 +168,34 @@ async def download_original(
     return _file(data, service.content_type_of(image), _filename(image.name, ext))
 
 
-@router.get("/share/{token}", response_model=SharedImageOut)
-async def open_share(token: str, request: Request, session: DbSession, limiter: LimiterDep) -> SharedImageOut:
-    """What a share link shows (no sign-in); every opening counts as a view."""
+SharedOut = Annotated[SharedImageOut | SharedAlbumOut, Field(discriminator="type")]
+
+
+@router.get("/share/{token}", response_model=SharedOut)
+async def open_share(
+    token: str, request: Request, session: DbSession, limiter: LimiterDep
+) -> SharedImageOut | SharedAlbumOut:
+    """What a share link shows (no sign-in): an image (every opening counts as a view), or an
+    UNLISTED or PUBLIC album with its images in the album's order."""
     _limit_public(request, limiter)
-    shared = await service.resolve_share(session, token)
+    public_url = settings_of(request).public_url
+    base = f"{public_url.rstrip('/')}/api/v1/share/{token}"
+    try:
+        shared = await service.resolve_share(session, token)
+    except service.ShareNotFound:
+        # Not an image's token: an album's, or nothing (then the gallery raises the same 404).
+        album = await gallery.shared_album(session, token)
+        items = await gallery.album_items(session, album.album)
+        return SharedAlbumOut(
+            album=album_out(album, None, public_url),
+            images=[
+                album_image_out(item, image_out(item.view, None), f"{base}/images/{item.view.image.id}/file")
+                for item in items
+            ],
+        )
     await service.count_view(session, shared.image)
-    base = f"{settings_of(request).public_url.rstrip('/')}/api/v1/share/{token}"
     return SharedImageOut(
-        image=_out(service.ImageView(shared.image, shared.enhancement), None),
+        image=image_out(service.ImageView(shared.image, shared.enhancement), None),
         original_download_url=f"{base}/original",
         enhanced_download_url=f"{base}/enhanced" if shared.enhancement else None,
     )

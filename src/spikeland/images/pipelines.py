@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import ColumnElement, exists, false, func, or_, select, text, update
+from sqlalchemy import ColumnElement, false, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
 from spikeland.core.pagination import Page, newest_first
 from spikeland.db.enums import EnhancementTier
-from spikeland.gallery.models import Album
 from spikeland.identity.models import User
 from spikeland.images.models import EnhancementPipeline, PipelineVisibility
 from spikeland.images.pipeline_schemas import NAME_MAX, PipelineCreate, PipelineUpdate
@@ -197,8 +196,10 @@ async def delete_pipeline(session: AsyncSession, pipeline_id: str, user_id: str)
     pipeline = await _owned(session, pipeline_id, user_id)
     # The row lock above conflicts with the key-share lock an album update pointing here takes, so
     # an album cannot start using the pipeline between this check and the delete.
-    in_use = await session.scalar(select(exists().where(Album.pipeline_id == pipeline.id)))
-    if in_use:
+    # Imported here: the gallery builds on images (its service imports this module).
+    from spikeland.gallery.service import pipeline_in_use
+
+    if await pipeline_in_use(session, pipeline.id):
         raise PipelineInUse("An album uses this pipeline; change the album's pipeline first.")
     await session.delete(pipeline)
     await session.flush()

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Row, Select, delete, insert, literal, select, true, tuple_, update
+from sqlalchemy import ColumnElement, Row, Select, delete, insert, literal, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -80,7 +80,7 @@ class ImageView:
 
 @dataclass(frozen=True)
 class SharedImage:
-    """What an image share token opens. Album tokens will add a ``SharedAlbum`` beside it."""
+    """What an image share token opens (album tokens are resolved by the gallery's service)."""
 
     image: EnhancedImage
     enhancement: Enhancement | None
@@ -179,9 +179,22 @@ async def list_images(
     session: AsyncSession, user_id: str, *, limit: int = 50, cursor: str | None = None
 ) -> Page[ImageView]:
     """The user's images, newest first, keyset-paginated along ``(userId, createdAt)``."""
+    return await _newest_views(session, EnhancedImage.user_id == user_id, limit=limit, cursor=cursor)
+
+
+async def list_public_images(
+    session: AsyncSession, *, limit: int = 50, cursor: str | None = None
+) -> Page[ImageView]:
+    """Everyone's public images, newest first, keyset-paginated along ``(isPublic, createdAt)``."""
+    return await _newest_views(session, EnhancedImage.is_public == true(), limit=limit, cursor=cursor)
+
+
+async def _newest_views(
+    session: AsyncSession, where: ColumnElement[bool], *, limit: int, cursor: str | None
+) -> Page[ImageView]:
     limit = max(1, min(limit, MAX_PAGE))
     created, row_id = EnhancedImage.created_at, EnhancedImage.id
-    statement = _with_latest().where(EnhancedImage.user_id == user_id).order_by(created.desc(), row_id.desc())
+    statement = _with_latest().where(where).order_by(created.desc(), row_id.desc())
     if cursor:
         after_created, after_id = decode_cursor(cursor)
         bound = tuple_(literal(after_created, created.type), literal(after_id, row_id.type))
@@ -192,6 +205,20 @@ async def list_images(
         return Page(views, None)
     last = views[-1].image
     return Page(views, encode_cursor(last.created_at, last.id))
+
+
+async def views_of(
+    session: AsyncSession, image_ids: Collection[str], *, owner_id: str | None = None
+) -> dict[str, ImageView]:
+    """The images among ``image_ids`` (only ``owner_id``'s, when given) with their latest
+    enhancement, by id, in one statement; ids of no such image are left out."""
+    if not image_ids:
+        return {}
+    statement = _with_latest().where(EnhancedImage.id.in_(list(image_ids)))
+    if owner_id is not None:
+        statement = statement.where(EnhancedImage.user_id == owner_id)
+    rows = (await session.execute(statement)).all()
+    return {view.image.id: view for view in map(_view, rows)}
 
 
 # ----------------------------------------------------------------------------- writing
@@ -373,12 +400,12 @@ async def resolve_share(session: AsyncSession, token: str) -> Shared:
 
 def content_type_of(image: EnhancedImage) -> str:
     """From the stored format, or the key's extension for rows that name it differently."""
-    found = _CONTENT_TYPES.get(image.original_format.lower())
-    if found is None:
-        found = _CONTENT_TYPES.get(
-            image.original_r2_key.rsplit(".", 1)[-1].lower(), "application/octet-stream"
-        )
-    return found
+    return _CONTENT_TYPES.get(image.original_format.lower()) or content_type_of_key(image.original_r2_key)
+
+
+def content_type_of_key(key: str) -> str:
+    """From a stored object's extension (keys end in .jpg, .png or .webp)."""
+    return _CONTENT_TYPES.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
 
 
 async def read_file(storage: Storage, key: str | None) -> bytes:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from spikeland.integrations.imaging import Imaging
 from spikeland.integrations.storage import Storage
 from spikeland.settings import Settings
-from spikeland.worker.runner import Runner
+from spikeland.worker.runner import Queue, Runner
 from spikeland.worker.scheduler import run_forever
 
 
@@ -26,11 +26,16 @@ def build_runner(
     *,
     concurrency: int | None = None,
 ) -> Runner:
+    from spikeland.generation.tasks import generation_queues
     from spikeland.images.tasks import image_queues
 
+    queues: list[Queue] = [
+        *image_queues(engine, sessionmaker, storage, imaging, settings),
+        *generation_queues(engine, sessionmaker, storage, imaging, settings),
+    ]
     return Runner(
         engine,
-        image_queues(engine, sessionmaker, storage, imaging, settings),
+        queues,
         concurrency=concurrency or settings.worker_concurrency,
         poll=settings.job_poll_seconds,
         lease=settings.job_lease_seconds,

@@ -59,7 +59,12 @@ def _include_name(name: str | None, type_: str, parent_names: Any) -> bool:
 
 
 # (table, column) that later migrations add to the models: not part of the baseline.
-ADDED_LATER = {("image_enhancement_jobs", "runAfter")}  # 0003_job_run_after
+ADDED_LATER = {
+    ("image_enhancement_jobs", "runAfter"),  # 0003_job_run_after
+    ("mcp_generation_jobs", "retryCount"),  # 0004_generation_retries
+    ("mcp_generation_jobs", "maxRetries"),
+    ("mcp_generation_jobs", "runAfter"),
+}
 
 
 def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:

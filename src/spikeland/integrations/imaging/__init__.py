@@ -1,5 +1,6 @@
-"""Image analysis, cropping, prompting and generation: one interface, a local implementation
-that does real image work with Pillow (default) and Gemini (when an API key is configured).
+"""Image analysis, cropping, prompting and generation (enhancement, and text-to-image and
+image-to-image for generation jobs): one interface, a local implementation that does real image
+work with Pillow (default) and Gemini (when an API key is configured).
 
 Every method takes and returns encoded image bytes; CPU-heavy work runs in a worker thread so
 the event loop stays free. ``ImagingError`` is a failure worth retrying (the job runner retries
@@ -132,6 +133,21 @@ class Imaging(Protocol):
         blend_source: bytes | None = None,
     ) -> Generated:
         """The enhanced image, long side = the tier's size (FREE: at most 1024), JPEG quality 95."""
+        ...
+
+    async def render(
+        self, prompt: str, tier: EnhancementTier, *, temperature: float | None = None
+    ) -> Generated:
+        """A new picture from a text prompt (MCP GENERATE): JPEG quality 95, long side = the tier's
+        size; square unless the prompt asks for an aspect ratio ("16:9", "portrait", ...).
+        ImagingFatal for a blank prompt."""
+        ...
+
+    async def modify(
+        self, image: bytes, prompt: str, tier: EnhancementTier, *, temperature: float | None = None
+    ) -> Generated:
+        """The image changed as the prompt says (MCP MODIFY): JPEG quality 95, long side = the
+        tier's size, the input's aspect ratio. ImagingFatal for an undecodable image or a blank prompt."""
         ...
 
 

@@ -8,6 +8,11 @@ borders), with the model's suggested crop as the fallback.
 
 The SDK talks through an httpx client (the project's HTTP library) and makes one try per call:
 the job runner owns retries, told apart by ``ImagingError`` (retry) and ``ImagingFatal`` (don't).
+
+Generation jobs: ``render`` sends the prompt alone (with the resolution, and the aspect ratio when
+the prompt asks for one) and keeps the aspect of the answer; ``modify`` sends the image as it is
+(bounded, not padded) with the closest supported aspect ratio, and crops the answer back to the
+input's aspect. Both come out at the tier's long side.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from spikeland.integrations.imaging import (
 )
 from spikeland.integrations.imaging import processing as px
 from spikeland.integrations.imaging.config import (
+    DEFAULT_GENERATION,
     DEFECT_KEYS,
     AnalysisConfig,
     AutoCropConfig,
@@ -43,6 +49,12 @@ from spikeland.integrations.imaging.config import (
 )
 from spikeland.integrations.imaging.local import neutral_analysis
 from spikeland.integrations.imaging.prompts import build_prompt
+from spikeland.integrations.imaging.render import (
+    closest_aspect,
+    output_size,
+    requested_aspect,
+    require_prompt,
+)
 from spikeland.settings import Settings
 from spikeland.tokens.costs import TIER_MAX_DIMENSION
 
@@ -196,6 +208,34 @@ def _post_process(output: bytes, width: int, height: int, tier: EnhancementTier)
     return px.finish(px.crop_to_aspect(square, width, height), tier)
 
 
+def _for_modify(data: bytes) -> _Prepared:
+    image = px.decode(data)
+    return _Prepared(px.encode_jpeg(_bounded(image, INPUT_MAX_SIDE)), image.width, image.height)
+
+
+def _decode_answer(output: bytes) -> Image.Image:
+    try:
+        return px.decode(output)
+    except ImagingFatal as exc:  # a broken answer may come out right the next time
+        raise ImagingError(f"Gemini returned an unreadable image: {exc}") from exc
+
+
+def _sized(image: Image.Image, tier: EnhancementTier) -> tuple[bytes, int, int]:
+    """The tier's long side (enlarging too: a generation job pays for that size), JPEG quality 95."""
+    sized = px.fit_long_side(px.to_rgb(image), TIER_MAX_DIMENSION[tier])
+    return px.encode_jpeg(sized), sized.width, sized.height
+
+
+def _post_process_render(output: bytes, tier: EnhancementTier) -> tuple[bytes, int, int]:
+    return _sized(_decode_answer(output), tier)
+
+
+def _post_process_modify(
+    output: bytes, width: int, height: int, tier: EnhancementTier
+) -> tuple[bytes, int, int]:
+    return _sized(px.centre_crop_to_aspect(_decode_answer(output), width, height), tier)
+
+
 def _first_image(response: types.GenerateContentResponse) -> bytes:
     for candidate in response.candidates or []:
         for part in (candidate.content.parts if candidate.content else None) or []:
@@ -321,6 +361,54 @@ class GeminiImaging:
             _post_process, output, prepared.width, prepared.height, tier
         )
         return Generated(image=data, width=width, height=height, model=model, temperature=config.temperature)
+
+    async def _ask_for_image(
+        self,
+        tier: EnhancementTier,
+        parts: list[types.Part],
+        temperature: float | None,
+        aspect: str | None,
+    ) -> tuple[str, bytes]:
+        """One image request: the model and the first image of its answer."""
+        model, size = self._model(tier, DEFAULT_GENERATION)
+        image_config = types.ImageConfig(image_size=size, aspect_ratio=aspect) if size or aspect else None
+        request = types.GenerateContentConfig(
+            response_modalities=["IMAGE", "TEXT"], temperature=temperature, image_config=image_config
+        )
+        try:
+            response = await self._generate_content(
+                model, parts, request, self._settings.gemini_timeout_seconds
+            )
+        except (errors.APIError, httpx.HTTPError, TimeoutError, OSError) as exc:
+            raise _map_error(exc, "generation") from exc
+        return model, _first_image(response)
+
+    async def render(
+        self, prompt: str, tier: EnhancementTier, *, temperature: float | None = None
+    ) -> Generated:
+        text = require_prompt(prompt)
+        aspect = requested_aspect(text)
+        width, height = output_size(tier, aspect)
+        parts = [types.Part.from_text(text=f"{text}\n\nGenerate at {width}x{height} resolution.")]
+        model, output = await self._ask_for_image(tier, parts, temperature, aspect)
+        data, width, height = await asyncio.to_thread(_post_process_render, output, tier)
+        return Generated(image=data, width=width, height=height, model=model, temperature=temperature)
+
+    async def modify(
+        self, image: bytes, prompt: str, tier: EnhancementTier, *, temperature: float | None = None
+    ) -> Generated:
+        text = require_prompt(prompt)
+        prepared = await asyncio.to_thread(_for_modify, image)
+        parts = [
+            types.Part.from_bytes(data=prepared.image, mime_type="image/jpeg"),
+            types.Part.from_text(text=text),
+        ]
+        aspect = closest_aspect(prepared.width, prepared.height)
+        model, output = await self._ask_for_image(tier, parts, temperature, aspect)
+        data, width, height = await asyncio.to_thread(
+            _post_process_modify, output, prepared.width, prepared.height, tier
+        )
+        return Generated(image=data, width=width, height=height, model=model, temperature=temperature)
 
 
 def _crop(image: bytes, analysis: Analysis, config: AutoCropConfig) -> Cropped | None:

@@ -5,6 +5,10 @@ measures the image and turns the numbers into the same defect flags a vision mod
 (thresholds below); generation applies the matching corrections (relight, highlight recovery,
 grey-world white balance, denoise, sharpening) and resizes to the tier. It cannot invent detail or
 name what is in the picture: that is what the Gemini implementation is for.
+
+Generation jobs get the local renderer (``render.py``: an abstract picture seeded from the prompt)
+and the local edits (``edits.py``: a small vocabulary of named edits); both report themselves as
+``RENDERER`` so no one mistakes them for a model.
 """
 
 from __future__ import annotations
@@ -30,9 +34,12 @@ from spikeland.integrations.imaging.config import (
     GenerationConfig,
     PromptConfig,
 )
+from spikeland.integrations.imaging.edits import modify_picture
 from spikeland.integrations.imaging.prompts import build_prompt
+from spikeland.integrations.imaging.render import render_picture
 
 SOURCE = "local-pillow"
+RENDERER = "local-render"  # geminiModel of a generation job done locally
 # Measurements run on a copy at most this big: enough for exposure, colour and the coarse sharpness
 # and noise checks, and fast. The price: blur or grain that only shows at full size of a large
 # photo goes unnoticed.
@@ -334,6 +341,29 @@ class LocalImaging:
             )
 
         return await asyncio.to_thread(work)
+
+    async def render(
+        self, prompt: str, tier: EnhancementTier, *, temperature: float | None = None
+    ) -> Generated:
+        # No sampling here, so the temperature changes nothing and is not reported.
+        return await asyncio.to_thread(lambda: _generated(render_picture(prompt, tier)))
+
+    async def modify(
+        self, image: bytes, prompt: str, tier: EnhancementTier, *, temperature: float | None = None
+    ) -> Generated:
+        """The edits the prompt names (see ``edits.py``); the local renderer does not understand
+        free text, so a prompt naming none of them gives the image back only resized to the tier."""
+        return await asyncio.to_thread(lambda: _generated(modify_picture(px.decode(image), prompt, tier)))
+
+
+def _generated(picture: Image.Image) -> Generated:
+    return Generated(
+        image=px.encode_jpeg(picture),
+        width=picture.width,
+        height=picture.height,
+        model=RENDERER,
+        temperature=None,
+    )
 
 
 def border_crop(image: bytes, config: AutoCropConfig) -> Cropped | None:

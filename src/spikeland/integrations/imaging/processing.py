@@ -159,6 +159,19 @@ def crop_to_aspect(square: Image.Image, width: int, height: int) -> Image.Image:
     return square.crop((left, 0, left + kept, side_h))
 
 
+def centre_crop_to_aspect(image: Image.Image, width: int, height: int) -> Image.Image:
+    """The largest centred part of ``image`` with the aspect ratio of ``width`` x ``height``."""
+    side_w, side_h = image.size
+    aspect = width / height
+    if side_w / side_h > aspect:
+        kept = min(side_w, max(1, round(side_h * aspect)))
+        left = (side_w - kept) // 2
+        return image.crop((left, 0, left + kept, side_h)) if kept != side_w else image
+    kept = min(side_h, max(1, round(side_w / aspect)))
+    top = (side_h - kept) // 2
+    return image.crop((0, top, side_w, top + kept)) if kept != side_h else image
+
+
 def target_long_side(tier: EnhancementTier, current_long_side: int) -> int:
     """The output's long side: the tier's size; FREE never enlarges (at most 1024)."""
     size = TIER_MAX_DIMENSION[tier]

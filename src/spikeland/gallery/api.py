@@ -1,0 +1,326 @@
+"""Albums over HTTP (CRUD, share link, images, order, uploads, batch enhance, file downloads) and
+the public gallery (public images, public albums).
+
+An album is read by its owner, or by anyone when PUBLIC; everything else is the owner's, and
+anyone else gets 404. An UNLISTED album opens through ``GET /share/{token}`` (images/api.py).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
+
+from spikeland.core.errors import NotFound
+from spikeland.core.pagination import MAX_PAGE
+from spikeland.core.ratelimit import RateLimiter
+from spikeland.db.session import DbSession
+from spikeland.gallery import service
+from spikeland.gallery.schemas import (
+    AlbumCreate,
+    AlbumEnhancement,
+    AlbumEnhanceRequest,
+    AlbumImages,
+    AlbumOut,
+    AlbumPage,
+    AlbumUpdate,
+    AlbumUpload,
+    ImageIds,
+    ImageOrder,
+    album_image_out,
+    album_out,
+)
+from spikeland.identity.deps import CurrentUser, Principal, client_ip, optional_principal, settings_of
+from spikeland.images import service as images
+from spikeland.images.api import PUBLIC_PER_MINUTE, image_out
+from spikeland.images.deps import LimiterDep, StorageDep
+from spikeland.images.files import inspect_upload
+from spikeland.images.job_schemas import Job
+from spikeland.images.jobs_api import IdempotencyKey
+from spikeland.images.schemas import ImagePage, ShareOut
+
+router = APIRouter(tags=["gallery"])
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+class Variant(StrEnum):
+    ORIGINAL = "original"
+    ENHANCED = "enhanced"
+
+
+def _viewer(principal: Principal | None) -> str | None:
+    return principal.user.id if principal else None
+
+
+def _limit_public(request: Request, limiter: RateLimiter) -> None:
+    """Share-link reads count against the same per-IP budget as the image share pages."""
+    key = f"share:{client_ip(request)}"
+    limiter.check([(key, PUBLIC_PER_MINUTE)], 60, "Too many requests; wait a minute.")
+    limiter.hit(key, 60)
+
+
+def _limit_enhance(request: Request, limiter: RateLimiter, user_id: str) -> None:
+    """An album batch counts as one enhancement request, in the same window as the others."""
+    key = f"enhance:{user_id}"
+    limit = settings_of(request).enhancements_per_minute
+    limiter.check([(key, limit)], 60, "Too many enhancement requests.")
+    limiter.hit(key, 60)
+
+
+def _api_url(request: Request, path: str) -> str:
+    return f"{settings_of(request).public_url.rstrip('/')}/api/v1{path}"
+
+
+def _items(
+    request: Request, items: list[service.AlbumItem], viewer_id: str | None, files: str
+) -> AlbumImages:
+    """``files``: the path of the images' file route, up to the image id."""
+    return AlbumImages(
+        items=[
+            album_image_out(
+                item,
+                image_out(item.view, viewer_id),
+                _api_url(request, f"{files}/{item.view.image.id}/file"),
+            )
+            for item in items
+        ]
+    )
+
+
+async def _download(storage: StorageDep, view: images.ImageView, variant: Variant) -> Response:
+    image = view.image
+    if variant == Variant.ENHANCED:
+        if view.enhancement is None:
+            raise NotFound("This image has no finished enhancement.", code="enhancement_not_found")
+        data = await images.read_file(storage, view.enhancement.key)
+        media_type, name = "image/jpeg", f"{image.id}_enhanced.jpg"
+    else:
+        data = await images.read_file(storage, image.original_r2_key)
+        media_type = images.content_type_of(image)
+        name = f"{image.id}.{image.original_r2_key.rsplit('.', 1)[-1]}"
+    return Response(
+        content=data,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'inline; filename="{name}"',
+            "Cache-Control": "private",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+_FILE_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}
+}
+
+# ----------------------------------------------------------------------------- albums
+
+
+@router.post("/albums", response_model=AlbumOut, status_code=status.HTTP_201_CREATED)
+async def create_album(
+    body: AlbumCreate, request: Request, user: CurrentUser, session: DbSession
+) -> AlbumOut:
+    """409 ``album_exists`` when the user has an album of this name and privacy already."""
+    view = await service.create_album(session, user.id, body)
+    return album_out(view, user.id, settings_of(request).public_url)
+
+
+@router.get("/albums", response_model=AlbumPage)
+async def list_albums(
+    request: Request,
+    user: CurrentUser,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> AlbumPage:
+    """The caller's albums by ``sortOrder`` (then oldest first)."""
+    page = await service.list_albums(session, user.id, limit=limit, cursor=cursor)
+    public_url = settings_of(request).public_url
+    return AlbumPage(
+        items=[album_out(v, user.id, public_url) for v in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/albums/{album_id}", response_model=AlbumOut)
+async def get_album(
+    album_id: str, request: Request, session: DbSession, principal: OptionalPrincipal
+) -> AlbumOut:
+    """The owner's album, or anyone's PUBLIC album (an UNLISTED one only through its share link)."""
+    viewer_id = _viewer(principal)
+    view = await service.read_album(session, album_id, viewer_id)
+    return album_out(view, viewer_id, settings_of(request).public_url)
+
+
+@router.patch("/albums/{album_id}", response_model=AlbumOut)
+async def update_album(
+    album_id: str, body: AlbumUpdate, request: Request, user: CurrentUser, session: DbSession
+) -> AlbumOut:
+    """Making an album PRIVATE revokes its share link; UNLISTED or PUBLIC draws one if missing."""
+    changes = body.model_dump(include=body.model_fields_set)
+    view = await service.update_album(session, user.id, album_id, changes)
+    return album_out(view, user.id, settings_of(request).public_url)
+
+
+@router.delete("/albums/{album_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_album(album_id: str, user: CurrentUser, session: DbSession) -> Response:
+    """The album goes; its images stay."""
+    await service.delete_album(session, user.id, album_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/albums/{album_id}/share", response_model=ShareOut)
+async def share_album(album_id: str, request: Request, user: CurrentUser, session: DbSession) -> ShareOut:
+    """The share link of an UNLISTED or PUBLIC album (409 ``album_private`` for a PRIVATE one)."""
+    token = await service.share_album(session, user.id, album_id)
+    return ShareOut(share_token=token, share_url=images.share_url(settings_of(request).public_url, token))
+
+
+# ----------------------------------------------------------------------------- an album's images
+
+
+@router.get("/albums/{album_id}/images", response_model=AlbumImages)
+async def album_images(
+    album_id: str, request: Request, session: DbSession, principal: OptionalPrincipal
+) -> AlbumImages:
+    """All the album's images in its order (owner, or anyone for a PUBLIC album)."""
+    viewer_id = _viewer(principal)
+    album, items = await service.readable_items(session, album_id, viewer_id)
+    return _items(request, items, viewer_id, f"/albums/{album.id}/images")
+
+
+@router.post("/albums/{album_id}/images", response_model=AlbumImages, status_code=status.HTTP_201_CREATED)
+async def add_images(
+    album_id: str, body: ImageIds, request: Request, user: CurrentUser, session: DbSession
+) -> AlbumImages:
+    """Append the caller's images (all or none): 404 for an image not theirs, 409 ``image_in_album``."""
+    items = await service.add_images(session, user.id, album_id, body.image_ids)
+    return _items(request, items, user.id, f"/albums/{album_id}/images")
+
+
+@router.delete("/albums/{album_id}/images/{image_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_image(album_id: str, image_id: str, user: CurrentUser, session: DbSession) -> Response:
+    await service.remove_image(session, user.id, album_id, image_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put("/albums/{album_id}/order", response_model=AlbumImages)
+async def reorder(
+    album_id: str, body: ImageOrder, request: Request, user: CurrentUser, session: DbSession
+) -> AlbumImages:
+    """Every image of the album, once each, in the new order (422 ``invalid_order`` otherwise)."""
+    items = await service.reorder(session, user.id, album_id, body.image_ids)
+    return _items(request, items, user.id, f"/albums/{album_id}/images")
+
+
+@router.get("/albums/{album_id}/images/{image_id}/file", response_class=Response, responses=_FILE_RESPONSES)
+async def album_image_file(
+    album_id: str,
+    image_id: str,
+    session: DbSession,
+    storage: StorageDep,
+    principal: OptionalPrincipal,
+    variant: Variant = Variant.ORIGINAL,
+) -> Response:
+    """An image's original or latest enhanced file, for whoever may read the album."""
+    view = await service.readable_image(session, album_id, image_id, _viewer(principal))
+    return await _download(storage, view, variant)
+
+
+@router.get("/share/{token}/images/{image_id}/file", response_class=Response, responses=_FILE_RESPONSES)
+async def shared_image_file(
+    token: str,
+    image_id: str,
+    request: Request,
+    session: DbSession,
+    storage: StorageDep,
+    limiter: LimiterDep,
+    variant: Variant = Variant.ORIGINAL,
+) -> Response:
+    """An image of a shared album, for whoever holds the album's share link."""
+    _limit_public(request, limiter)
+    view = await service.shared_image(session, token, image_id)
+    return await _download(storage, view, variant)
+
+
+# ----------------------------------------------------------------------------- uploads and enhancement
+
+
+@router.post("/albums/{album_id}/upload", response_model=AlbumUpload, status_code=status.HTTP_201_CREATED)
+async def upload_to_album(
+    album_id: str,
+    request: Request,
+    user: CurrentUser,
+    session: DbSession,
+    storage: StorageDep,
+    limiter: LimiterDep,
+    file: Annotated[UploadFile, File(description="A JPEG, PNG or WebP image.")],
+) -> AlbumUpload:
+    """Upload into the album and queue its enhancement at the album's tier with its pipeline
+    (402 ``insufficient_tokens`` when short: then nothing is kept)."""
+    settings = settings_of(request)
+    key = f"upload:{user.id}"
+    limiter.check([(key, settings.uploads_per_minute)], 60, "Too many uploads; wait a minute.")
+    limiter.hit(key, 60)
+    data = await file.read(settings.upload_max_bytes + 1)
+    upload = await inspect_upload(
+        data, file.filename, max_bytes=settings.upload_max_bytes, max_pixels=settings.upload_max_pixels
+    )
+    view, queued = await service.upload_to_album(
+        session, storage, user.id, album_id, upload, public_url=settings.public_url
+    )
+    return AlbumUpload(
+        image=image_out(view, user.id), job=Job.model_validate(queued.job), balance=queued.balance
+    )
+
+
+@router.post(
+    "/albums/{album_id}/enhance", response_model=AlbumEnhancement, status_code=status.HTTP_202_ACCEPTED
+)
+async def enhance_album(
+    album_id: str,
+    request: Request,
+    user: CurrentUser,
+    session: DbSession,
+    limiter: LimiterDep,
+    body: AlbumEnhanceRequest | None = None,
+    key: IdempotencyKey = None,
+) -> AlbumEnhancement:
+    """One paid job per image (≤ 100) at the tier (default the album's) with the album's pipeline;
+    all or none (402 ``insufficient_tokens``)."""
+    _limit_enhance(request, limiter, user.id)
+    tier = body.tier if body else None
+    queued = await service.enhance_album(session, user.id, album_id, tier, idempotency_key=key)
+    return AlbumEnhancement(
+        jobs=[Job.model_validate(q.job) for q in queued],
+        total_cost=sum(q.job.tokens_cost for q in queued),
+        balance=queued[-1].balance,
+    )
+
+
+# ----------------------------------------------------------------------------- public gallery
+
+
+@router.get("/gallery/images", response_model=ImagePage)
+async def public_images(
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> ImagePage:
+    """Everyone's public images, newest first (no sign-in needed)."""
+    page = await images.list_public_images(session, limit=limit, cursor=cursor)
+    return ImagePage(items=[image_out(v, None) for v in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/gallery/albums", response_model=AlbumPage)
+async def public_albums(
+    request: Request,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> AlbumPage:
+    """PUBLIC albums with at least one image, newest first (no sign-in needed)."""
+    page = await service.public_albums(session, limit=limit, cursor=cursor)
+    public_url = settings_of(request).public_url
+    return AlbumPage(items=[album_out(v, None, public_url) for v in page.items], next_cursor=page.next_cursor)

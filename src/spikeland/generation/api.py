@@ -1,0 +1,139 @@
+"""Generation over HTTP (session or API key): generate, modify, history, status, the output file."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from spikeland.core.errors import NotFound, ValidationFailed
+from spikeland.core.pagination import MAX_PAGE
+from spikeland.db.cuid import cuid
+from spikeland.db.session import DbSession
+from spikeland.generation import service
+from spikeland.generation.models import McpJobType
+from spikeland.generation.schemas import GenerateRequest, GenerationJob, GenerationPage, ModifyRequest, Queued
+from spikeland.identity.deps import CurrentPrincipal, settings_of
+from spikeland.images.deps import LimiterDep, StorageDep
+from spikeland.images.files import inspect_upload
+from spikeland.images.service import content_type_of_key, read_file
+
+router = APIRouter(prefix="/generation", tags=["generation"])
+REQUESTS_PER_MINUTE = 10  # generate and modify, per user (as the original's mcpGenerate/mcpModify)
+
+
+def _limit(limiter: LimiterDep, user_id: str, action: str) -> None:
+    key = f"generation-{action}:{user_id}"
+    limiter.check([(key, REQUESTS_PER_MINUTE)], 60, "Too many generation requests; wait a minute.")
+    limiter.hit(key, 60)
+
+
+def _queued(queued: service.Queued) -> Queued:
+    return Queued(job=GenerationJob.model_validate(queued.job), balance=queued.balance)
+
+
+@router.post("/generate", response_model=Queued, status_code=status.HTTP_202_ACCEPTED)
+async def generate(
+    body: GenerateRequest,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    storage: StorageDep,
+    limiter: LimiterDep,
+) -> Queued:
+    """Text to image: pay the tier's cost and queue the job (402 short, 429 with 3 unfinished)."""
+    _limit(limiter, principal.user.id, "generate")
+    queued = await service.create_job(
+        session,
+        storage,
+        principal.user.id,
+        type_=McpJobType.GENERATE,
+        prompt=body.prompt,
+        tier=body.tier,
+        api_key_id=principal.api_key_id,
+    )
+    return _queued(queued)
+
+
+@router.post("/modify", response_model=Queued, status_code=status.HTTP_202_ACCEPTED)
+async def modify(
+    body: ModifyRequest,
+    request: Request,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    storage: StorageDep,
+    limiter: LimiterDep,
+) -> Queued:
+    """Image to image: change one of the caller's images, or an image sent inline, by the prompt."""
+    user_id = principal.user.id
+    _limit(limiter, user_id, "modify")
+    job_id = cuid()
+    if body.image_id is not None:
+        source = await service.stored_input(session, user_id, body.image_id)
+    else:
+        settings = settings_of(request)
+        try:
+            data = base64.b64decode(body.image_base64 or "", validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValidationFailed("imageBase64 is not valid base64.", code="invalid_base64") from exc
+        upload = await inspect_upload(
+            data, "input", max_bytes=settings.upload_max_bytes, max_pixels=settings.upload_max_pixels
+        )
+        key = service.input_key(user_id, job_id, upload.ext)
+        url = f"{settings.public_url.rstrip('/')}/api/v1/generation/jobs/{job_id}/input"
+        source = service.InputImage(key, url, upload)
+    queued = await service.create_job(
+        session,
+        storage,
+        user_id,
+        type_=McpJobType.MODIFY,
+        prompt=body.prompt,
+        tier=body.tier,
+        api_key_id=principal.api_key_id,
+        source=source,
+        job_id=job_id,
+    )
+    return _queued(queued)
+
+
+@router.get("/jobs", response_model=GenerationPage)
+async def history(
+    principal: CurrentPrincipal,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> GenerationPage:
+    page = await service.list_jobs(session, principal.user.id, limit=limit, cursor=cursor)
+    return GenerationPage(
+        items=[GenerationJob.model_validate(j) for j in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/jobs/{generation_id}", response_model=GenerationJob)
+async def job_status(generation_id: str, principal: CurrentPrincipal, session: DbSession) -> GenerationJob:
+    return GenerationJob.model_validate(await service.get_job(session, principal.user.id, generation_id))
+
+
+@router.get("/jobs/{generation_id}/image", response_class=Response)
+async def output(
+    generation_id: str, principal: CurrentPrincipal, session: DbSession, storage: StorageDep
+) -> Response:
+    """The generated image (JPEG) of a completed job."""
+    job = await service.get_job(session, principal.user.id, generation_id)
+    if job.output_image_r2_key is None:
+        raise NotFound("This job has no output yet.", code="output_not_ready")
+    data = await read_file(storage, job.output_image_r2_key)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
+
+
+@router.get("/jobs/{generation_id}/input", response_class=Response)
+async def input_image(
+    generation_id: str, principal: CurrentPrincipal, session: DbSession, storage: StorageDep
+) -> Response:
+    """The image a MODIFY job was given."""
+    job = await service.get_job(session, principal.user.id, generation_id)
+    if job.input_image_r2_key is None:
+        raise NotFound("This job has no input image.", code="file_not_found")
+    data = await read_file(storage, job.input_image_r2_key)
+    return Response(data, media_type=content_type_of_key(job.input_image_r2_key))
