@@ -1,5 +1,7 @@
 """Base class of every wire schema: camelCase JSON, snake_case Python."""
 
+import unicodedata
+
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
@@ -16,3 +18,13 @@ class ErrorDetail(Schema):
 
 class ErrorResponse(Schema):
     error: ErrorDetail
+
+
+TEXT_WHITESPACE = frozenset({"\n", "\r", "\t"})  # control characters a free text may hold
+
+
+def no_control(value: str, allowed: frozenset[str] = frozenset()) -> str:
+    """``value``, refused (ValueError, so 422) when it holds a control character not ``allowed``."""
+    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
+        raise ValueError("must not contain control characters")
+    return value

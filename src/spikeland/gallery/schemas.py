@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from spikeland.core.schemas import Schema
+from spikeland.core.schemas import TEXT_WHITESPACE, Schema, no_control
 from spikeland.db.enums import EnhancementTier
 from spikeland.gallery.models import AlbumPrivacy
 from spikeland.images.job_schemas import Job
@@ -26,13 +25,6 @@ MAX_ALBUM_IMAGES = 500  # an album's images fit in one page and one reorder requ
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=DESCRIPTION_MAX)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-_TEXT_WHITESPACE = {"\n", "\r", "\t"}
-
-
-def _no_control(value: str, allowed: set[str]) -> str:
-    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
 
 
 class AlbumCreate(Schema):
@@ -46,12 +38,12 @@ class AlbumCreate(Schema):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        return _no_control(value, set())
+        return no_control(value)
 
     @field_validator("description")
     @classmethod
     def _description(cls, value: str | None) -> str | None:
-        return None if value is None else (_no_control(value, _TEXT_WHITESPACE) or None)
+        return None if value is None else (no_control(value, TEXT_WHITESPACE) or None)
 
 
 class AlbumUpdate(Schema):
@@ -70,12 +62,12 @@ class AlbumUpdate(Schema):
     def _name(cls, value: str | None) -> str:
         if value is None:
             raise ValueError("name cannot be null")
-        return _no_control(value, set())
+        return no_control(value)
 
     @field_validator("description")
     @classmethod
     def _description(cls, value: str | None) -> str | None:
-        return None if value is None else (_no_control(value, _TEXT_WHITESPACE) or None)
+        return None if value is None else (no_control(value, TEXT_WHITESPACE) or None)
 
     @field_validator("privacy", "default_tier", "sort_order")
     @classmethod

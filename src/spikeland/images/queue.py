@@ -7,15 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.clock import utcnow
 from spikeland.db.enums import JobStatus
 from spikeland.images.models import ImageEnhancementJob, PipelineStage
-from spikeland.tokens import service as tokens
 from spikeland.worker.runner import Claimed
-from spikeland.worker.table_queue import EVENTS_CHANNEL, LOST_LEASE, TableQueue, TableSpec
+from spikeland.worker.table_queue import (
+    EVENTS_CHANNEL,
+    LOST_LEASE,
+    TableQueue,
+    TableSpec,
+    end_paid_job,
+    failed_status,
+)
 
 __all__ = ["EVENTS_CHANNEL", "LOST_LEASE", "EnhancementQueue", "end_with_refund"]
 
@@ -77,39 +83,25 @@ async def end_with_refund(
     """End a job that will not complete, refunding its tokens once; None when it was not endable.
 
     ``cancel``: a PENDING job the owner cancels (CANCELLED). Otherwise a PROCESSING job on attempt
-    ``fence`` that failed for good (REFUNDED, or FAILED when it cost nothing). The status change
-    and the refund commit together; the refund is keyed by the job id, so it happens once whichever
-    path ends the job.
+    ``fence`` that failed for good (REFUNDED, or FAILED when it cost nothing).
     """
     table = ImageEnhancementJob
-    now = utcnow()
+    values: dict[str, Any] = {"current_stage": None}
     if cancel:
-        condition = table.status == JobStatus.PENDING
-        values: dict[str, Any] = {"status": JobStatus.CANCELLED}
+        values["status"] = JobStatus.CANCELLED
     else:
-        condition = (table.status == JobStatus.PROCESSING) & (table.retry_count == fence)
-        ended = case(
-            (table.tokens_cost > 0, literal(JobStatus.REFUNDED, table.status.type)),
-            else_=literal(JobStatus.FAILED, table.status.type),
-        )
-        values = {"status": ended, "error_message": error, "processing_completed_at": now}
-    statement = (
-        update(table)
-        .where(table.id == job_id, condition)
-        .values(current_stage=None, run_after=None, updated_at=now, **values)
-        .returning(table)
+        values |= {
+            "status": failed_status(table),
+            "error_message": error,
+            "processing_completed_at": utcnow(),
+        }
+    job: ImageEnhancementJob | None = await end_paid_job(
+        session,
+        table,
+        job_id,
+        fence=None if cancel else fence,
+        values=values,
+        refund_source=REFUND_SOURCE,
+        reason="cancelled" if cancel else (error or "failed"),
     )
-    job = (await session.execute(statement)).scalar_one_or_none()
-    if job is None:
-        return None
-    if job.tokens_cost > 0:
-        await tokens.refund(
-            session,
-            job.user_id,
-            job.tokens_cost,
-            source=REFUND_SOURCE,
-            source_id=job.id,
-            metadata={"jobId": job.id, "reason": "cancelled" if cancel else (error or "failed")[:500]},
-        )
-    await notify_job(session, job)
     return job

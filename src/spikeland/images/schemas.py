@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import StringConstraints, field_validator
 
-from spikeland.core.schemas import Schema
+from spikeland.core.schemas import TEXT_WHITESPACE, Schema, no_control
 from spikeland.db.enums import EnhancementTier
 
 MAX_NAME = 255
 MAX_DESCRIPTION = 2000
-_TEXT_WHITESPACE = {"\n", "\r", "\t"}
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_DESCRIPTION)]
@@ -49,12 +47,6 @@ class ImagePage(Schema):
     next_cursor: str | None
 
 
-def _no_control(value: str, allowed: set[str]) -> str:
-    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
 class ImageUpdate(Schema):
     """Only the fields present change; ``description: null`` clears it."""
 
@@ -71,14 +63,14 @@ class ImageUpdate(Schema):
     def _name(cls, value: str | None) -> str:
         if value is None:
             raise ValueError("name cannot be null")
-        return _no_control(value, set())
+        return no_control(value)
 
     @field_validator("description")
     @classmethod
     def _description(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        return _no_control(value, _TEXT_WHITESPACE) or None
+        return no_control(value, TEXT_WHITESPACE) or None
 
     @field_validator("is_public")
     @classmethod

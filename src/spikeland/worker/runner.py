@@ -207,7 +207,7 @@ class Runner:
         return False
 
     async def run_until_idle(self) -> None:
-        """Claim and run jobs until no queue has work (tests, ``spikeland worker --once``)."""
+        """Claim and run jobs until no queue has work (tests; jobs waiting for a retry are not due)."""
 
         async def slot() -> None:
             async with _holding(self.engine):

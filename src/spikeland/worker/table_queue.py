@@ -20,10 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from spikeland.core.clock import utcnow
 from spikeland.db.engine import transaction
 from spikeland.db.enums import JobStatus
+from spikeland.tokens import service as tokens
 from spikeland.worker.runner import Claimed, LeaseLost, backoff, driver
 
 NOW = "(now() AT TIME ZONE 'UTC')::timestamp(3)"
@@ -192,3 +195,53 @@ WITH changed AS (
             except LeaseLost:
                 pass  # its worker answered after all, or another recoverer was first
         return len(rows)
+
+
+async def end_paid_job(
+    session: AsyncSession,
+    model: Any,
+    job_id: str,
+    *,
+    fence: int | None,
+    values: dict[str, Any],
+    refund_source: str,
+    reason: str,
+) -> Any | None:
+    """End a job that will not complete and give its tokens back, in the caller's transaction.
+
+    ``fence`` None: a PENDING job (cancelled); else a PROCESSING job on that attempt. The status
+    change and the refund commit together, and the refund is keyed by the job id, so a job is
+    refunded once whichever path ends it. Returns the ended row, or None when it was not in that
+    state. ``model`` is the job table's ORM class (``status``, ``retry_count``, ``tokens_cost``…).
+    """
+    if fence is None:
+        condition = model.status == JobStatus.PENDING
+    else:
+        condition = (model.status == JobStatus.PROCESSING) & (model.retry_count == fence)
+    now = utcnow()
+    statement = (
+        update(model)
+        .where(model.id == job_id, condition)
+        .values(run_after=None, updated_at=now, **values)
+        .returning(model)
+    )
+    job = (await session.execute(statement)).scalar_one_or_none()
+    if job is None:
+        return None
+    if job.tokens_cost > 0:
+        metadata = {"jobId": job.id, "reason": reason[:500]}
+        await tokens.refund(
+            session, job.user_id, job.tokens_cost, source=refund_source, source_id=job.id, metadata=metadata
+        )
+    stage = getattr(job, "current_stage", None)
+    payload = f"{job.id} {job.status.value} {stage.value if stage else ''}"
+    await session.execute(select(func.pg_notify(EVENTS_CHANNEL, payload)))
+    return job
+
+
+def failed_status(model: Any) -> Any:
+    """REFUNDED for a job that cost tokens, FAILED for a free one (a SQL expression)."""
+    return case(
+        (model.tokens_cost > 0, literal(JobStatus.REFUNDED, model.status.type)),
+        else_=literal(JobStatus.FAILED, model.status.type),
+    )
