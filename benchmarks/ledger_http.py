@@ -98,26 +98,38 @@ async def _client(
     return len(latencies), latencies
 
 
-async def _load(host: str, port: int, target: str, keys: list[str], duration: float) -> dict[str, Any]:
+async def _load(
+    host: str, port: int, target: str, keys: list[str], duration: float, server_pid: int
+) -> dict[str, Any]:
+    # The server's CPU is read here, around the load itself: read around the whole subprocess it
+    # would also count the seconds this process spends importing, with the server idle.
+    server = _cpu_seconds(server_pid)
     cpu, started = time.process_time(), time.perf_counter()
     done = await asyncio.gather(
         *(_client(host, port, target, key, i, started + duration) for i, key in enumerate(keys))
     )
     elapsed = time.perf_counter() - started
+    server_cpu = (_cpu_seconds(server_pid) - server) / elapsed
     latencies = sorted(t for _, times in done for t in times)
+    tps = sum(n for n, _ in done) / elapsed
     return {
-        "tps": sum(n for n, _ in done) / elapsed,
+        "tps": tps,
         "p50_ms": latencies[len(latencies) // 2] * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
         "loadgen_cpu": (time.process_time() - cpu) / elapsed,
+        "server_cpu": server_cpu,
+        "server_cpu_us_per_request": server_cpu / tps * 1e6,
     }
 
 
-def load_process(base: str, keys: list[str], duration: float, target: str = "spend") -> dict[str, Any]:
-    """Run the load generator in its own process (one connection per key); returns its JSON report."""
+def load_process(
+    base: str, pid: int, keys: list[str], duration: float, target: str = "spend"
+) -> dict[str, Any]:
+    """Run the load generator in its own process (one connection per key) against the server
+    ``pid``; returns its JSON report."""
     host, port = base.removeprefix("http://").split(":")
     done = subprocess.run(
-        [sys.executable, __file__, "--load", host, port, target, str(duration)],
+        [sys.executable, __file__, "--load", host, port, target, str(duration), str(pid)],
         input="\n".join(keys),
         capture_output=True,
         text=True,
@@ -158,10 +170,7 @@ def http_run(
 ) -> dict[str, Any]:
     """One load run, with the server's CPU share and CPU time per request."""
     sampler = start_py_spy(pid, duration, spy) if spy else None
-    cpu, started = _cpu_seconds(pid), time.perf_counter()
-    result = load_process(base, keys, duration, target)
-    result["server_cpu"] = (_cpu_seconds(pid) - cpu) / (time.perf_counter() - started)
-    result["server_cpu_us_per_request"] = result["server_cpu"] / result["tps"] * 1e6
+    result = load_process(base, pid, keys, duration, target)
     if sampler is not None:
         sampler.wait(60)
     return result
@@ -179,7 +188,7 @@ def measure(url: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
     layers: dict[str, dict[str, Any]] = {}
     with running_server(url, tmp / "data") as (base, pid):
         for target in TARGETS:  # warm up: connections, prepared statements, caches
-            load_process(base, keys, 0.5, target)
+            load_process(base, pid, keys, 0.5, target)
         pgbench_run(url, script, args.clients, 1)
         for round_ in range(args.rounds):
             order = ["http", "pgbench"] if round_ % 2 == 0 else ["pgbench", "http"]
@@ -221,7 +230,7 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--load":  # the load-generator process
         host, port, target, duration = sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
         keys = sys.stdin.read().split()
-        print(json.dumps(uvloop.run(_load(host, port, target, keys, duration))))
+        print(json.dumps(uvloop.run(_load(host, port, target, keys, duration, int(sys.argv[6])))))
         return
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per run")

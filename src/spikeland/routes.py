@@ -19,14 +19,15 @@ def api_routers() -> list[APIRouter]:
     from spikeland.tokens import admin_api as tokens_admin_api
     from spikeland.tokens import api as tokens_api
 
+    # Matched in this order: the hot path first (the token spend), then the rest.
     return [
+        tokens_api.router,
         api.router,
         verification_api.router,
         oauth_api.router,
         me_api.router,
         api_keys_api.router,
         admin_api.router,
-        tokens_api.router,
         tokens_admin_api.router,
         billing_api.router,
         growth_api.router,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+import asyncpg
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -172,6 +173,12 @@ class ActiveSession:
     renewed: bool
 
 
+def _slid(expires: datetime, now: datetime, days: int) -> datetime | None:
+    """The new expiry when a session's is due to move forward, else None."""
+    full = now + timedelta(days=days)
+    return None if full - expires < SLIDE_EVERY else full
+
+
 async def resolve_session(session: AsyncSession, token: str, days: int) -> ActiveSession | None:
     """The user behind a session token, sliding the expiry forward (at most once a day)."""
     now = utcnow()
@@ -185,11 +192,38 @@ async def resolve_session(session: AsyncSession, token: str, days: int) -> Activ
     if row is None:
         return None
     user, session_id, expires = row
-    full = now + timedelta(days=days)
-    if full - expires < SLIDE_EVERY:
+    full = _slid(expires, now, days)
+    if full is None:
         return ActiveSession(user, session_id, expires, renewed=False)
     await session.execute(update(Session).where(Session.id == session_id).values(expires=full))
     return ActiveSession(user, session_id, full, renewed=True)
+
+
+# ``resolve_session_owner``: the same on the driver, for hot paths (plain SQL, no ORM; naive UTC).
+_SESSION_OWNER = 'SELECT id, "userId", expires FROM sessions WHERE "sessionToken" = $1 AND expires > $2'
+_SLIDE = "UPDATE sessions SET expires = $2 WHERE id = $1"
+
+
+@dataclass(frozen=True)
+class SessionOwner:
+    user_id: str
+    session_id: str
+    expires: datetime
+    renewed: bool
+
+
+async def resolve_session_owner(connection: asyncpg.Connection, token: str, days: int) -> SessionOwner | None:
+    """Like ``resolve_session``, without loading the user; ``connection`` is the transaction's driver."""
+    now = utcnow()
+    row = await connection.fetchrow(_SESSION_OWNER, digest(token), now.replace(tzinfo=None))
+    if row is None:
+        return None
+    expires = row["expires"].replace(tzinfo=UTC)
+    full = _slid(expires, now, days)
+    if full is None:
+        return SessionOwner(row["userId"], row["id"], expires, renewed=False)
+    await connection.execute(_SLIDE, row["id"], full.replace(tzinfo=None))
+    return SessionOwner(row["userId"], row["id"], full, renewed=True)
 
 
 async def end_session(session: AsyncSession, token: str) -> None:

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, status
 
 from spikeland.core.pagination import MAX_PAGE
-from spikeland.db.session import DbSession
-from spikeland.identity.deps import CurrentUser
+from spikeland.db.session import DbSession, DbUnit
+from spikeland.identity.deps import CurrentCaller, CurrentUser
 from spikeland.tokens import service
 from spikeland.tokens.models import TokenTransactionType
 from spikeland.tokens.schemas import (
@@ -69,12 +69,14 @@ async def transactions(
 
 @router.post("/spend", response_model=MovementOut, status_code=status.HTTP_201_CREATED)
 async def spend(
-    body: SpendRequest, user: CurrentUser, session: DbSession, key: IdempotencyKey = None
+    body: SpendRequest, caller: CurrentCaller, db: DbUnit, key: IdempotencyKey = None
 ) -> MovementOut:
     """Spend tokens directly (API clients paying for work done elsewhere)."""
+    # A hot path: the caller by id and the ledger's statements on the request's driver connection;
+    # no ORM session is made (see db.session).
     movement = await service.spend(
-        session,
-        user.id,
+        await db.driver(),
+        caller.user_id,
         body.amount,
         _SPEND_TYPES[body.purpose],
         source="api",

@@ -4,8 +4,9 @@ transaction.
 Why not the ORM, nor even Core: a movement is the hottest write in the system; the unit of work
 costs ~10x a statement and SQLAlchemy's execution path (through the async bridge) still more
 than the statement itself (measured: ~470 us of Python per spend against ~200 us for the same
-statements on asyncpg). So the statements go straight to the session's own asyncpg connection,
-inside the session's transaction, with asyncpg's prepared-statement cache.
+statements on asyncpg). So the statements go straight to the asyncpg connection under the caller's
+session (or, on a hot path, connection), inside its transaction, with asyncpg's prepared-statement
+cache.
 
 How a movement stays exact under concurrency:
 1. the user's balance row is locked (``FOR UPDATE``); every movement of one user queues here;
@@ -24,7 +25,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spikeland.core.clock import utcnow
 from spikeland.db.cuid import cuid
 from spikeland.db.enums import SubscriptionTier
+from spikeland.db.session import driver_connection
 from spikeland.tokens.costs import INITIAL_BALANCE, REGENERATION_AMOUNT, REGENERATION_INTERVAL, TIER_CAP
 from spikeland.tokens.models import TokenTransactionType
 
@@ -133,26 +135,13 @@ class Locked:
         return TIER_CAP[self.tier]
 
 
-async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under ``session``, inside the session's transaction.
-
-    SQLAlchemy's asyncpg adapter sends BEGIN lazily, on its first statement; a statement sent
-    to the driver before that would run outside the transaction (and the row lock would not
-    hold), so the adapter is asked to begin first. (``_start_transaction`` is the adapter's own
-    method; the pinned SQLAlchemy is checked by the concurrency tests, which fail without it.)
-    """
-    raw = await (await session.connection()).get_raw_connection()
-    adapter: Any = raw.dbapi_connection
-    if adapter._transaction is None:
-        await adapter._start_transaction()
-    driver: asyncpg.Connection = raw.driver_connection
-    assert driver.is_in_transaction()
-    return driver
+# Where a movement runs: a session, or (hot paths, no session made) the request's driver connection.
+Db: TypeAlias = AsyncSession | asyncpg.Connection
 
 
-async def lock(session: AsyncSession, user_id: str) -> Locked:
+async def lock(db: Db, user_id: str) -> Locked:
     """Lock the user's balance row, creating it (with its initial tokens) on first use."""
-    connection = await driver_connection(session)
+    connection = await driver_connection(db)
     for _ in range(2):
         row = await connection.fetchrow(_LOCK, user_id)
         if row is not None:
@@ -187,11 +176,9 @@ async def _find(
     return Movement(row["id"], user_id, type_, row["amount"], row["balanceAfter"], created, False, metadata)
 
 
-async def find_movement(
-    session: AsyncSession, user_id: str, type_: TokenTransactionType, source_id: str
-) -> Movement | None:
+async def find_movement(db: Db, user_id: str, type_: TokenTransactionType, source_id: str) -> Movement | None:
     """Read-only: the movement recorded for (user, type, source_id), if any (no lock taken)."""
-    return await _find(await driver_connection(session), user_id, type_, source_id)
+    return await _find(await driver_connection(db), user_id, type_, source_id)
 
 
 def regeneration_due(locked: Locked, now: datetime) -> tuple[int, datetime]:
@@ -243,9 +230,12 @@ async def write(
         now = now + _MS  # the regeneration row comes first in the chain
     after_regen = locked.balance + regenerated
     final = after_regen + (entry.amount if entry else 0)
-    regen_meta = {"intervals": regenerated // REGENERATION_AMOUNT, "tier": locked.tier.value}
     new_tier = tier or locked.tier
-    movement_id, regen_id = cuid(), cuid()
+    # The regeneration row's id and metadata only when there is one (a spend mostly has none).
+    movement_id, regen_id, regen_meta = cuid(), None, None
+    if regenerated:
+        regen_id = cuid()
+        regen_meta = {"intervals": regenerated // REGENERATION_AMOUNT, "tier": locked.tier.value}
     await locked.connection.execute(
         _WRITE,
         locked.id,
@@ -277,5 +267,6 @@ async def write(
         )
     if regenerated:
         regen = TokenTransactionType.EARN_REGENERATION
+        assert regen_id is not None
         return Movement(regen_id, locked.user_id, regen, regenerated, after_regen, regen_at, True, regen_meta)
     return None

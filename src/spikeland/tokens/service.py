@@ -21,7 +21,7 @@ from spikeland.core.pagination import Page, newest_first
 from spikeland.db.enums import SubscriptionTier
 from spikeland.tokens import ledger
 from spikeland.tokens.costs import REGENERATION_INTERVAL, TIER_CAP
-from spikeland.tokens.ledger import Entry, Movement
+from spikeland.tokens.ledger import Db, Entry, Movement
 from spikeland.tokens.models import TokenTransaction, TokenTransactionType, UserTokenBalance
 
 EARN_TYPES = frozenset(
@@ -58,7 +58,7 @@ def _positive(amount: int) -> None:
 
 
 async def _move(
-    session: AsyncSession,
+    session: Db,
     user_id: str,
     entry: Entry,
     *,
@@ -88,7 +88,7 @@ async def _move(
 
 
 async def credit(
-    session: AsyncSession,
+    session: Db,
     user_id: str,
     amount: int,
     type_: TokenTransactionType,
@@ -105,7 +105,7 @@ async def credit(
 
 
 async def spend(
-    session: AsyncSession,
+    session: Db,
     user_id: str,
     amount: int,
     type_: TokenTransactionType,
@@ -127,7 +127,7 @@ async def spend(
 
 
 async def refund(
-    session: AsyncSession,
+    session: Db,
     user_id: str,
     amount: int,
     *,
@@ -143,7 +143,7 @@ async def refund(
 
 
 async def reverse(
-    session: AsyncSession,
+    session: Db,
     user_id: str,
     amount: int,
     *,
@@ -162,7 +162,7 @@ async def reverse(
 
 
 async def adjust(
-    session: AsyncSession,
+    session: Db,
     user_id: str,
     amount: int,
     *,
@@ -179,7 +179,7 @@ async def adjust(
 
 
 async def change_tier(
-    session: AsyncSession,
+    session: Db,
     user_id: str,
     tier: SubscriptionTier,
     *,
@@ -222,7 +222,7 @@ class BalanceView:
     next_regeneration_at: datetime | None  # None at or above the cap
 
 
-async def regenerate(session: AsyncSession, user_id: str) -> Movement | None:
+async def regenerate(session: Db, user_id: str) -> Movement | None:
     """Apply the regeneration due now (exactly once, under the balance lock)."""
     locked = await ledger.lock(session, user_id)
     regenerated, until = ledger.regeneration_due(locked, utcnow())

@@ -1,0 +1,86 @@
+"""The request's unit of work (``RequestDb``): one connection, one transaction, whichever way a
+route uses it (the ORM session, or the driver connection on a hot path)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from spikeland.db.engine import SERVER_SETTINGS, async_url, make_sessionmaker
+from spikeland.db.session import RequestDb
+from spikeland.identity.models import User
+
+INSERT = 'INSERT INTO users (id, email, "updatedAt") VALUES ($1, $2, now())'
+
+
+@pytest.fixture
+async def one_connection(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine whose pool holds a single connection, so every unit gets the same one back."""
+    engine = create_async_engine(
+        async_url(database_url),
+        pool_size=1,
+        max_overflow=0,
+        connect_args={"server_settings": SERVER_SETTINGS},
+    )
+    yield engine
+    await engine.dispose()
+
+
+def unit(engine: AsyncEngine) -> RequestDb:
+    return RequestDb(engine.sync_engine, make_sessionmaker(engine))
+
+
+async def exists(engine: AsyncEngine, user_id: str) -> bool:
+    async with engine.connect() as conn:
+        found = await conn.scalar(text("select count(*) from users where id = :id"), {"id": user_id})
+    return found == 1
+
+
+async def test_driver_work_is_committed_once_and_the_connection_goes_back(
+    one_connection: AsyncEngine,
+) -> None:
+    user_id = f"unit-{secrets.token_hex(4)}"
+    db = unit(one_connection)
+    driver = await db.driver()
+    assert await db.driver() is driver and driver.is_in_transaction()
+    await driver.execute(INSERT, user_id, f"{user_id}@example.com")
+    await db.commit()
+    await db.close()
+    assert await exists(one_connection, user_id)  # the pool's only connection was returned
+
+
+async def test_driver_work_without_a_commit_is_rolled_back(one_connection: AsyncEngine) -> None:
+    user_id = f"unit-{secrets.token_hex(4)}"
+    db = unit(one_connection)
+    await (await db.driver()).execute(INSERT, user_id, f"{user_id}@example.com")
+    await db.close()  # the request failed
+    assert not await exists(one_connection, user_id)
+    async with one_connection.connect() as conn:  # the same connection, clean
+        raw = await conn.get_raw_connection()
+        assert raw.driver_connection is not None and not raw.driver_connection.is_in_transaction()
+
+
+async def test_the_driver_after_the_session_is_the_sessions_own_connection(
+    one_connection: AsyncEngine,
+) -> None:
+    user_id = f"unit-{secrets.token_hex(4)}"
+    db = unit(one_connection)
+    session = db.session()
+    assert db.session() is session
+    await (await db.driver()).execute(INSERT, user_id, f"{user_id}@example.com")
+    assert await session.scalar(select(User.id).where(User.id == user_id)) == user_id  # one transaction
+    await db.commit()
+    await db.close()
+    assert await exists(one_connection, user_id)
+
+
+async def test_the_session_after_the_driver_is_refused(one_connection: AsyncEngine) -> None:
+    db = unit(one_connection)
+    await db.driver()
+    with pytest.raises(RuntimeError, match="session first"):
+        db.session()
+    await db.close()
