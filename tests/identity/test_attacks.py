@@ -219,7 +219,18 @@ async def test_expired_session_is_401(client: httpx.AsyncClient, engine: AsyncEn
             .where(Session.session_token == digest(token))
             .values(expires=utcnow() - timedelta(seconds=1))
         )
-    assert_error(await client.get("/api/v1/me"), 401, "invalid_session")
+    expired = await client.get("/api/v1/me")
+    assert_error(expired, 401, "invalid_session")
+    # The dead cookie is deleted with the 401, on both auth paths (ORM and the spend's driver path).
+    assert SESSION_COOKIE not in client.cookies
+    assert (
+        f'{SESSION_COOKIE}=""' in expired.headers["set-cookie"]
+        and "Max-Age=0" in expired.headers["set-cookie"]
+    )
+    client.cookies.set(SESSION_COOKIE, token)
+    spend = await client.post("/api/v1/tokens/spend", json={"amount": 1, "purpose": "enhancement"})
+    assert_error(spend, 401, "invalid_session")
+    assert spend.headers["set-cookie"] == expired.headers["set-cookie"]
 
 
 async def test_session_revoked_by_logout_is_401(client: httpx.AsyncClient) -> None:

@@ -77,8 +77,15 @@ def _invalid_key() -> Unauthorized:
 
 
 def _invalid_session(response: Response, settings: Settings) -> Unauthorized:
-    clear_session_cookie(response, settings)
-    return Unauthorized("The session has expired or is not valid.", code="invalid_session")
+    """401 that also deletes the dead cookie: the error carries the header itself, since FastAPI
+    drops the ``response`` parameter's headers when the handler raises."""
+    clearing = Response()
+    clear_session_cookie(clearing, settings)
+    return Unauthorized(
+        "The session has expired or is not valid.",
+        code="invalid_session",
+        headers={"set-cookie": clearing.headers["set-cookie"]},
+    )
 
 
 async def optional_principal(request: Request, response: Response, session: DbSession) -> Principal | None:
