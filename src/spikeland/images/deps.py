@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from spikeland.core.ratelimit import RateLimiter
-from spikeland.integrations.imaging import Imaging
 from spikeland.integrations.storage import Storage
 
 
@@ -16,16 +15,10 @@ def _storage(request: Request) -> Storage:
     return storage
 
 
-def _imaging(request: Request) -> Imaging:
-    imaging: Imaging = request.app.state.imaging
-    return imaging
-
-
 def _limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.rate_limiter
     return limiter
 
 
 StorageDep = Annotated[Storage, Depends(_storage)]
-ImagingDep = Annotated[Imaging, Depends(_imaging)]
 LimiterDep = Annotated[RateLimiter, Depends(_limiter)]

@@ -29,12 +29,6 @@ JOBS_CHANNEL = "spikeland_image_jobs"  # a job became claimable
 REFUND_SOURCE = "enhancement_failed"
 
 
-async def notify_job(session: AsyncSession, job: ImageEnhancementJob) -> None:
-    """NOTIFY the progress stream from a session's transaction (sent when it commits)."""
-    payload = f"{job.id} {job.status.value} {job.current_stage.value if job.current_stage else ''}"
-    await session.execute(select(func.pg_notify(EVENTS_CHANNEL, payload)))
-
-
 async def notify_new_jobs(session: AsyncSession) -> None:
     """Wake the workers when the session's transaction commits (new PENDING jobs)."""
     await session.execute(select(func.pg_notify(JOBS_CHANNEL, "")))
