@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import secrets
 import socket
 import statistics
@@ -32,9 +30,8 @@ from typing import Any
 
 import asyncpg
 import httpx
-from ledger import fresh_database
+from ledger import fresh_database, save_report
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "benchmark password"
 
 
@@ -185,21 +182,18 @@ def main() -> None:
     for name, row in results.items():
         ratio = row["rps"] / health
         print(f"{name:<28} {row['rps']:>8.0f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} {ratio:>8.2f}")
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
     report = {
         "database": where,
         "requests_per_round": args.requests,
         "rounds": args.rounds,
         "concurrency": args.concurrency,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "results": results,
         "ratios_to_health": {
             "me_cookie": results["GET /api/v1/me (cookie)"]["rps"] / health,
             "me_api_key": results["GET /api/v1/me (API key)"]["rps"] / health,
         },
     }
-    (out / "auth.json").write_text(json.dumps(report, indent=2) + "\n")
+    save_report("auth", report)
 
 
 if __name__ == "__main__":

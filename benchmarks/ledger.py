@@ -199,6 +199,17 @@ def run_verify(url: str) -> dict[str, Any]:
     return {"exit_code": done.returncode, "output": (done.stdout + done.stderr).strip()}
 
 
+def save_report(name: str, report: dict[str, Any], load_before: float | None = None) -> None:
+    """Write ``benchmarks/results/{name}.json``: the report, the machine, and the load average
+    before and after the run (other work on the machine skews absolute figures more than ratios)."""
+    report = {**report, "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}}
+    if load_before is not None:
+        report["load_average_1min"] = {"before": load_before, "after": os.getloadavg()[0]}
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
 def median_ratio(service_runs: list[float], pgbench_runs: list[float]) -> tuple[float, list[float]]:
     ratios = [s / p for s, p in zip(service_runs, pgbench_runs, strict=True)]
     return statistics.median(ratios), [round(r, 3) for r in ratios]
@@ -286,19 +297,15 @@ def main() -> None:
     print("target: service >= 0.6 of pgbench at 8 callers (issue 4)")
     print(f"\ntokens verify (exit {verified['exit_code']}): {verified['output']}")
     print(f"machine load average (1 min) before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
     report = {
         "database": where,
         "duration_s": args.duration,
         "rounds": args.rounds,
         "service_sessions": "a new pooled session per spend" if args.pooled else "one held per caller",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
         "results": results,
         "verify": verified,
     }
-    (out / "ledger.json").write_text(json.dumps(report, indent=2) + "\n")
+    save_report("ledger", report, load_before)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -32,13 +31,13 @@ from typing import Any
 import uvloop
 from auth import running_server
 from ledger import (
-    ROOT,
     create_users,
     fresh_database,
     make_bench_engine,
     median_ratio,
     pgbench_run,
     run_verify,
+    save_report,
     write_script,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -275,20 +274,16 @@ def main() -> None:
             print(f"{name:<36} {row['tps']:>7.0f} {cost}")
     print(f"tokens verify (exit {verified['exit_code']}): {verified['output']}")
     print(f"machine load average (1 min) before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
     report = {
         "database": where,
         "duration_s": args.duration,
         "rounds": args.rounds,
         "clients": args.clients,
         "load_generator": "raw asyncio HTTP/1.1 keep-alive client (uvloop), one connection per client",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
         "result": result,
         "verify": verified,
     }
-    (out / "ledger_http.json").write_text(json.dumps(report, indent=2) + "\n")
+    save_report("ledger_http", report, load_before)
 
 
 if __name__ == "__main__":

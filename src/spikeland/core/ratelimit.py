@@ -46,6 +46,11 @@ class RateLimiter:
                     message, details={"retryAfter": wait}, headers={"Retry-After": str(wait)}
                 )
 
+    def take(self, key: str, limit: int, window: float, message: str) -> None:
+        """Count one event for ``key``, refused (429) when ``limit`` are used up in ``window``."""
+        self.check([(key, limit)], window, message)
+        self.hit(key, window)
+
     def hit(self, key: str, window: float) -> None:
         """Count one event for ``key``."""
         now = time.monotonic()

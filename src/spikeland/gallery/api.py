@@ -10,11 +10,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
 
 from spikeland.core.errors import NotFound
 from spikeland.core.pagination import MAX_PAGE
-from spikeland.core.ratelimit import RateLimiter
 from spikeland.db.session import DbSession
 from spikeland.gallery import service
 from spikeland.gallery.schemas import (
@@ -31,42 +30,27 @@ from spikeland.gallery.schemas import (
     album_image_out,
     album_out,
 )
-from spikeland.identity.deps import CurrentUser, Principal, client_ip, optional_principal, settings_of
+from spikeland.identity.deps import CurrentUser, OptionalPrincipal, settings_of, user_id_of
 from spikeland.images import service as images
-from spikeland.images.api import PUBLIC_PER_MINUTE, image_out
-from spikeland.images.deps import LimiterDep, StorageDep
-from spikeland.images.files import inspect_upload
+from spikeland.images.api import image_out
+from spikeland.images.deps import (
+    LimiterDep,
+    StorageDep,
+    limit_enhancements,
+    limit_public,
+    limit_uploads,
+    read_upload,
+)
 from spikeland.images.job_schemas import Job
 from spikeland.images.jobs_api import IdempotencyKey
 from spikeland.images.schemas import ImagePage, ShareOut
 
 router = APIRouter(tags=["gallery"])
 
-OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
-
 
 class Variant(StrEnum):
     ORIGINAL = "original"
     ENHANCED = "enhanced"
-
-
-def _viewer(principal: Principal | None) -> str | None:
-    return principal.user.id if principal else None
-
-
-def _limit_public(request: Request, limiter: RateLimiter) -> None:
-    """Share-link reads count against the same per-IP budget as the image share pages."""
-    key = f"share:{client_ip(request)}"
-    limiter.check([(key, PUBLIC_PER_MINUTE)], 60, "Too many requests; wait a minute.")
-    limiter.hit(key, 60)
-
-
-def _limit_enhance(request: Request, limiter: RateLimiter, user_id: str) -> None:
-    """An album batch counts as one enhancement request, in the same window as the others."""
-    key = f"enhance:{user_id}"
-    limit = settings_of(request).enhancements_per_minute
-    limiter.check([(key, limit)], 60, "Too many enhancement requests.")
-    limiter.hit(key, 60)
 
 
 def _api_url(request: Request, path: str) -> str:
@@ -148,7 +132,7 @@ async def get_album(
     album_id: str, request: Request, session: DbSession, principal: OptionalPrincipal
 ) -> AlbumOut:
     """The owner's album, or anyone's PUBLIC album (an UNLISTED one only through its share link)."""
-    viewer_id = _viewer(principal)
+    viewer_id = user_id_of(principal)
     view = await service.read_album(session, album_id, viewer_id)
     return album_out(view, viewer_id, settings_of(request).public_url)
 
@@ -185,7 +169,7 @@ async def album_images(
     album_id: str, request: Request, session: DbSession, principal: OptionalPrincipal
 ) -> AlbumImages:
     """All the album's images in its order (owner, or anyone for a PUBLIC album)."""
-    viewer_id = _viewer(principal)
+    viewer_id = user_id_of(principal)
     album, items = await service.readable_items(session, album_id, viewer_id)
     return _items(request, items, viewer_id, f"/albums/{album.id}/images")
 
@@ -224,7 +208,7 @@ async def album_image_file(
     variant: Variant = Variant.ORIGINAL,
 ) -> Response:
     """An image's original or latest enhanced file, for whoever may read the album."""
-    view = await service.readable_image(session, album_id, image_id, _viewer(principal))
+    view = await service.readable_image(session, album_id, image_id, user_id_of(principal))
     return await _download(storage, view, variant)
 
 
@@ -239,7 +223,7 @@ async def shared_image_file(
     variant: Variant = Variant.ORIGINAL,
 ) -> Response:
     """An image of a shared album, for whoever holds the album's share link."""
-    _limit_public(request, limiter)
+    limit_public(request, limiter)
     view = await service.shared_image(session, token, image_id)
     return await _download(storage, view, variant)
 
@@ -260,13 +244,8 @@ async def upload_to_album(
     """Upload into the album and queue its enhancement at the album's tier with its pipeline
     (402 ``insufficient_tokens`` when short: then nothing is kept)."""
     settings = settings_of(request)
-    key = f"upload:{user.id}"
-    limiter.check([(key, settings.uploads_per_minute)], 60, "Too many uploads; wait a minute.")
-    limiter.hit(key, 60)
-    data = await file.read(settings.upload_max_bytes + 1)
-    upload = await inspect_upload(
-        data, file.filename, max_bytes=settings.upload_max_bytes, max_pixels=settings.upload_max_pixels
-    )
+    limit_uploads(request, limiter, user.id)
+    upload = await read_upload(request, file)
     view, queued = await service.upload_to_album(
         session, storage, user.id, album_id, upload, public_url=settings.public_url
     )
@@ -289,7 +268,7 @@ async def enhance_album(
 ) -> AlbumEnhancement:
     """One paid job per image (≤ 100) at the tier (default the album's) with the album's pipeline;
     all or none (402 ``insufficient_tokens``)."""
-    _limit_enhance(request, limiter, user.id)
+    limit_enhancements(request, limiter, user.id)
     tier = body.tier if body else None
     queued = await service.enhance_album(session, user.id, album_id, tier, idempotency_key=key)
     return AlbumEnhancement(

@@ -26,8 +26,7 @@ REQUESTS_PER_MINUTE = 10  # generate and modify, per user (as the original's mcp
 
 def _limit(limiter: LimiterDep, user_id: str, action: str) -> None:
     key = f"generation-{action}:{user_id}"
-    limiter.check([(key, REQUESTS_PER_MINUTE)], 60, "Too many generation requests; wait a minute.")
-    limiter.hit(key, 60)
+    limiter.take(key, REQUESTS_PER_MINUTE, 60, "Too many generation requests; wait a minute.")
 
 
 def _queued(queued: service.Queued) -> Queued:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from spikeland.core.pagination import MAX_PAGE
 from spikeland.core.ratelimit import RateLimiter
@@ -23,13 +23,18 @@ from spikeland.growth.schemas import (
     VoucherCodeIn,
     VoucherSummary,
 )
-from spikeland.identity.deps import CurrentUser, Principal, client_ip, optional_principal, settings_of
+from spikeland.identity.deps import (
+    CurrentUser,
+    OptionalPrincipal,
+    client_ip,
+    settings_of,
+    user_id_of,
+)
 
 router = APIRouter(tags=["growth"])
 
 T = TypeVar("T")
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
-OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
 async def _recording_status(request: Request, work: Awaitable[T]) -> T:
@@ -54,7 +59,7 @@ async def validate_voucher(
     body: VoucherCodeIn, request: Request, session: DbSession, principal: OptionalPrincipal
 ) -> VoucherCheckOut:
     """Whether a code can be redeemed; signed in, also whether this user already redeemed it."""
-    user_id = principal.user.id if principal else None
+    user_id = user_id_of(principal)
     voucher = await _recording_status(
         request,
         service.validate(

@@ -74,8 +74,7 @@ async def validate(
     """``check`` for the public endpoint, throttled per ``caller`` (user or IP): it answers
     whether a code exists, so it must not become a free oracle for guessing codes."""
     key = f"voucher_validate:{caller}"
-    limiter.check([(key, per_hour)], RATE_WINDOW, "Too many voucher checks. Please try again later.")
-    limiter.hit(key, RATE_WINDOW)
+    limiter.take(key, per_hour, RATE_WINDOW, "Too many voucher checks. Please try again later.")
     return await check(session, code, user_id)
 
 
@@ -111,8 +110,7 @@ async def redeem(
     one per user and voucher, is the idempotency record.
     """
     key = f"voucher_redeem:{user_id}"
-    limiter.check([(key, per_hour)], RATE_WINDOW, "Too many redemption attempts. Please try again later.")
-    limiter.hit(key, RATE_WINDOW)
+    limiter.take(key, per_hour, RATE_WINDOW, "Too many redemption attempts. Please try again later.")
     voucher = await vouchers.find_by_code(session, code)
     if replay:
         previous = await _redemption_of(session, voucher.id, user_id)

@@ -169,6 +169,12 @@ async def require_super_admin(user: Annotated[User, Depends(require_user)]) -> U
     return user
 
 
+def user_id_of(principal: Principal | None) -> str | None:
+    """The caller's user id, None when signed out (routes that anyone may call)."""
+    return principal.user.id if principal else None
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
 CurrentCaller = Annotated[Caller, Depends(require_caller)]
 CurrentUser = Annotated[User, Depends(require_user)]

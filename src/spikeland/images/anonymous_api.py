@@ -16,8 +16,11 @@ from spikeland.core.schemas import Schema
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import client_ip, settings_of
 from spikeland.images import jobs, service
-from spikeland.images.deps import LimiterDep, StorageDep
-from spikeland.images.files import inspect_upload
+from spikeland.images.deps import (
+    LimiterDep,
+    StorageDep,
+    read_upload,
+)
 from spikeland.images.job_schemas import AnonymousEnhanceRequest, Job
 
 router = APIRouter(prefix="/anonymous", tags=["anonymous"])
@@ -35,10 +38,8 @@ class AnonymousUpload(Schema):
 def _limit(request: Request, limiter: RateLimiter, action: str) -> None:
     settings = settings_of(request)
     key = f"anonymous-{action}:{client_ip(request)}"
-    limiter.check(
-        [(key, settings.anonymous_enhancements_per_minute)], 60, "Too many requests; sign up or wait."
-    )
-    limiter.hit(key, 60)
+    limit = settings.anonymous_enhancements_per_minute
+    limiter.take(key, limit, 60, "Too many requests; sign up or wait.")
 
 
 @router.post("/images", response_model=AnonymousUpload, status_code=status.HTTP_201_CREATED)
@@ -51,10 +52,7 @@ async def upload(
 ) -> AnonymousUpload:
     _limit(request, limiter, "upload")
     settings = settings_of(request)
-    data = await file.read(settings.upload_max_bytes + 1)
-    checked = await inspect_upload(
-        data, file.filename, max_bytes=settings.upload_max_bytes, max_pixels=settings.upload_max_pixels
-    )
+    checked = await read_upload(request, file)
     owner = await jobs.anonymous_user(session)
     view = await service.create_image(session, storage, owner, checked, public_url=settings.public_url)
     token = await service.share_image(session, owner, view.image.id)

@@ -5,19 +5,23 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, File, Query, Request, Response, UploadFile, status
 from pydantic import Field
 
 from spikeland.core.errors import NotFound
 from spikeland.core.pagination import MAX_PAGE
-from spikeland.core.ratelimit import RateLimiter
 from spikeland.db.session import DbSession
 from spikeland.gallery import service as gallery
 from spikeland.gallery.schemas import SharedAlbumOut, album_image_out, album_out
-from spikeland.identity.deps import CurrentUser, Principal, client_ip, optional_principal, settings_of
+from spikeland.identity.deps import CurrentUser, OptionalPrincipal, settings_of, user_id_of
 from spikeland.images import service
-from spikeland.images.deps import LimiterDep, StorageDep
-from spikeland.images.files import inspect_upload
+from spikeland.images.deps import (
+    LimiterDep,
+    StorageDep,
+    limit_public,
+    limit_uploads,
+    read_upload,
+)
 from spikeland.images.schemas import (
     EnhancementOut,
     ImageOut,
@@ -29,8 +33,6 @@ from spikeland.images.schemas import (
 
 router = APIRouter(tags=["images"])
 
-OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
-PUBLIC_PER_MINUTE = 100  # share pages and downloads, per IP (as the original)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _TIER_LABELS = {"FREE": "free", "TIER_1K": "1k", "TIER_2K": "2k", "TIER_4K": "4k"}
 
@@ -79,12 +81,6 @@ def _filename(name: str, ext: str, suffix: str = "") -> str:
     return f"{stem}{suffix}.{ext}"
 
 
-def _limit_public(request: Request, limiter: RateLimiter) -> None:
-    key = f"share:{client_ip(request)}"
-    limiter.check([(key, PUBLIC_PER_MINUTE)], 60, "Too many requests; wait a minute.")
-    limiter.hit(key, 60)
-
-
 @router.post("/images", response_model=ImageOut, status_code=status.HTTP_201_CREATED)
 async def upload_image(
     request: Request,
@@ -94,16 +90,10 @@ async def upload_image(
     limiter: LimiterDep,
     file: Annotated[UploadFile, File(description="A JPEG, PNG or WebP image.")],
 ) -> ImageOut:
-    settings = settings_of(request)
-    key = f"upload:{user.id}"
-    limiter.check([(key, settings.uploads_per_minute)], 60, "Too many uploads; wait a minute.")
-    limiter.hit(key, 60)
-    # One byte over the limit is enough to know the file is too large.
-    data = await file.read(settings.upload_max_bytes + 1)
-    upload = await inspect_upload(
-        data, file.filename, max_bytes=settings.upload_max_bytes, max_pixels=settings.upload_max_pixels
-    )
-    view = await service.create_image(session, storage, user.id, upload, public_url=settings.public_url)
+    limit_uploads(request, limiter, user.id)
+    upload = await read_upload(request, file)
+    public_url = settings_of(request).public_url
+    view = await service.create_image(session, storage, user.id, upload, public_url=public_url)
     return image_out(view, user.id)
 
 
@@ -121,7 +111,7 @@ async def list_images(
 @router.get("/images/{image_id}", response_model=ImageOut)
 async def get_image(image_id: str, session: DbSession, principal: OptionalPrincipal) -> ImageOut:
     """The owner's image, or anyone's public image (signed in or not; a view is counted)."""
-    viewer_id = principal.user.id if principal else None
+    viewer_id = user_id_of(principal)
     return image_out(await service.read_image(session, image_id, viewer_id), viewer_id)
 
 
@@ -162,7 +152,7 @@ async def revoke_share(image_id: str, user: CurrentUser, session: DbSession) -> 
 async def download_original(
     image_id: str, session: DbSession, storage: StorageDep, principal: OptionalPrincipal
 ) -> Response:
-    image = await service.image_readable_by(session, image_id, principal.user.id if principal else None)
+    image = await service.image_readable_by(session, image_id, user_id_of(principal))
     data = await service.read_file(storage, image.original_r2_key)
     ext = image.original_r2_key.rsplit(".", 1)[-1]
     return _file(data, service.content_type_of(image), _filename(image.name, ext))
@@ -177,7 +167,7 @@ async def open_share(
 ) -> SharedImageOut | SharedAlbumOut:
     """What a share link shows (no sign-in): an image (every opening counts as a view), or an
     UNLISTED or PUBLIC album with its images in the album's order."""
-    _limit_public(request, limiter)
+    limit_public(request, limiter)
     public_url = settings_of(request).public_url
     base = f"{public_url.rstrip('/')}/api/v1/share/{token}"
     try:
@@ -209,7 +199,7 @@ async def open_share(
 async def download_shared_original(
     token: str, request: Request, session: DbSession, storage: StorageDep, limiter: LimiterDep
 ) -> Response:
-    _limit_public(request, limiter)
+    limit_public(request, limiter)
     image = (await service.resolve_share(session, token)).image
     data = await service.read_file(storage, image.original_r2_key)
     ext = image.original_r2_key.rsplit(".", 1)[-1]
@@ -224,7 +214,7 @@ async def download_shared_original(
 async def download_shared_enhanced(
     token: str, request: Request, session: DbSession, storage: StorageDep, limiter: LimiterDep
 ) -> Response:
-    _limit_public(request, limiter)
+    limit_public(request, limiter)
     shared = await service.resolve_share(session, token)
     latest = shared.enhancement
     if latest is None:

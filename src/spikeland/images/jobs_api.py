@@ -7,16 +7,19 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spikeland.core.errors import NotFound
-from spikeland.core.ratelimit import RateLimiter
 from spikeland.db.session import DbSession
-from spikeland.identity.deps import CurrentUser, Principal, optional_principal, settings_of
+from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
 from spikeland.images import jobs
-from spikeland.images.deps import LimiterDep, StorageDep
+from spikeland.images.deps import (
+    LimiterDep,
+    StorageDep,
+    limit_enhancements,
+)
 from spikeland.images.job_schemas import (
     BatchEnhancement,
     BatchEnhanceRequest,
@@ -32,15 +35,7 @@ from spikeland.worker.events import JobEvents
 router = APIRouter(tags=["jobs"])
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
-MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 STREAM_POLL_SECONDS = 5.0  # re-read the job this often when no notification arrives
-
-
-def _limit_enhance(request: Request, limiter: RateLimiter, user_id: str) -> None:
-    settings = settings_of(request)
-    key = f"enhance:{user_id}"
-    limiter.check([(key, settings.enhancements_per_minute)], 60, "Too many enhancement requests.")
-    limiter.hit(key, 60)
 
 
 @router.post("/images/{image_id}/enhance", response_model=Enhancement, status_code=status.HTTP_202_ACCEPTED)
@@ -54,7 +49,7 @@ async def enhance(
     key: IdempotencyKey = None,
 ) -> Enhancement:
     """Pay the tier's cost and queue the enhancement (402 ``insufficient_tokens`` when short)."""
-    _limit_enhance(request, limiter, user.id)
+    limit_enhancements(request, limiter, user.id)
     queued = await jobs.enhance(
         session,
         user.id,
@@ -69,7 +64,7 @@ async def batch_enhance(
     body: BatchEnhanceRequest, request: Request, user: CurrentUser, session: DbSession, limiter: LimiterDep
 ) -> BatchEnhancement:
     """Up to 20 of the caller's images at one tier: all queued and paid, or none."""
-    _limit_enhance(request, limiter, user.id)
+    limit_enhancements(request, limiter, user.id)
     queued = await jobs.enhance_many(
         session, user.id, [jobs.Request(i, body.tier, body.pipeline_id) for i in body.image_ids]
     )
@@ -85,14 +80,10 @@ async def image_jobs(image_id: str, user: CurrentUser, session: DbSession) -> Jo
     return JobList(items=[Job.model_validate(j) for j in await jobs.list_jobs(session, user.id, image_id)])
 
 
-def _caller(principal: Principal | None) -> str | None:
-    return principal.user.id if principal else None
-
-
 @router.get("/jobs/{job_id}", response_model=Job)
-async def get_job(job_id: str, principal: MaybePrincipal, session: DbSession) -> Job:
+async def get_job(job_id: str, principal: OptionalPrincipal, session: DbSession) -> Job:
     """The job for its owner (visitors' anonymous jobs: for anyone with the id)."""
-    return Job.model_validate(await jobs.get_job(session, job_id, _caller(principal)))
+    return Job.model_validate(await jobs.get_job(session, job_id, user_id_of(principal)))
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=Job)
@@ -103,10 +94,10 @@ async def cancel_job(job_id: str, user: CurrentUser, session: DbSession) -> Job:
 
 @router.get("/jobs/{job_id}/download", response_class=Response)
 async def download(
-    job_id: str, principal: MaybePrincipal, session: DbSession, storage: StorageDep
+    job_id: str, principal: OptionalPrincipal, session: DbSession, storage: StorageDep
 ) -> Response:
     """The enhanced image (JPEG) of a completed job."""
-    job = await jobs.get_job(session, job_id, _caller(principal))
+    job = await jobs.get_job(session, job_id, user_id_of(principal))
     if job.enhanced_r2_key is None:
         raise NotFound("This job has no output yet.", code="output_not_ready")
     try:
@@ -126,11 +117,11 @@ async def download(
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def job_events(
-    job_id: str, request: Request, principal: MaybePrincipal, session: DbSession
+    job_id: str, request: Request, principal: OptionalPrincipal, session: DbSession
 ) -> StreamingResponse:
     """Server-sent events: a ``stage`` event for every stage the job enters, a ``status`` event with
     the whole job on each change, the last one when it ends (then the stream closes)."""
-    job = await jobs.get_job(session, job_id, _caller(principal))
+    job = await jobs.get_job(session, job_id, user_id_of(principal))
     hub: JobEvents = request.app.state.job_events
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     return StreamingResponse(

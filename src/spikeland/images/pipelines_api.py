@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from spikeland.core.pagination import MAX_PAGE
 from spikeland.db.session import DbSession
-from spikeland.identity.deps import CurrentUser, Principal, optional_principal
+from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
 from spikeland.images import pipelines as service
 from spikeland.images.pipeline_schemas import (
     PipelineCreate,
@@ -24,12 +24,7 @@ from spikeland.images.pipeline_schemas import (
 
 router = APIRouter(prefix="/pipelines", tags=["pipelines"])
 
-OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 ShareToken = Annotated[str | None, Query(max_length=200, description="The share token of a LINK pipeline.")]
-
-
-def _viewer(principal: Principal | None) -> str | None:
-    return principal.user.id if principal else None
 
 
 @router.get("", response_model=PipelinePage)
@@ -39,7 +34,7 @@ async def list_pipelines(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> PipelinePage:
-    viewer = _viewer(principal)
+    viewer = user_id_of(principal)
     page = await service.list_pipelines(session, viewer, limit=limit, cursor=cursor)
     return PipelinePage(items=[PipelineOut.of(p, viewer) for p in page.items], next_cursor=page.next_cursor)
 
@@ -53,7 +48,7 @@ async def create_pipeline(body: PipelineCreate, user: CurrentUser, session: DbSe
 async def get_pipeline(
     pipeline_id: str, principal: OptionalPrincipal, session: DbSession, token: ShareToken = None
 ) -> PipelineOut:
-    viewer = _viewer(principal)
+    viewer = user_id_of(principal)
     return PipelineOut.of(await service.get_pipeline(session, pipeline_id, viewer, token), viewer)
 
 

@@ -9,18 +9,16 @@ process (the issue's "N concurrent jobs per process"). The baseline is pgbench (
 as many clients, each looping over the same two statements: claim one job, complete it.
 
 Runner and pgbench alternate run by run (which goes first alternates by round); the ratio is taken
-per round and the median reported. Prints a table and writes benchmarks/results/queue.json.
+per round and the median reported. Prints a table and writes benchmarks/results/job_queue.json.
 
-    .venv/bin/python benchmarks/queue.py [--duration 3] [--rounds 3] [--workers 1,4] [--embedded]
+    .venv/bin/python benchmarks/job_queue.py [--duration 3] [--rounds 3] [--workers 1,4] [--embedded]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -33,13 +31,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ledger import fresh_database, make_bench_engine, median_ratio, pgbench_run
+from ledger import fresh_database, make_bench_engine, median_ratio, pgbench_run, save_report
 
 from spikeland.db.engine import make_sessionmaker
 from spikeland.images import queue as image_queue
 from spikeland.worker.runner import Claimed, Runner
 
-ROOT = Path(__file__).resolve().parent.parent
 BACKLOG = 40_000  # PENDING jobs before each run: more than any run here completes
 
 
@@ -190,17 +187,8 @@ def main() -> None:
         )
     print("target: runner >= 0.5 of pgbench at each worker count (issue 5)")
     print(f"machine load average (1 min) before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    report = {
-        "database": where,
-        "duration_s": args.duration,
-        "rounds": args.rounds,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
-        "results": results,
-    }
-    (out / "queue.json").write_text(json.dumps(report, indent=2))
+    report = {"database": where, "duration_s": args.duration, "rounds": args.rounds, "results": results}
+    save_report("job_queue", report, load_before)
 
 
 if __name__ == "__main__":
