@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,8 +42,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(database_url: str, data_dir: Path) -> Iterator[tuple[str, int]]:
-    """``spikeland serve`` on a free loopback port, until the block ends; yields (base URL, pid)."""
+def running_server(
+    database_url: str, data_dir: Path, wrapper: Sequence[str] = (), extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
+    """``spikeland serve`` on a free loopback port, until the block ends; yields (base URL, pid).
+
+    ``wrapper``: a command the server runs under (``valgrind ...``: the pid is the wrapper's, which
+    under valgrind is the server's own)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPIKELAND_")}
     env |= {
@@ -53,20 +58,21 @@ def running_server(database_url: str, data_dir: Path) -> Iterator[tuple[str, int
         "SPIKELAND_COOKIE_SECURE": "false",  # plain http on loopback
         "SPIKELAND_BCRYPT_COST": "4",  # only sign-up and login hash; the measured paths do not
     }
+    env |= extra_env or {}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "spikeland", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [*wrapper, sys.executable, "-m", "spikeland", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + (600 if wrapper else 120)
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"serve exited: {proc.stderr.read().decode() if proc.stderr else ''}")
             try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{base}/health", timeout=30 if wrapper else 1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass

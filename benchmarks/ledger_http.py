@@ -102,22 +102,26 @@ async def _load(
 ) -> dict[str, Any]:
     # The server's CPU is read here, around the load itself: read around the whole subprocess it
     # would also count the seconds this process spends importing, with the server idle.
-    server = _cpu_seconds(server_pid)
+    server_user, server_sys = _cpu_seconds(server_pid)
     cpu, started = time.process_time(), time.perf_counter()
     done = await asyncio.gather(
         *(_client(host, port, target, key, i, started + duration) for i, key in enumerate(keys))
     )
     elapsed = time.perf_counter() - started
-    server_cpu = (_cpu_seconds(server_pid) - server) / elapsed
+    user, sys_ = _cpu_seconds(server_pid)
+    server_cpu = (user - server_user + sys_ - server_sys) / elapsed
+    kernel_share = (sys_ - server_sys) / max(1e-9, user - server_user + sys_ - server_sys)
     latencies = sorted(t for _, times in done for t in times)
     tps = sum(n for n, _ in done) / elapsed
     return {
+        "requests": len(latencies),
         "tps": tps,
         "p50_ms": latencies[len(latencies) // 2] * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
         "loadgen_cpu": (time.process_time() - cpu) / elapsed,
         "server_cpu": server_cpu,
         "server_cpu_us_per_request": server_cpu / tps * 1e6,
+        "server_kernel_share": kernel_share,
     }
 
 
@@ -143,9 +147,11 @@ def load_process(
 # ----------------------------------------------------------------------------- the server
 
 
-def _cpu_seconds(pid: int) -> float:
+def _cpu_seconds(pid: int) -> tuple[float, float]:
+    """The process's user and kernel CPU seconds so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick  # utime, stime
 
 
 def start_py_spy(pid: int, seconds: float, out: str) -> subprocess.Popen[bytes]:
@@ -268,9 +274,11 @@ def main() -> None:
         f"load generator CPU {result['loadgen_cpu']:.0%}"
     )
     if result["layers"]:
-        print(f"\n{'server CPU per request, by layer':<36} {'req/s':>7} {'server cpu':>10} {'us/req':>7}")
+        columns = f"{'req/s':>7} {'server cpu':>10} {'us/req':>7} {'kernel':>7}"
+        print(f"\n{'server CPU per request, by layer':<36} {columns}")
         for name, row in result["layers"].items():
             cost = f"{row['server_cpu']:>10.0%} {row['server_cpu_us_per_request']:>7.0f}"
+            cost += f" {row['server_kernel_share']:>7.0%}"
             print(f"{name:<36} {row['tps']:>7.0f} {cost}")
     print(f"tokens verify (exit {verified['exit_code']}): {verified['output']}")
     print(f"machine load average (1 min) before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")

@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                     await closing()
                 await engine.dispose()
 
+    otel = settings.opentelemetry
     app = FastAPI(
         title="Spikeland",
         version=__version__,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         lifespan=lifespan,
         openapi_url="/openapi.json",
         docs_url="/docs",
+        telemetry={"tracing": otel, "metrics": otel, "logs": otel},
     )
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter()

@@ -101,6 +101,8 @@ def serve(
         port=port or settings.port,
         loop="uvloop",
         log_level=settings.log_level.lower(),
+        # Above INFO an access line is never printed; uvicorn would still format its fields.
+        access_log=logging.getLogger().isEnabledFor(logging.INFO),
     )
 
 

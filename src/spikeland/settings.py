@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=100)
     db_connect_timeout: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"
+    opentelemetry: bool = Field(
+        default=False,
+        description="FastAPI's OpenTelemetry spans, metrics and logs (needs a configured provider). "
+        "Off by default: while on, every request asks the providers whether they are set up.",
+    )
     worker_in_process: bool = Field(
         default=True,
         description="`serve` also runs the periodic jobs (webhook inbox, regeneration, clean-up); "

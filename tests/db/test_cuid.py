@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import string
 import time
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spikeland.db.cuid import cuid
+from spikeland.db.cuid import _base36, cuid
 
 BASE36 = set(string.digits + string.ascii_lowercase)
 
@@ -37,3 +38,18 @@ def test_ids_made_with_pauses_stay_ordered(pauses_us: list[int]) -> None:
         time.sleep(pause / 1_000_000)
         ids.append(cuid())
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
+def test_a_forked_child_has_its_own_fingerprint_and_random_stream() -> None:
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report one id and leave at once
+        os.write(writer, cuid().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    theirs = os.read(reader, 25).decode()
+    os.close(reader)
+    os.close(writer)
+    ours = cuid()  # the parent's next draw: the child's would equal it had it kept the parent's stream
+    assert theirs[13:15] == _base36(pid, 2) and ours[13:15] == _base36(os.getpid(), 2)
+    assert theirs[17:] != ours[17:]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -84,3 +85,32 @@ async def test_the_session_after_the_driver_is_refused(one_connection: AsyncEngi
     with pytest.raises(RuntimeError, match="session first"):
         db.session()
     await db.close()
+
+
+async def test_a_failed_commit_is_the_error_and_leaves_the_connection_clean(
+    one_connection: AsyncEngine,
+) -> None:
+    db = unit(one_connection)
+    driver = await db.driver()
+    await driver.execute("SET CONSTRAINTS ALL DEFERRED")
+    # A deferred foreign key fails at COMMIT, not at the statement.
+    await driver.execute("CREATE TEMP TABLE parent (id int PRIMARY KEY)")
+    await driver.execute("CREATE TEMP TABLE child (id int REFERENCES parent DEFERRABLE INITIALLY DEFERRED)")
+    await driver.execute("INSERT INTO child VALUES (1)")
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        await db.commit()
+    await db.close()
+    async with one_connection.connect() as conn:  # the same connection, back in the pool, clean
+        raw = await conn.get_raw_connection()
+        assert raw.driver_connection is not None and not raw.driver_connection.is_in_transaction()
+        assert await conn.scalar(text("select to_regclass('pg_temp.child')")) is None  # rolled back
+
+
+async def test_a_connection_that_cannot_roll_back_is_discarded(one_connection: AsyncEngine) -> None:
+    db = unit(one_connection)
+    driver = await db.driver()
+    pid = await driver.fetchval("select pg_backend_pid()")
+    await driver.close()  # the connection dies mid-request (as when the server restarts)
+    await db.close()
+    async with one_connection.connect() as conn:  # a new connection, not the dead one
+        assert await conn.scalar(text("select pg_backend_pid()")) != pid

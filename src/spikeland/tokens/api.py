@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, status
 
+from spikeland.core.hot_route import HotRoute
 from spikeland.core.pagination import MAX_PAGE
 from spikeland.db.session import DbSession, DbUnit
 from spikeland.identity.deps import CurrentCaller, CurrentUser
@@ -21,7 +22,8 @@ from spikeland.tokens.schemas import (
     TransactionPage,
 )
 
-router = APIRouter(prefix="/tokens", tags=["tokens"])
+# HotRoute: the spend is the platform's hottest write (see core.hot_route); the reads come along.
+router = APIRouter(prefix="/tokens", tags=["tokens"], route_class=HotRoute)
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 _SPEND_TYPES = {
