@@ -18,6 +18,7 @@ from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.schemas import Schema
 from spikeland.db.engine import make_engine, make_sessionmaker, resolve_database_url
 from spikeland.db.session import DbSession
+from spikeland.identity.key_cache import KeyCache
 from spikeland.images.queue import EVENTS_CHANNEL
 from spikeland.integrations.imaging import make_imaging
 from spikeland.integrations.storage import make_storage
@@ -78,10 +79,13 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         app.state.sessionmaker = make_sessionmaker(engine)
         dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         app.state.job_events = JobEvents(dsn, EVENTS_CHANNEL)
+        app.state.key_cache = KeyCache(dsn, settings.api_key_cache_seconds)
+        app.state.key_cache.start()
         async with _worker(app, settings):
             try:
                 yield
             finally:
+                await app.state.key_cache.close()
                 await app.state.job_events.close()
                 closing = getattr(app.state.imaging, "aclose", None)
                 if closing is not None:  # the Gemini client holds connections

@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=100)
     db_connect_timeout: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"
+    api_key_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long an API process remembers an API key's owner (forgotten at once when "
+        "the key changes, see identity.key_cache); 0 looks every key up on every request.",
+    )
     opentelemetry: bool = Field(
         default=False,
         description="FastAPI's OpenTelemetry spans, metrics and logs (needs a configured provider). "

@@ -140,7 +140,7 @@ def test_adopts_prisma_database_then_upgrade_applies_later_migrations(prisma_db:
     assert versions(prisma_db) == [migrate.BASELINE_REVISION]
 
     migrate.upgrade(prisma_db)
-    assert versions(prisma_db) == ["0004_generation_retries"]
+    assert versions(prisma_db) == ["0005_api_key_changes"]
     assert_matches_models(prisma_db)
     indexes = {r[0] for r in fetch(prisma_db, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")}
     assert {"users_referredById_idx", "accounts_userId_idx"} <= indexes
@@ -177,7 +177,7 @@ def test_an_existing_fk_index_of_migration_0002_is_accepted(prisma_db: str) -> N
         "index users_referredById_idx already exists; migration 0002_fk_indexes will keep it" in result.notes
     )
     migrate.upgrade(prisma_db)
-    assert versions(prisma_db) == ["0004_generation_retries"]
+    assert versions(prisma_db) == ["0005_api_key_changes"]
 
 
 async def test_adopt_async_works_inside_an_event_loop(prisma_db: str) -> None:
@@ -332,7 +332,7 @@ def test_refuses_an_already_managed_database(database_url: str) -> None:
         ok=False,
         status="already_managed",
         message=(
-            "the database is already managed by Alembic (current revision: 0004_generation_retries); "
+            "the database is already managed by Alembic (current revision: 0005_api_key_changes); "
             "there is nothing to adopt: use `db upgrade`"
         ),
     )

@@ -3,9 +3,11 @@
 FastAPI resolves every parameter of every request through one generic solver (dependency
 tree walk, cache keys, scopes, an anyio cancel scope around each ``yield`` dependency...).
 Measured on the token spend (``benchmarks/instructions.py``, callgrind): 1.96 M instructions
-per request through FastAPI's handler, 1.57 M through this one (the same endpoint and statements). A ``HotRoute`` is declared like any route — the same signature, the same
-OpenAPI — but its handler is compiled once, when the route is built, from the route's
-``Dependant``, for the parameter kinds a hot path uses:
+per request through FastAPI's handler, 1.57 M through this one (the same endpoint and statements).
+
+A ``HotRoute`` is declared like any route — the same signature, the same OpenAPI — but its
+handler is compiled once, when the route is built, from the route's ``Dependant``, for the
+parameter kinds a hot path uses:
 
 - path, query, header and cookie parameters, and one JSON body, converted and validated by
   FastAPI's own functions (its parameter reading with what it redoes per request worked out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spikeland.core.clock import utcnow
 from spikeland.core.errors import Conflict, NotFound, ValidationFailed
 from spikeland.core.security import digest, new_secret
+from spikeland.identity.key_cache import KeyCache
 from spikeland.identity.models import ApiKey, User
 
 KEY_PREFIX = "sk_live_"
@@ -45,20 +47,34 @@ class KeyOwner:
     user_id: str
 
 
-async def identify(connection: asyncpg.Connection, presented: str) -> KeyOwner | None:
+async def identify(
+    connection: Callable[[], Awaitable[asyncpg.Connection]], presented: str, cache: KeyCache | None = None
+) -> KeyOwner | None:
     """Like ``authenticate``, without loading the user: the key's id and its owner's id.
 
-    ``connection`` is the driver connection of the caller's transaction (``driver_connection``).
+    ``connection`` gives the driver connection of the caller's transaction (``RequestDb.driver``),
+    asked for only when ``cache`` does not answer. The cache holds a key only with a recent
+    lastUsedAt as committed: a key due for its lastUsedAt write is looked up and written in the
+    request's transaction (and remembered again only once a later request reads it written), so
+    a request that fails leaves it as it was, cached or not.
     """
     if not _well_formed(presented):
         return None
-    row = await connection.fetchrow(_OWNER, digest(presented))
+    hashed = digest(presented)
+    now = utcnow()
+    known = cache.get(hashed) if cache is not None else None
+    if known is not None and not _stale(datetime.fromtimestamp(known.last_used, UTC), now):
+        return KeyOwner(api_key_id=known.api_key_id, user_id=known.user_id)
+    generation = cache.generation() if cache is not None else 0
+    driver = await connection()
+    row = await driver.fetchrow(_OWNER, hashed)
     if row is None:
         return None
-    now = utcnow()
-    last_used = row["lastUsedAt"]
-    if _stale(None if last_used is None else last_used.replace(tzinfo=UTC), now):
-        await connection.execute(_TOUCH, row["id"], now.replace(tzinfo=None))
+    last_used = None if row["lastUsedAt"] is None else row["lastUsedAt"].replace(tzinfo=UTC)
+    if _stale(last_used, now):
+        await driver.execute(_TOUCH, row["id"], now.replace(tzinfo=None))
+    elif cache is not None and last_used is not None:
+        cache.put(hashed, row["id"], row["userId"], last_used.timestamp(), generation)
     return KeyOwner(api_key_id=row["id"], user_id=row["userId"])
 
 

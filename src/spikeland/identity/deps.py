@@ -10,6 +10,7 @@ from fastapi import Depends, Request, Response
 from spikeland.core.errors import Forbidden, Unauthorized
 from spikeland.db.session import DbSession, DbUnit
 from spikeland.identity import api_keys
+from spikeland.identity.key_cache import KeyCache
 from spikeland.identity.models import User, UserRole
 from spikeland.identity.service import resolve_session, resolve_session_owner
 from spikeland.settings import Settings
@@ -29,6 +30,11 @@ class Principal:
 def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def key_cache_of(request: Request) -> KeyCache:
+    cache: KeyCache = request.app.state.key_cache
+    return cache
 
 
 def client_ip(request: Request) -> str:
@@ -128,7 +134,7 @@ async def require_caller(request: Request, response: Response, db: DbUnit) -> Ca
     settings = settings_of(request)
     presented = _presented_key(request)
     if presented is not None:
-        key = await api_keys.identify(await db.driver(), presented)
+        key = await api_keys.identify(db.driver, presented, key_cache_of(request))
         if key is None:
             raise _invalid_key()
         return Caller(user_id=key.user_id, via="api_key", api_key_id=key.api_key_id)
