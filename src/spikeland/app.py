@@ -17,7 +17,7 @@ from spikeland.core.logging import install_redaction
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.schemas import Schema
 from spikeland.db.engine import make_engine, make_sessionmaker, resolve_database_url
-from spikeland.db.session import DbSession
+from spikeland.db.session import DbSession, DriverConnections
 from spikeland.identity.key_cache import KeyCache
 from spikeland.images.queue import EVENTS_CHANNEL
 from spikeland.integrations.imaging import make_imaging
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         engine = make_engine(url, settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.driver_connections = DriverConnections(engine.sync_engine, keep=settings.db_pool_size)
         dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         app.state.job_events = JobEvents(dsn, EVENTS_CHANNEL)
         app.state.key_cache = KeyCache(dsn, settings.api_key_cache_seconds)
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                 closing = getattr(app.state.imaging, "aclose", None)
                 if closing is not None:  # the Gemini client holds connections
                     await closing()
+                await app.state.driver_connections.close()
                 await engine.dispose()
 
     otel = settings.opentelemetry

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from spikeland.db.engine import SERVER_SETTINGS, async_url, make_sessionmaker
-from spikeland.db.session import RequestDb
+from spikeland.db.session import DriverConnections, RequestDb
 from spikeland.identity.models import User
 
 INSERT = 'INSERT INTO users (id, email, "updatedAt") VALUES ($1, $2, now())'
@@ -31,8 +31,9 @@ async def one_connection(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-def unit(engine: AsyncEngine) -> RequestDb:
-    return RequestDb(engine.sync_engine, make_sessionmaker(engine))
+def unit(engine: AsyncEngine, connections: DriverConnections | None = None) -> RequestDb:
+    """A unit whose driver connection goes back to the engine's pool at its end (none kept)."""
+    return RequestDb(connections or DriverConnections(engine.sync_engine, keep=0), make_sessionmaker(engine))
 
 
 async def exists(engine: AsyncEngine, user_id: str) -> bool:
@@ -114,3 +115,28 @@ async def test_a_connection_that_cannot_roll_back_is_discarded(one_connection: A
     await db.close()
     async with one_connection.connect() as conn:  # a new connection, not the dead one
         assert await conn.scalar(text("select pg_backend_pid()")) != pid
+
+
+async def test_driver_connections_are_kept_for_the_next_unit_unless_they_are_broken(
+    database_url: str,
+) -> None:
+    engine = create_async_engine(async_url(database_url), pool_size=2, max_overflow=0)
+    kept = DriverConnections(engine.sync_engine, keep=1)
+    try:
+        first = unit(engine, kept)
+        pid = await (await first.driver()).fetchval("select pg_backend_pid()")
+        await first.commit()
+        await first.close()
+        assert engine.sync_engine.pool.checkedout() == 1  # kept here, out of the engine's pool
+        second = unit(engine, kept)
+        assert await (await second.driver()).fetchval("select pg_backend_pid()") == pid  # the same one
+        await (await second.driver()).close()  # it dies mid-request
+        await second.close()
+        assert engine.sync_engine.pool.checkedout() == 0  # discarded, not kept
+        third = unit(engine, kept)
+        assert await (await third.driver()).fetchval("select pg_backend_pid()") != pid
+        await third.close()  # rolled back, and kept
+        await kept.close()
+        assert engine.sync_engine.pool.checkedout() == 0  # all back in the engine's pool
+    finally:
+        await engine.dispose()
