@@ -2,8 +2,10 @@
 
 On a fresh database (on the PostgreSQL at ``--server`` when it answers, else — or with
 ``--embedded`` — the embedded server in a temporary directory), users are created with a balance
-of a billion tokens. Each caller has its own connection and runs one transaction per spend of one
-token, with a unique source id (the idempotent path every job and API call takes). Two variants:
+of a billion tokens. Each caller runs one transaction per spend of one token, with a unique source
+id (the idempotent path every job and API call takes), by default in a request unit on the driver
+connection as the API's hot path does (``--via session``: an ORM session held per caller, as
+the workers' jobs spend; ``--via pooled-session``: a new session per spend). Two variants:
 ``per-caller`` (caller i spends from user i: no lock contention) and ``one user`` (every caller
 spends from the same balance row, so they queue on its lock).
 
@@ -14,7 +16,7 @@ first alternates by round); the ratio is taken per round and its median reported
 ``spikeland tokens verify`` runs on the database (pgbench's rows chain too, so it must be clean).
 Prints a table and writes benchmarks/results/ledger.json.
 
-    .venv/bin/python benchmarks/ledger.py [--duration 3] [--rounds 3] [--clients 1,8,16] [--embedded]
+    .venv/bin/python benchmarks/ledger.py [--duration 3] [--rounds 3] [--clients 1,8,16] [--via unit]
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from spikeland.db import migrate
 from spikeland.db.engine import SERVER_SETTINGS, async_url, describe
+from spikeland.db.session import DriverConnections, RequestDb
 from spikeland.identity.models import User
 from spikeland.tokens import service
 from spikeland.tokens.models import TokenTransactionType as T
@@ -142,39 +145,59 @@ async def create_users(engine: AsyncEngine, ids: list[str]) -> None:
             await service.credit(session, user_id, BALANCE, T.EARN_BONUS, source="benchmark")
 
 
+VIAS = {
+    "unit": "the request unit on the driver (RequestDb + DriverConnections), as the HTTP hot path",
+    "session": "one ORM session held per caller, one transaction per spend",
+    "pooled-session": "a new ORM session from the pool per spend",
+}
+
+
 async def service_run(
-    engine: AsyncEngine, clients: int, duration: float, hot: bool, pooled: bool = False
+    engine: AsyncEngine, clients: int, duration: float, hot: bool, via: str = "unit"
 ) -> dict[str, float]:
     """``clients`` callers spending for ``duration`` seconds; spends/s and this process's CPU share.
 
-    By default each caller holds one connection and one session for the run, as a pgbench client
-    holds its connection; ``pooled`` makes a new session (pool checkout, checkin) per spend instead,
-    as a request does.
+    ``via`` is how a caller holds its transaction (``VIAS``): by default a request unit per spend
+    on the driver, its connection kept between spends as the API keeps it (as a pgbench client
+    holds its connection); or an ORM session (held, or new from the pool per spend).
     """
     sessions = async_sessionmaker(engine, expire_on_commit=False)
+    connections = DriverConnections(engine.sync_engine, keep=clients)
+
+    async def spend(db: Any, user_id: str) -> None:
+        source_id = f"svc-{next(_sequence)}"
+        await service.spend(db, user_id, 1, T.SPEND_ENHANCEMENT, source="bench", source_id=source_id)
 
     async def caller(index: int, deadline: float) -> int:
         user_id, done = user_of(index, hot), 0
         async with AsyncExitStack() as held:
-            if not pooled:
+            if via == "session":
                 connection = await held.enter_async_context(engine.connect())
                 session = await held.enter_async_context(
                     AsyncSession(bind=connection, expire_on_commit=False)
                 )
             while time.perf_counter() < deadline:
-                async with AsyncExitStack() as stack:
-                    if pooled:
-                        session = await stack.enter_async_context(sessions())
-                    await stack.enter_async_context(session.begin())
-                    source_id = f"svc-{next(_sequence)}"
-                    await service.spend(
-                        session, user_id, 1, T.SPEND_ENHANCEMENT, source="bench", source_id=source_id
-                    )
+                if via == "unit":
+                    unit = RequestDb(connections, sessions)
+                    try:
+                        await spend(await unit.driver(), user_id)
+                        await unit.commit()
+                    finally:
+                        await unit.close()
+                else:
+                    async with AsyncExitStack() as stack:
+                        if via == "pooled-session":
+                            session = await stack.enter_async_context(sessions())
+                        await stack.enter_async_context(session.begin())
+                        await spend(session, user_id)
                 done += 1
         return done
 
     cpu, started = time.process_time(), time.perf_counter()
-    counts = await asyncio.gather(*(caller(i, started + duration) for i in range(clients)))
+    try:
+        counts = await asyncio.gather(*(caller(i, started + duration) for i in range(clients)))
+    finally:
+        await connections.close()
     elapsed = time.perf_counter() - started
     return {"tps": sum(counts) / elapsed, "cpu": (time.process_time() - cpu) / elapsed}
 
@@ -226,7 +249,7 @@ def measure(url: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
             ids = [str(HOT_USER)] + [user_of(i, False) for i in range(top)]
             runner.run(create_users(engine, ids))
             # Warm up: every connection opened and its statements prepared; server caches filled.
-            runner.run(service_run(engine, top, 1.0, hot=False))
+            runner.run(service_run(engine, top, 1.0, hot=False, via=args.via))
             pgbench_run(url, scripts["per-caller"], top, 1)
             for round_ in range(args.rounds):
                 for clients in clients_list:
@@ -236,7 +259,7 @@ def measure(url: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
                         order = ["service", "pgbench"] if round_ % 2 == 0 else ["pgbench", "service"]
                         for which in order:
                             if which == "service":
-                                run = service_run(engine, clients, args.duration, hot, args.pooled)
+                                run = service_run(engine, clients, args.duration, hot, args.via)
                                 result = runner.run(run)
                             else:
                                 result = pgbench_run(url, scripts[name], clients, args.duration)
@@ -270,7 +293,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", default="1,8,16", help="comma-separated caller counts")
-    parser.add_argument("--pooled", action="store_true", help="a new session from the pool per spend")
+    parser.add_argument(
+        "--via", choices=sorted(VIAS), default="unit", help="how a caller holds its transaction"
+    )
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument(
         "--embedded", action="store_true", help="use the embedded server even if --server answers"
@@ -283,6 +308,7 @@ def main() -> None:
         fresh_database(args.server, args.embedded, Path(tmp)) as (url, where),
     ):
         print(f"database: {where}; {args.rounds} rounds of {args.duration:g} s per run", flush=True)
+        print(f"service callers: {VIAS[args.via]}", flush=True)
         results = measure(url, Path(tmp), args)
         verified = run_verify(url)
 
@@ -301,7 +327,7 @@ def main() -> None:
         "database": where,
         "duration_s": args.duration,
         "rounds": args.rounds,
-        "service_sessions": "a new pooled session per spend" if args.pooled else "one held per caller",
+        "service_via": VIAS[args.via],
         "results": results,
         "verify": verified,
     }
