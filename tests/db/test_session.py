@@ -3,6 +3,7 @@ route uses it (the ORM session, or the driver connection on a hot path)."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 
@@ -134,8 +135,16 @@ async def test_driver_connections_are_kept_for_the_next_unit_unless_they_are_bro
         await second.close()
         assert engine.sync_engine.pool.checkedout() == 0  # discarded, not kept
         third = unit(engine, kept)
-        assert await (await third.driver()).fetchval("select pg_backend_pid()") != pid
+        dead, pid = pid, await (await third.driver()).fetchval("select pg_backend_pid()")
+        assert pid != dead
         await third.close()  # rolled back, and kept
+        async with engine.connect() as other:  # the server ends the kept one while it waits
+            await other.execute(text("select pg_terminate_backend(:pid)"), {"pid": pid})
+        await asyncio.sleep(0.2)
+        fourth = unit(engine, kept)  # gets a live connection, not the dead one
+        assert await (await fourth.driver()).fetchval("select pg_backend_pid()") != pid
+        await fourth.commit()
+        await fourth.close()
         await kept.close()
         assert engine.sync_engine.pool.checkedout() == 0  # all back in the engine's pool
     finally:

@@ -74,8 +74,11 @@ class DriverConnections:
         self._idle: list[PoolProxiedConnection] = []
 
     async def take(self) -> PoolProxiedConnection:
-        if self._idle:
-            return self._idle.pop()
+        while self._idle:
+            raw = self._idle.pop()
+            if not _driver(raw).is_closed():
+                return raw
+            await greenlet_spawn(raw.invalidate)  # the server closed it while it waited here
         return await greenlet_spawn(self._engine.raw_connection)
 
     async def give_back(self, raw: PoolProxiedConnection) -> None:
