@@ -126,7 +126,7 @@ async def test_without_its_listener_the_cache_is_not_used(
     await sql(
         engine,
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE query LIKE 'LISTEN \"spikeland_api_keys\"%' AND pid <> pg_backend_pid()",
+        "WHERE application_name = 'spikeland-key-cache'",
     )
     await until(lambda: not cache_of(app).listening)
     assert cache_of(app).get(digest(key["key"])) is None

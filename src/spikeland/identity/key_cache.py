@@ -9,8 +9,10 @@ only if a key that ends is forgotten at once, in every process, whatever ended i
   too), delivered when that transaction commits; this process LISTENs and forgets the key; the
   routes that revoke keys or delete users also forget at once in their own process (so the
   caller's next request never races the notification);
-- the cache is used only while that LISTEN connection is up: when it drops, everything is
-  forgotten and lookups go to the database until it listens again;
+- the cache is used only while that LISTEN connection is up and proven to hear: it notifies
+  itself on connecting and every ``ttl/2`` s (≤ 30 s) and must hear each within 5 s (a
+  transaction-pooling proxy can make LISTEN look fine and hear nothing); when it drops or goes
+  deaf, everything is forgotten and lookups go to the database until it listens again;
 - a lookup that started before a notification cannot store what it read (a generation count),
   so a slow request cannot put back a key that was just revoked;
 - entries expire anyway after ``ttl`` seconds, and at most ``max_entries`` are kept.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -33,6 +36,9 @@ import asyncpg
 _log = logging.getLogger(__name__)
 
 CHANNEL = "spikeland_api_keys"
+PROBE = "probe:"  # a notification this process sends itself (key ids never hold a colon)
+PROBE_TIMEOUT = 5.0
+APPLICATION_NAME = "spikeland-key-cache"  # as pg_stat_activity shows the listening connection
 
 
 @dataclass
@@ -55,6 +61,9 @@ class KeyCache:
         self._listening = False
         self._task: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
+        self._probes: dict[str, asyncio.Event] = {}
+        self._closing = False
+        self._probe_every = max(1.0, min(30.0, ttl / 2))
 
     @property
     def listening(self) -> bool:
@@ -116,18 +125,28 @@ class KeyCache:
             self._task = asyncio.create_task(self._listen_forever(), name="spikeland-key-cache")
 
     async def _listen_forever(self) -> None:
-        while True:
+        while not self._closing:
             connection: asyncpg.Connection | None = None
             try:
-                connection = await asyncpg.connect(self._dsn, timeout=5)
+                connection = await asyncpg.connect(
+                    self._dsn, timeout=5, server_settings={"application_name": APPLICATION_NAME}
+                )
+                if self._closing:  # closed while connecting
+                    return
                 self._lost.clear()
                 connection.add_termination_listener(self._on_lost)
                 await connection.add_listener(CHANNEL, self._on_notification)
+                await self._probe(connection)
                 # A lookup that began before this point may have read a key whose revocation was
                 # announced to nobody: it must not be stored.
                 self._generation += 1
                 self._listening = True
-                await self._lost.wait()
+                while not self._lost.is_set() and not self._closing:
+                    try:  # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel
+                        async with asyncio.timeout(self._probe_every):
+                            await self._lost.wait()
+                    except TimeoutError:
+                        await self._probe(connection)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
                 _log.warning("API key cache: cannot listen (%s); keys are looked up every time", exc)
             finally:
@@ -135,9 +154,29 @@ class KeyCache:
                 if connection is not None:
                     with contextlib.suppress(Exception):
                         await connection.close(timeout=2)
-            await asyncio.sleep(self._retry_seconds)
+            if not self._closing:
+                await asyncio.sleep(self._retry_seconds)
+
+    async def _probe(self, connection: asyncpg.Connection) -> None:
+        """Send a notification to ourselves and wait for it: LISTEN can look fine and hear nothing
+        (a transaction-pooling proxy in between); then this raises TimeoutError and the cache
+        stays off."""
+        token = f"{PROBE}{secrets.token_hex(8)}"
+        heard = asyncio.Event()
+        self._probes[token] = heard
+        try:
+            await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, token)
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                await heard.wait()
+        finally:
+            del self._probes[token]
 
     def _on_notification(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        if payload.startswith(PROBE):
+            heard = self._probes.get(payload)
+            if heard is not None:
+                heard.set()
+            return
         self.forget(payload)
 
     def _on_lost(self, _connection: object) -> None:
@@ -145,6 +184,8 @@ class KeyCache:
         self._lost.set()
 
     async def close(self) -> None:
+        self._closing = True
+        self._lost.set()  # ends the wait even if a cancellation were lost on the way
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
