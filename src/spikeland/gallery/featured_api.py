@@ -31,8 +31,11 @@ admin_router = APIRouter(prefix="/admin/featured-gallery", tags=["admin"])
 public_router = APIRouter(prefix="/gallery/featured", tags=["gallery"])
 
 
-def featured_cache(request: Request) -> featured.FeaturedCache:
-    """The application's cache, made on first use (one per application, so one per process)."""
+async def featured_cache(request: Request) -> featured.FeaturedCache:
+    """The application's cache, made on first use (one per application, so one per process).
+
+    async: on the event loop two first requests cannot both make one (a sync dependency would
+    run in worker threads, and cost a thread hop per request)."""
     state = request.app.state
     cache: featured.FeaturedCache | None = getattr(state, "featured_gallery_cache", None)
     if cache is None:

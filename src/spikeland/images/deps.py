@@ -16,12 +16,13 @@ from spikeland.integrations.storage import Storage
 PUBLIC_PER_MINUTE = 100  # share pages and downloads, per IP (as the original)
 
 
-def _storage(request: Request) -> Storage:
+# async, as every trivial dependency here: FastAPI runs a sync one in a worker thread per request.
+async def _storage(request: Request) -> Storage:
     storage: Storage = request.app.state.storage
     return storage
 
 
-def _limiter(request: Request) -> RateLimiter:
+async def _limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.rate_limiter
     return limiter
 
