@@ -1,7 +1,7 @@
 """API key owners remembered by the API process, so a key's requests skip one lookup each.
 
 A busy API key otherwise costs a database round trip per request to find its owner (on the token
-spend: one of six, ~9 % of the server's CPU per request, measured). Remembering the owner is safe
+spend one round trip of six; callgrind: 1.40 → 1.32 M instructions per request). Remembering the owner is safe
 only if a key that ends is forgotten at once, in every process, whatever ended it; so:
 
 - a trigger (migration 0005) sends ``NOTIFY spikeland_api_keys, '<key id>'`` for every change that
@@ -36,7 +36,7 @@ import asyncpg
 _log = logging.getLogger(__name__)
 
 CHANNEL = "spikeland_api_keys"
-PROBE = "probe:"  # a notification this process sends itself (key ids never hold a colon)
+PROBE = "probe:"  # prefix of the notifications this process sends itself
 PROBE_TIMEOUT = 5.0
 APPLICATION_NAME = "spikeland-key-cache"  # as pg_stat_activity shows the listening connection
 
@@ -172,12 +172,11 @@ class KeyCache:
             del self._probes[token]
 
     def _on_notification(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
-        if payload.startswith(PROBE):
-            heard = self._probes.get(payload)
-            if heard is not None:
-                heard.set()
-            return
-        self.forget(payload)
+        heard = self._probes.get(payload)
+        if heard is not None:
+            heard.set()
+        else:  # a key id (another process's probe only costs a forget of nothing)
+            self.forget(payload)
 
     def _on_lost(self, _connection: object) -> None:
         self._forget_everything()
