@@ -26,6 +26,7 @@ from spikeland.app import create_app
 from spikeland.db import migrate
 from spikeland.db.engine import async_url, make_engine
 from spikeland.settings import Settings
+from tests.factories import ClientFactory, client_of
 
 
 def _plain(url: str) -> str:
@@ -100,9 +101,14 @@ async def app(settings: Settings, database_url: str) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with client_of(app) as client:
         yield client
+
+
+@pytest.fixture
+def new_client(app: FastAPI) -> ClientFactory:
+    """Fresh clients (each its own cookie jar) on the same app."""
+    return lambda: client_of(app)
 
 
 @pytest.fixture(scope="session")

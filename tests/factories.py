@@ -1,13 +1,27 @@
-"""Small factory functions for tests: each makes one row with sensible defaults and flushes."""
+"""Small factory functions for tests: rows with sensible defaults (flushed), HTTP clients on the app."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import httpx
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.identity.models import User
+
+ClientFactory = Callable[[], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@asynccontextmanager
+async def client_of(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on ``app`` (in process), with its own cookie jar."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
 
 
 async def make_user(session: AsyncSession, **fields: Any) -> User:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -19,23 +16,9 @@ from spikeland.core.clock import utcnow
 from spikeland.core.errors import ValidationFailed
 from spikeland.core.security import digest
 from spikeland.identity import api_keys
-from tests.factories import make_user
+from tests.factories import ClientFactory, make_user
 
 PASSWORD = "correct horse battery"
-ClientFactory = Callable[[], AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-@pytest.fixture
-def new_client(app: FastAPI) -> ClientFactory:
-    """A fresh client (its own cookie jar) on the same app."""
-
-    @asynccontextmanager
-    async def make() -> AsyncIterator[httpx.AsyncClient]:
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
-
-    return make
 
 
 async def sign_in(client: httpx.AsyncClient) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from spikeland.app import create_app
 from spikeland.core.security import digest
 from spikeland.identity.key_cache import KeyCache
 from spikeland.settings import Settings
+from tests.factories import client_of
 from tests.tokens.test_spend_hot_path import BODY, SPEND, bearer, new_key, sign_in
 
 
@@ -33,13 +34,6 @@ async def until(check: Callable[[], Awaitable[bool] | bool], seconds: float = 5)
 def cache_of(app: FastAPI) -> KeyCache:
     cache: KeyCache = app.state.key_cache
     return cache
-
-
-@asynccontextmanager
-async def client_of(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield client
 
 
 async def spend(client: httpx.AsyncClient, key: str) -> int:

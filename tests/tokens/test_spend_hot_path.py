@@ -5,14 +5,11 @@ credential, and keep one transaction per request."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,21 +17,10 @@ from spikeland.core.clock import utcnow
 from spikeland.core.security import digest
 from spikeland.identity.deps import SESSION_COOKIE
 from spikeland.identity.service import SLIDE_EVERY
+from tests.factories import ClientFactory
 
 SPEND = "/api/v1/tokens/spend"
 BODY = {"amount": 1, "purpose": "enhancement"}
-ClientFactory = Callable[[], AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-@pytest.fixture
-def new_client(app: FastAPI) -> ClientFactory:
-    @asynccontextmanager
-    async def make() -> AsyncIterator[httpx.AsyncClient]:
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
-
-    return make
 
 
 async def sign_in(client: httpx.AsyncClient) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from spikeland.billing.schemas import (
     WebhookAck,
 )
 from spikeland.core.errors import SpikelandError
-from spikeland.core.pagination import MAX_PAGE
+from spikeland.core.pagination import PageLimit
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import CurrentUser, settings_of
 from spikeland.integrations.stripe import make_gateway
@@ -110,7 +110,7 @@ async def cancel_subscription(user: CurrentUser, session: DbSession, request: Re
 async def list_payments(
     user: CurrentUser,
     session: DbSession,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+    limit: PageLimit = 20,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> PaymentPage:
     page = await service.list_payments(session, user.id, limit=limit, cursor=cursor)

@@ -12,8 +12,9 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Query
 from sqlalchemy import Select, literal, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -22,6 +23,10 @@ from spikeland.core.errors import ValidationFailed
 
 T = TypeVar("T")
 MAX_PAGE = 100
+
+# The query parameters of a keyset-paged list (each route sets its own default limit).
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+PageCursor = Annotated[str | None, Query(max_length=200)]
 
 
 @dataclass(frozen=True)

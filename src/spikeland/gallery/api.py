@@ -10,10 +10,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Request, Response, UploadFile, status
 
 from spikeland.core.errors import NotFound
-from spikeland.core.pagination import MAX_PAGE
+from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.db.session import DbSession
 from spikeland.gallery import service
 from spikeland.gallery.schemas import (
@@ -116,8 +116,8 @@ async def list_albums(
     request: Request,
     user: CurrentUser,
     session: DbSession,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
 ) -> AlbumPage:
     """The caller's albums by ``sortOrder`` (then oldest first)."""
     page = await service.list_albums(session, user.id, limit=limit, cursor=cursor)
@@ -284,8 +284,8 @@ async def enhance_album(
 @router.get("/gallery/images", response_model=ImagePage)
 async def public_images(
     session: DbSession,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
 ) -> ImagePage:
     """Everyone's public images, newest first (no sign-in needed)."""
     page = await images.list_public_images(session, limit=limit, cursor=cursor)
@@ -296,8 +296,8 @@ async def public_images(
 async def public_albums(
     request: Request,
     session: DbSession,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
 ) -> AlbumPage:
     """PUBLIC albums with at least one image, newest first (no sign-in needed)."""
     page = await service.public_albums(session, limit=limit, cursor=cursor)

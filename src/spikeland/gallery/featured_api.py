@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from spikeland.core.pagination import MAX_PAGE
+from spikeland.core.pagination import PageLimit
 from spikeland.db.session import DbSession
 from spikeland.gallery import featured
 from spikeland.gallery.featured_schemas import (
@@ -76,7 +76,7 @@ async def list_items(
     session: DbSession,
     category: GalleryCategory | None = None,
     active: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    limit: PageLimit = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> FeaturedAdminPage:
     page = await featured.list_items(session, category=category, active=active, limit=limit, cursor=cursor)

@@ -115,35 +115,6 @@ class FeaturedOrder(Schema):
         return self
 
 
-class FeaturedItemOut(Schema):
-    """An item as the admin sees it."""
-
-    id: str
-    title: str
-    description: str | None
-    category: GalleryCategory
-    original_url: str
-    enhanced_url: str
-    width: int
-    height: int
-    source_image_id: str | None
-    source_job_id: str | None
-    sort_order: int
-    is_active: bool
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
-
-
-class FeaturedAdminPage(Schema):
-    items: list[FeaturedItemOut]
-    next_cursor: str | None
-
-
-class FeaturedItemList(Schema):
-    items: list[FeaturedItemOut]
-
-
 class FeaturedItemPublic(Schema):
     """An item as visitors see it: no creator, no source ids."""
 
@@ -156,6 +127,26 @@ class FeaturedItemPublic(Schema):
     width: int
     height: int
     created_at: datetime
+
+
+class FeaturedItemOut(FeaturedItemPublic):
+    """An item as the admin sees it: the public view, its sources, order and state."""
+
+    source_image_id: str | None
+    source_job_id: str | None
+    sort_order: int
+    is_active: bool
+    created_by: str
+    updated_at: datetime
+
+
+class FeaturedAdminPage(Schema):
+    items: list[FeaturedItemOut]
+    next_cursor: str | None
+
+
+class FeaturedItemList(Schema):
+    items: list[FeaturedItemOut]
 
 
 class FeaturedGallery(Schema):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from spikeland.core.errors import NotFound, ValidationFailed
-from spikeland.core.pagination import MAX_PAGE
+from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.db.cuid import cuid
 from spikeland.db.session import DbSession
 from spikeland.generation import service
@@ -100,8 +99,8 @@ async def modify(
 async def history(
     principal: CurrentPrincipal,
     session: DbSession,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
 ) -> GenerationPage:
     page = await service.list_jobs(session, principal.user.id, limit=limit, cursor=cursor)
     return GenerationPage(

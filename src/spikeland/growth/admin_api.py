@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from spikeland.core.pagination import MAX_PAGE
+from spikeland.core.pagination import PageLimit
 from spikeland.db.session import DbSession
 from spikeland.growth import service
 from spikeland.growth.models import VoucherStatus
@@ -21,7 +21,7 @@ async def list_vouchers(
     actor: AdminUser,
     session: DbSession,
     status: VoucherStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    limit: PageLimit = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> VoucherPage:
     page = await service.list_vouchers(session, status=status, limit=limit, cursor=cursor)

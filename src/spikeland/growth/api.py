@@ -7,7 +7,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from spikeland.core.pagination import MAX_PAGE
+from spikeland.core.pagination import PageLimit
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.db.engine import transaction
 from spikeland.db.session import DbSession
@@ -135,7 +135,7 @@ async def referral_link(request: Request, user: CurrentUser, session: DbSession)
 async def referral_stats(
     user: CurrentUser,
     session: DbSession,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    limit: PageLimit = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> ReferralStatsOut:
     found = await service.stats(session, user.id, limit=limit, cursor=cursor)

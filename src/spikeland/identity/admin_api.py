@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 
-from spikeland.core.pagination import MAX_PAGE
+from spikeland.core.pagination import PageLimit
 from spikeland.core.schemas import Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import admin
@@ -18,7 +18,6 @@ from spikeland.ops.models import AuditAction, AuditLog
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 Cursor = Annotated[str | None, Query(max_length=500)]
 
 
@@ -70,7 +69,7 @@ async def list_users(
     session: DbSession,
     q: Annotated[str | None, Query(max_length=admin.MAX_QUERY_LENGTH)] = None,
     role: UserRole | None = None,
-    limit: Limit = 50,
+    limit: PageLimit = 50,
     cursor: Cursor = None,
 ) -> AdminUserPage:
     page = await admin.list_users(session, actor, query=q, role=role, limit=limit, cursor=cursor)
@@ -105,7 +104,7 @@ async def list_audit_logs(
     action: AuditAction | None = None,
     actor_id: Annotated[str | None, Query(alias="actorId", max_length=100)] = None,
     target_id: Annotated[str | None, Query(alias="targetId", max_length=100)] = None,
-    limit: Limit = 50,
+    limit: PageLimit = 50,
     cursor: Cursor = None,
 ) -> AuditPage:
     page = await admin.list_audit_entries(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, File, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, File, Request, Response, UploadFile, status
 from pydantic import Field
 
 from spikeland.core.errors import NotFound
-from spikeland.core.pagination import MAX_PAGE
+from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.db.session import DbSession
 from spikeland.gallery import service as gallery
 from spikeland.gallery.schemas import SharedAlbumOut, album_image_out, album_out
@@ -101,8 +101,8 @@ async def upload_image(
 async def list_images(
     user: CurrentUser,
     session: DbSession,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
 ) -> ImagePage:
     page = await service.list_images(session, user.id, limit=limit, cursor=cursor)
     return ImagePage(items=[image_out(v, user.id) for v in page.items], next_cursor=page.next_cursor)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from spikeland.core.pagination import MAX_PAGE
+from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
 from spikeland.images import pipelines as service
@@ -31,8 +31,8 @@ ShareToken = Annotated[str | None, Query(max_length=200, description="The share 
 async def list_pipelines(
     principal: OptionalPrincipal,
     session: DbSession,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
 ) -> PipelinePage:
     viewer = user_id_of(principal)
     page = await service.list_pipelines(session, viewer, limit=limit, cursor=cursor)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, status
 
 from spikeland.core.hot_route import HotRoute
-from spikeland.core.pagination import MAX_PAGE
+from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.db.session import DbSession, DbUnit
 from spikeland.identity.deps import CurrentCaller, CurrentUser
 from spikeland.tokens import service
@@ -60,8 +60,8 @@ async def balance(
 async def transactions(
     user: CurrentUser,
     session: DbSession,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
 ) -> TransactionPage:
     page = await service.list_transactions(session, user.id, limit=limit, cursor=cursor)
     return TransactionPage(
