@@ -93,6 +93,24 @@ async def test_a_duplicate_name_and_privacy_is_409(app: FastAPI, client: httpx.A
         assert same.status_code == 201
 
 
+async def test_a_rename_onto_a_taken_name_with_a_pipeline_or_cover_is_409(client: httpx.AsyncClient) -> None:
+    """The pipeline and cover checks query the database: they must not flush the new name first
+    (that raised the duplicate outside the 409 guard: a 500)."""
+    await sign_up(client)
+    await make_album(client, name="Taken", privacy="PRIVATE")
+    pipeline = (await client.post(f"{API}/pipelines", json={"name": "mine"})).json()
+    album = await make_album(client, name="Free", privacy="PRIVATE")
+    url = f"{API}/albums/{album['id']}"
+    image = await upload(client)
+    assert (await add(client, album["id"], image)).status_code == 201
+    for extra in ({"pipelineId": pipeline["id"]}, {"coverImageId": image}):
+        renamed = await client.patch(url, json={"name": "Taken", **extra})
+        assert renamed.status_code == 409, (extra, renamed.text)
+        assert renamed.json()["error"]["code"] == "album_exists"
+    after = (await client.get(url)).json()
+    assert (after["name"], after["pipelineId"], after["coverImageId"]) == ("Free", None, None)
+
+
 async def test_concurrent_duplicates_make_one_album(client: httpx.AsyncClient) -> None:
     """No check-then-insert race: the unique index decides, and the loser gets 409, not 500."""
     await sign_up(client)

@@ -309,21 +309,19 @@ async def update_album(
 ) -> AlbumView:
     """Apply the fields present in ``changes`` (AlbumUpdate's names); see AlbumUpdate for nulls."""
     album = await _owned(session, user_id, album_id, lock=True)
-    for field in ("name", "description", "default_tier", "sort_order"):
+    # Every check's query runs before the album changes: a query autoflushes the session, and a
+    # flushed duplicate name would raise outside _save's guard (a 500 instead of the 409).
+    pipeline_id = changes.get("pipeline_id")
+    if pipeline_id is not None and pipeline_id != album.pipeline_id:
+        await _check_pipeline(session, user_id, pipeline_id)
+    cover = changes.get("cover_image_id")
+    if cover is not None:
+        await _require_in_album(session, album, [cover])
+    for field in ("name", "description", "default_tier", "sort_order", "pipeline_id", "cover_image_id"):
         if field in changes:
             setattr(album, field, changes[field])
     if "privacy" in changes:
         _set_privacy(album, changes["privacy"])
-    if "pipeline_id" in changes:
-        pipeline_id = changes["pipeline_id"]
-        if pipeline_id is not None and pipeline_id != album.pipeline_id:
-            await _check_pipeline(session, user_id, pipeline_id)
-        album.pipeline_id = pipeline_id
-    if "cover_image_id" in changes:
-        cover = changes["cover_image_id"]
-        if cover is not None:
-            await _require_in_album(session, album, [cover])
-        album.cover_image_id = cover
     await _save(session, album)
     view = await _find(session, Album.id == album.id)
     assert view is not None
