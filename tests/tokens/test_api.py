@@ -70,6 +70,10 @@ async def test_admin_adjustment_is_audited_and_bounded(
     assert too_big.status_code == 422
     no_reason = await client.post(f"/api/v1/admin/users/{target}/tokens", json={"amount": 5})
     assert no_reason.status_code == 422
+    nul_reason = await client.post(
+        f"/api/v1/admin/users/{target}/tokens", json={"amount": 5, "reason": "a\x00"}
+    )
+    assert nul_reason.status_code == 422, nul_reason.text
     adjusted = await client.post(
         f"/api/v1/admin/users/{target}/tokens", json={"amount": 25, "reason": "goodwill"}
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -133,8 +134,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 _BAD_TEXT_STATES = {"22021", "22P05"}
 
 
-def _sqlstate(exc: DBAPIError) -> str | None:
-    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
+def _sqlstate(exc: Exception) -> str | None:
+    # SQLAlchemy wraps the driver's error; a driver-mode unit (db.session) raises asyncpg's own.
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    for candidate in (orig, getattr(orig, "__cause__", None)):
         state = getattr(candidate, "sqlstate", None)
         if state:
             return str(state)
@@ -142,7 +145,7 @@ def _sqlstate(exc: DBAPIError) -> str | None:
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DBAPIError)
+    assert isinstance(exc, DBAPIError | asyncpg.PostgresError)
     if _sqlstate(exc) in _BAD_TEXT_STATES:
         return _response(422, "invalid_text", "The request contains characters that cannot be stored (NUL).")
     return await _unexpected_error(request, exc)
@@ -158,4 +161,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(asyncpg.PostgresError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

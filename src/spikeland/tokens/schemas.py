@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
-from spikeland.core.schemas import Schema
+from spikeland.core.schemas import TEXT_WHITESPACE, Schema, no_control
 from spikeland.db.enums import SubscriptionTier
 from spikeland.tokens.costs import ADJUST_MAX, ADJUST_MIN
 from spikeland.tokens.models import TokenTransactionType
@@ -51,12 +51,17 @@ class MovementOut(Schema):
     applied: bool  # false: this request repeated an earlier one, whose result this is
 
 
+# Free text stored in the ledger's metadata: a NUL would reach PostgreSQL (which refuses it) and
+# other control characters mean nothing in a note.
+_Note = AfterValidator(lambda value: no_control(value, TEXT_WHITESPACE))
+
+
 class SpendRequest(Schema):
     amount: int = Field(ge=1, le=10_000)
     purpose: Literal["enhancement", "generation", "box"]
-    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), _Note] | None = None
 
 
 class AdjustRequest(Schema):
     amount: int = Field(ge=ADJUST_MIN, le=ADJUST_MAX)
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), _Note]
