@@ -256,11 +256,11 @@ async def _confirm_password(
             "then confirm the deletion with it."
         )
     key, window = f"confirm-password:{user.id}", settings.login_window_seconds
-    limiter.check(
+    # Counted before the comparison, so guesses sent together cannot all slip past the limit.
+    limiter.reserve(
         [(key, settings.login_attempts_per_email)], window, "Too many wrong passwords. Try again later."
     )
     if password is None or not await verify_password(password, user.password_hash, settings.bcrypt_cost):
-        limiter.hit(key, window)
         raise InvalidPassword("The password is not correct.")
     limiter.reset(key)
 

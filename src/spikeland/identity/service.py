@@ -124,28 +124,36 @@ async def signup(
     )
 
 
+def login_email_key(email: str) -> str:
+    """The limiter key of an address: normalised, so case and space variants share one counter."""
+    return f"login:email:{email.strip().lower()}"
+
+
 async def authenticate(
     session: AsyncSession, settings: Settings, limiter: RateLimiter, email: str, password: str, ip: str
 ) -> User:
     """The user with this email and password, or one 401 for every failure (unknown email included).
 
-    Failed attempts are counted per email and per IP; past the limit the answer is 429.
+    Every attempt is counted per email and per IP *before* its bcrypt comparison, in one locked
+    step: checking first and counting after let every guess sent together through (a comparison
+    takes ~0.25 s). Past the limit the answer is 429. A success gives its IP count back and clears
+    the address's count (its owner got in); failures keep theirs.
     """
-    window = settings.login_window_seconds
-    keys = (
-        (f"login:email:{email}", settings.login_attempts_per_email),
-        (f"login:ip:{ip}", settings.login_attempts_per_ip),
+    email_key, ip_key = login_email_key(email), f"login:ip:{ip}"
+    limiter.reserve(
+        ((email_key, settings.login_attempts_per_email), (ip_key, settings.login_attempts_per_ip)),
+        settings.login_window_seconds,
+        "Too many failed sign-in attempts. Try again later.",
     )
-    limiter.check(keys, window, "Too many failed sign-in attempts. Try again later.")
     user = await find_user_by_email(session, email)
     if (
         not await verify_password(password, user.password_hash if user else None, settings.bcrypt_cost)
         or user is None
     ):
-        for key, _limit in keys:
-            limiter.hit(key, window)
         raise InvalidCredentials("Invalid email or password.")
-    limiter.reset(f"login:email:{email}")
+    # Not reset: an attacker signing in to an account of their own must not wipe the IP's failures.
+    limiter.release(ip_key)
+    limiter.reset(email_key)
     return user
 
 

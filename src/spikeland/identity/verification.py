@@ -26,6 +26,7 @@ from spikeland.identity.models import User, VerificationToken
 from spikeland.identity.service import (
     create_session,
     find_user_by_email,
+    login_email_key,
     mark_email_verified,
     revoke_sessions,
 )
@@ -151,9 +152,7 @@ def _throttle(limiter: RateLimiter, settings: Settings, purpose: str, email: str
         (f"{purpose}:email:{email}", settings.verification_requests_per_email),
         (f"{purpose}:ip:{ip}", settings.verification_requests_per_ip),
     )
-    limiter.check(keys, window, "Too many emails asked for. Try again later.")
-    for key, _limit in keys:
-        limiter.hit(key, window)
+    limiter.reserve(keys, window, "Too many emails asked for. Try again later.")
 
 
 async def _mail_for(session: AsyncSession, settings: Settings, purpose: str, user: User) -> OutgoingEmail:
@@ -245,11 +244,11 @@ async def change_password(
     Returns how many sessions were revoked.
     """
     key, window = f"password-change:{user.id}", settings.login_window_seconds
-    limiter.check(
+    # Counted before the comparison, so guesses sent together cannot all slip past the limit.
+    limiter.reserve(
         [(key, settings.login_attempts_per_email)], window, "Too many wrong passwords. Try again later."
     )
     if not await verify_password(current_password, user.password_hash, settings.bcrypt_cost):
-        limiter.hit(key, window)
         raise WrongPassword("The current password is not correct.")
     limiter.reset(key)
     user.password_hash = await hash_password(new_password, settings.bcrypt_cost)
@@ -278,5 +277,5 @@ async def reset_password(
     await forget_tokens(session, email, (MAGIC_LINK,))
     await revoke_sessions(session, user.id)
     # The owner proved the mailbox: earlier failed sign-ins no longer lock the address.
-    limiter.reset(f"login:email:{email}")
+    limiter.reset(login_email_key(email))
     return user
