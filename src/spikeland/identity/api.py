@@ -15,6 +15,7 @@ from spikeland.identity.deps import (
     set_session_cookie,
     settings_of,
 )
+from spikeland.identity.password_costs import DecoyCost
 from spikeland.identity.schemas import LoginRequest, SessionOut, SignupRequest, UserOut
 
 router = APIRouter(tags=["auth"])
@@ -26,12 +27,20 @@ async def signup(body: SignupRequest, request: Request, session: DbSession) -> U
     return UserOut.model_validate(user)
 
 
+def _decoy_cost(request: Request) -> DecoyCost:
+    """The app's ``DecoyCost`` (``app.state.decoy_cost``), made on first use."""
+    decoy: DecoyCost | None = getattr(request.app.state, "decoy_cost", None)
+    if decoy is None:
+        decoy = request.app.state.decoy_cost = DecoyCost(settings_of(request).bcrypt_cost)
+    return decoy
+
+
 @router.post("/auth/login", response_model=SessionOut)
 async def login(body: LoginRequest, request: Request, response: Response, session: DbSession) -> SessionOut:
     settings = settings_of(request)
     limiter: RateLimiter = request.app.state.rate_limiter
     user = await service.authenticate(
-        session, settings, limiter, body.email, body.password, client_ip(request)
+        session, settings, limiter, _decoy_cost(request), body.email, body.password, client_ip(request)
     )
     token, expires = await service.create_session(session, user.id, settings.session_days)
     await admin.record_admin_login(session, user, client_ip(request))

@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spikeland.core.clock import utcnow
 from spikeland.core.errors import Conflict, NotFound, Unauthorized
 from spikeland.core.ratelimit import RateLimiter
-from spikeland.core.security import digest, hash_password, new_secret, verify_password
+from spikeland.core.security import cost_of, digest, hash_password, new_secret, verify_password
 from spikeland.db.cuid import cuid
 from spikeland.identity.hooks import SignupContext, run_email_verified_hooks, run_signup_hooks
 from spikeland.identity.models import Session, User
+from spikeland.identity.password_costs import DecoyCost
 from spikeland.identity.schemas import SignupRequest
 from spikeland.settings import Settings
 
@@ -130,7 +131,13 @@ def login_email_key(email: str) -> str:
 
 
 async def authenticate(
-    session: AsyncSession, settings: Settings, limiter: RateLimiter, email: str, password: str, ip: str
+    session: AsyncSession,
+    settings: Settings,
+    limiter: RateLimiter,
+    decoy: DecoyCost,
+    email: str,
+    password: str,
+    ip: str,
 ) -> User:
     """The user with this email and password, or one 401 for every failure (unknown email included).
 
@@ -145,16 +152,29 @@ async def authenticate(
         settings.login_window_seconds,
         "Too many failed sign-in attempts. Try again later.",
     )
+    decoy_cost = await decoy.current(session)
     user = await find_user_by_email(session, email)
-    if (
-        not await verify_password(password, user.password_hash if user else None, settings.bcrypt_cost)
-        or user is None
-    ):
+    if not await verify_password(password, user.password_hash if user else None, decoy_cost) or user is None:
         raise InvalidCredentials("Invalid email or password.")
+    if cost_of(user.password_hash) != settings.bcrypt_cost:
+        await _rehash(session, user, password, settings.bcrypt_cost)
     # Not reset: an attacker signing in to an account of their own must not wipe the IP's failures.
     limiter.release(ip_key)
     limiter.reset(email_key)
     return user
+
+
+async def _rehash(session: AsyncSession, user: User, password: str, cost: int) -> None:
+    """Store the password hashed at ``cost``: hashes made at another cost (an older setting, the
+    original platform) move to the setting as their owners sign in, and stop standing out by the
+    time a wrong password takes."""
+    checked = user.password_hash
+    # Only over the hash just checked: a password changed meanwhile must not be undone by this one.
+    await session.execute(
+        update(User)
+        .where(User.id == user.id, User.password_hash == checked)
+        .values(password_hash=await hash_password(password, cost))
+    )
 
 
 # ----------------------------------------------------------------------------- sessions
