@@ -159,3 +159,21 @@ async def test_album_batch_enhance_needs_images(client: httpx.AsyncClient) -> No
     album = await make_album(client)
     empty = await client.post(f"{API}/albums/{album['id']}/enhance")
     assert empty.status_code == 422 and empty.json()["error"]["code"] == "album_empty"
+
+
+async def test_album_batch_enhance_with_a_reused_key_and_another_tier_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_up(client)
+    album = await make_album(client)
+    await add(client, album["id"], await upload(client))
+    headers = {"Idempotency-Key": "album-tier"}
+    first = await client.post(
+        f"{API}/albums/{album['id']}/enhance", json={"tier": "TIER_1K"}, headers=headers
+    )
+    assert first.status_code == 202, first.text
+    other = await client.post(
+        f"{API}/albums/{album['id']}/enhance", json={"tier": "TIER_2K"}, headers=headers
+    )
+    assert other.status_code == 422 and other.json()["error"]["code"] == "idempotency_key_reused"
+    assert await balance(client) == 8 and len(await spends(client)) == 1

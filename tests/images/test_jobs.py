@@ -316,3 +316,27 @@ async def test_deleting_an_image_refunds_its_unfinished_jobs_once(
     assert [(r.source_id, r.amount) for r in refunds] == [(waiting["id"], 5)]
     await work(app)  # nothing left to run for it
     assert (await client.get(f"/api/v1/jobs/{waiting['id']}")).status_code == 404
+
+
+async def test_an_idempotency_key_reused_for_another_enhancement_is_refused(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    await sign_up(client)
+    image_id, other_id = await upload(client), await upload(client)
+    headers = {"Idempotency-Key": "enhance-one"}
+    first = await client.post(f"/api/v1/images/{image_id}/enhance", json={"tier": "TIER_1K"}, headers=headers)
+    assert first.status_code == 202, first.text
+    for url, body in (
+        (f"/api/v1/images/{image_id}/enhance", {"tier": "TIER_2K"}),
+        (f"/api/v1/images/{other_id}/enhance", {"tier": "TIER_1K"}),
+    ):
+        refused = await client.post(url, json=body, headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "idempotency_key_reused"
+    # A spend of the tokens API under the same key is another request too.
+    spent = await client.post(
+        "/api/v1/tokens/spend", json={"amount": 2, "purpose": "enhancement"}, headers=headers
+    )
+    assert spent.status_code == 422 and spent.json()["error"]["code"] == "idempotency_key_reused"
+    assert await balance(client) == 8
+    await work(app)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -26,6 +26,7 @@ from spikeland.images.queue import end_with_refund, notify_new_jobs
 from spikeland.images.service import ImageNotFound, get_owned_image
 from spikeland.tokens import service as tokens
 from spikeland.tokens.costs import enhancement_cost
+from spikeland.tokens.idempotency import IdempotencyKeyReused, fingerprint, idempotency_source
 from spikeland.tokens.models import TokenTransactionType
 
 ANONYMOUS_USER_ID = "anonymous-system-user"
@@ -85,16 +86,16 @@ async def enhance(
         cost,
         TokenTransactionType.SPEND_ENHANCEMENT,
         source="image_enhancement",
-        source_id=f"idem:{idempotency_key}" if idempotency_key else job_id,
+        source_id=idempotency_source(idempotency_key) or job_id,
         metadata={"jobId": job_id, "imageId": image.id, "tier": request.tier.value},
+        # The same key for another image, tier, pipeline or blend is another request (422).
+        fingerprint=fingerprint("enhance", asdict(request)) if idempotency_key else None,
     )
     if not movement.applied:
         first = (movement.metadata or {}).get("jobId")
         job = await session.get(ImageEnhancementJob, first) if first else None
-        if job is None:
-            raise Conflict(
-                "This Idempotency-Key was used for another request.", code="idempotency_key_reused"
-            )
+        if job is None:  # a key first used before requests were fingerprinted, for a plain spend
+            raise IdempotencyKeyReused()
         return Queued(job, movement.balance_after, created=False)
 
     job = ImageEnhancementJob(

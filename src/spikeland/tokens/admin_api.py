@@ -10,7 +10,8 @@ from spikeland.identity.deps import AdminUser, client_ip
 from spikeland.ops import audit
 from spikeland.ops.models import AuditAction
 from spikeland.tokens import service
-from spikeland.tokens.api import IdempotencyKey, idempotency_source
+from spikeland.tokens.api import IdempotencyKey
+from spikeland.tokens.idempotency import fingerprint, idempotency_source
 from spikeland.tokens.schemas import AdjustRequest, MovementOut
 
 router = APIRouter(prefix="/admin/users", tags=["admin"])
@@ -33,6 +34,8 @@ async def adjust(
         reason=body.reason,
         actor_id=admin.id,
         source_id=idempotency_source(key),
+        # The acting admin is part of the request: another admin's use of the key is another one.
+        fingerprint=fingerprint("adjust", {**body.model_dump(mode="json"), "by": admin.id}) if key else None,
     )
     if movement.applied:
         await audit.record(

@@ -12,6 +12,7 @@ from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.db.session import DbSession, DbUnit
 from spikeland.identity.deps import CurrentCaller, CurrentUser
 from spikeland.tokens import service
+from spikeland.tokens.idempotency import fingerprint, idempotency_source
 from spikeland.tokens.models import TokenTransactionType
 from spikeland.tokens.schemas import (
     BalanceAtOut,
@@ -31,11 +32,6 @@ _SPEND_TYPES = {
     "generation": TokenTransactionType.SPEND_MCP_GENERATION,
     "box": TokenTransactionType.SPEND_BOX_CREATION,
 }
-
-
-def idempotency_source(key: str | None) -> str | None:
-    """The ledger's source id for a client's Idempotency-Key (scoped to the user by the ledger)."""
-    return f"idem:{key}" if key else None
 
 
 @router.get("/balance", response_model=BalanceOut | BalanceAtOut)
@@ -84,5 +80,6 @@ async def spend(
         source="api",
         source_id=idempotency_source(key),
         metadata={"description": body.description} if body.description else None,
+        fingerprint=fingerprint("spend", body.model_dump(mode="json")) if key else None,
     )
     return MovementOut.model_validate(movement)

@@ -10,8 +10,9 @@ cache.
 
 How a movement stays exact under concurrency:
 1. the user's balance row is locked (``FOR UPDATE``); every movement of one user queues here;
-2. only then is the (user, type, sourceId) looked up, so a repeat sees the first one's row even
-   when both arrived at once, and returns it instead of applying twice;
+2. only then is the (user, type, sourceId) — for a client's Idempotency-Key, (user, sourceId) —
+   looked up, so a repeat sees the first one's row even when both arrived at once, and returns it
+   instead of applying twice;
 3. regeneration due so far is computed from the locked row and written first;
 4. the new balance is checked (never below zero) and one statement updates the balance and
    inserts the immutable transaction row(s).
@@ -64,9 +65,18 @@ SELECT $5::text, "userId", $3::integer, 'EARN_BONUS', 'initial_balance', NULL, $
 # index, whose generic plan otherwise scans the user's whole history for every new source id
 # (measured: the lookup grew with the history and dominated a spend after ~100k rows).
 _FIND = """
-SELECT id, amount, "balanceAfter", "createdAt", metadata
+SELECT id, type, amount, "balanceAfter", "createdAt", metadata
 FROM token_transactions
 WHERE "sourceId" = $1 AND coalesce("userId", '') = $2 AND type = $3::"TokenTransactionType"
+ORDER BY "createdAt" LIMIT 1
+"""
+
+# A client's Idempotency-Key names one request of the user's whatever it moved: found by the same
+# index, without the type (the caller compares the request's fingerprint instead).
+_FIND_ANY_TYPE = """
+SELECT id, type, amount, "balanceAfter", "createdAt", metadata
+FROM token_transactions
+WHERE "sourceId" = $1 AND coalesce("userId", '') = $2
 ORDER BY "createdAt" LIMIT 1
 """
 
@@ -159,21 +169,26 @@ async def lock(db: Db, user_id: str) -> Locked:
     raise RuntimeError(f"balance row of {user_id} could not be created")
 
 
-async def find_applied(locked: Locked, type_: TokenTransactionType, source_id: str) -> Movement | None:
-    """The movement already applied for (user, type, source_id); under the lock it cannot race."""
+async def find_applied(locked: Locked, type_: TokenTransactionType | None, source_id: str) -> Movement | None:
+    """The first movement applied for (user, type, source_id) — any type when None; under the
+    lock it cannot race."""
     return await _find(locked.connection, locked.user_id, type_, source_id)
 
 
 async def _find(
-    connection: asyncpg.Connection, user_id: str, type_: TokenTransactionType, source_id: str
+    connection: asyncpg.Connection, user_id: str, type_: TokenTransactionType | None, source_id: str
 ) -> Movement | None:
-    row = await connection.fetchrow(_FIND, source_id, user_id, type_.value)
+    if type_ is None:
+        row = await connection.fetchrow(_FIND_ANY_TYPE, source_id, user_id)
+    else:
+        row = await connection.fetchrow(_FIND, source_id, user_id, type_.value)
     if row is None:
         return None
     raw_metadata = row["metadata"]
     metadata = json.loads(raw_metadata) if isinstance(raw_metadata, str) else raw_metadata
     created = _aware(row["createdAt"])
-    return Movement(row["id"], user_id, type_, row["amount"], row["balanceAfter"], created, False, metadata)
+    found = TokenTransactionType(row["type"])
+    return Movement(row["id"], user_id, found, row["amount"], row["balanceAfter"], created, False, metadata)
 
 
 async def find_movement(db: Db, user_id: str, type_: TokenTransactionType, source_id: str) -> Movement | None:
@@ -208,6 +223,7 @@ class Entry:
     source: str | None
     source_id: str | None
     metadata: dict[str, Any] | None
+    fingerprint: str | None = None  # a client's request under an Idempotency-Key (see idempotency)
 
 
 async def write(

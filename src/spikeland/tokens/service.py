@@ -3,7 +3,8 @@ regeneration, and the read side (balance, history, point-in-time, verification).
 
 Every movement is one transaction row plus a conditional balance update, in the caller's
 transaction (see ``ledger`` for how that stays exact under concurrency). A movement with a
-``source_id`` is idempotent per (user, type, source_id): a repeat returns the first result.
+``source_id`` is idempotent per (user, type, source_id): a repeat returns the first result; one
+made under a client's Idempotency-Key, per (user, key), see ``idempotency``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from spikeland.core.clock import utcnow
 from spikeland.core.errors import SpikelandError, ValidationFailed
 from spikeland.core.pagination import Page, newest_first
 from spikeland.db.enums import SubscriptionTier
-from spikeland.tokens import ledger
+from spikeland.tokens import idempotency, ledger
 from spikeland.tokens.costs import REGENERATION_INTERVAL, TIER_CAP
 from spikeland.tokens.ledger import Db, Entry, Movement
 from spikeland.tokens.models import TokenTransaction, TokenTransactionType, UserTokenBalance
@@ -68,8 +69,12 @@ async def _move(
     """Lock, replay-check, regenerate, check the floor, write. ``floor_at_zero`` debits what there is."""
     locked = await ledger.lock(session, user_id)
     if entry.source_id is not None:
-        previous = await ledger.find_applied(locked, entry.type, entry.source_id)
+        # A client's key names one request, whatever it moved: looked up across types, then compared.
+        keyed = entry.fingerprint is not None
+        previous = await ledger.find_applied(locked, None if keyed else entry.type, entry.source_id)
         if previous is not None:
+            if entry.fingerprint is not None:
+                idempotency.check_same_request(previous, entry.type, entry.fingerprint)
             return previous
     now = utcnow()
     regenerated, until = ledger.regeneration_due(locked, now)
@@ -113,17 +118,20 @@ async def spend(
     source: str | None = None,
     source_id: str | None = None,
     metadata: dict[str, Any] | None = None,
+    fingerprint: str | None = None,
 ) -> Movement:
     """Take tokens for work (402 ``insufficient_tokens`` when the balance is short).
 
     A zero-cost spend (the FREE tier) is recorded as a 0-token row, so the work still has its
-    ledger entry; it never fails for want of tokens.
+    ledger entry; it never fails for want of tokens. With a ``fingerprint``, ``source_id`` is a
+    client's Idempotency-Key (see ``idempotency``).
     """
     if amount < 0:
         raise ValidationFailed("The amount must not be negative.", code="invalid_amount")
     if type_ not in SPEND_TYPES:
         raise ValueError(f"{type_} is not a spend type")
-    return await _move(session, user_id, Entry(type_, -amount, source, source_id, metadata))
+    metadata = idempotency.stamped(metadata, fingerprint)
+    return await _move(session, user_id, Entry(type_, -amount, source, source_id, metadata, fingerprint))
 
 
 async def refund(
@@ -169,12 +177,17 @@ async def adjust(
     reason: str,
     actor_id: str,
     source_id: str | None = None,
+    fingerprint: str | None = None,
 ) -> Movement:
-    """An admin's correction (EARN_ADMIN_ADJUSTMENT), positive or negative; never below zero."""
+    """An admin's correction (EARN_ADMIN_ADJUSTMENT), positive or negative; never below zero.
+
+    With a ``fingerprint``, ``source_id`` is the admin's Idempotency-Key, one request per target
+    user (see ``idempotency``)."""
     if amount == 0:
         raise ValidationFailed("An adjustment must change the balance.", code="invalid_amount")
-    metadata = {"reason": reason, "adjustedBy": actor_id}
-    entry = Entry(TokenTransactionType.EARN_ADMIN_ADJUSTMENT, amount, "admin_adjustment", source_id, metadata)
+    metadata = idempotency.stamped({"reason": reason, "adjustedBy": actor_id}, fingerprint)
+    type_ = TokenTransactionType.EARN_ADMIN_ADJUSTMENT
+    entry = Entry(type_, amount, "admin_adjustment", source_id, metadata, fingerprint)
     return await _move(session, user_id, entry)
 
 
