@@ -1,0 +1,59 @@
+"""Everything our migrations add beyond the schema contract, fact by fact (``docs/data-model.md``
+says why). A migrated database must hold exactly the contract plus these: an addition not
+listed here is a failure, so a new one is documented in the same change."""
+
+from __future__ import annotations
+
+from spikeland.db.contract import load
+from tests.db.catalog import Fact, contract_facts
+
+TIMESTAMP = "timestamp(3) without time zone"
+
+# Alembic's own bookkeeping.
+ALEMBIC: set[Fact] = {
+    ("table", "alembic_version"),
+    ("column", "alembic_version", "version_num", "character varying(32)", False, None),
+    ("primary key", "alembic_version", "alembic_version_pkc", ("version_num",)),
+}
+
+# 0002: an index on every foreign-key column no specified index leads with, so a parent's
+# ON DELETE does not scan the child table.
+FK_INDEXES: set[Fact] = {
+    ("index", table, f"{table}_{column}_idx", (column,), False)
+    for table, column in [
+        ("users", "referredById"),
+        ("accounts", "userId"),
+        ("sessions", "userId"),
+        ("stripe_payments", "packageId"),
+        ("image_enhancement_jobs", "sourceImageId"),
+        ("featured_gallery_items", "sourceImageId"),
+        ("featured_gallery_items", "sourceJobId"),
+        ("featured_gallery_items", "createdBy"),
+        ("boxes", "tierId"),
+        ("tracked_urls", "createdById"),
+        ("merch_cart_items", "variantId"),
+        ("merch_cart_items", "imageId"),
+        ("merch_order_items", "productId"),
+        ("merch_order_items", "variantId"),
+        ("merch_order_items", "shipmentId"),
+    ]
+}
+
+# 0003, 0004: the job runner's retry backoff and attempt fencing, on both job tables.
+JOB_COLUMNS: set[Fact] = {
+    ("column", "image_enhancement_jobs", "runAfter", TIMESTAMP, True, None),
+    ("column", "mcp_generation_jobs", "runAfter", TIMESTAMP, True, None),
+    ("column", "mcp_generation_jobs", "retryCount", "integer", False, "0"),
+    ("column", "mcp_generation_jobs", "maxRetries", "integer", False, "3"),
+}
+
+# 0005: every change that can end an API key is announced to the processes caching key owners.
+API_KEY_NOTIFY: set[Fact] = {
+    ("trigger", "api_keys", "api_keys_changed"),
+    ("function", "spikeland_api_key_changed"),
+}
+
+EXTENSIONS: set[Fact] = ALEMBIC | FK_INDEXES | JOB_COLUMNS | API_KEY_NOTIFY
+
+# What a database migrated to head holds, fact by fact.
+EXPECTED: set[Fact] = contract_facts(load()) | EXTENSIONS
