@@ -89,24 +89,18 @@ def serve(
     import uvicorn
 
     from spikeland.app import create_app
+    from spikeland.core.server import server_config
 
     settings = get_settings()
     _logging(settings)
     url = _database(settings)
     migrate.upgrade(url)
     _run_seed(url, settings)
-    uvicorn.run(
-        create_app(settings, database_url=url),
-        host=host or settings.host,
-        port=port or settings.port,
-        loop="uvloop",
-        log_level=settings.log_level.lower(),
-        # Above INFO an access line is never printed; uvicorn would still format its fields.
-        access_log=logging.getLogger().isEnabledFor(logging.INFO),
-        # The client's address is ours to work out (identity.deps.client_ip, trust_proxy_headers):
-        # uvicorn's own rewriting would trust X-Forwarded-For from 127.0.0.1 whatever that says.
-        proxy_headers=False,
-    )
+    app = create_app(settings, database_url=url)
+    server = uvicorn.Server(server_config(app, settings, host or settings.host, port or settings.port))
+    server.run()
+    if not server.started:  # as uvicorn.run: the port was taken, or the startup failed
+        raise typer.Exit(3)
 
 
 @app.command("seed")

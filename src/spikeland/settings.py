@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    # The server's own guards (core/server.py): a connection must finish its request headers, and
+    # then its body, within these; at most max_connections are open (more are answered 503).
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=60.0, gt=0)
+    max_connections: int = Field(default=1000, ge=1)
     db_pool_size: int = Field(default=10, ge=1, le=100)
     db_connect_timeout: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"
