@@ -6,6 +6,7 @@ Every error leaves the API as ``{"error": {"code": ..., "message": ..., "details
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import asyncpg
@@ -115,12 +116,26 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     details = [
         {
             "field": ".".join(str(part) for part in err.get("loc", ())),
-            "message": err.get("msg"),
+            "message": _message_of(err),
             "type": err.get("type"),
         }
         for err in errors
     ]
     return _response(422, "validation_error", "The request is not valid.", details)
+
+
+# Fields whose rejected value is a secret: their message may not repeat it (a validator's
+# ValueError can quote the value). The input and ctx of an error are never sent back at all.
+_SECRET_FIELD = re.compile(r"(?i)password|secret|token|code|key|state|otp|cookie|authorization|credential")
+
+
+def _message_of(err: dict[str, Any]) -> str:
+    message = str(err.get("msg", ""))
+    loc = err.get("loc", ())
+    given = err.get("input")
+    if loc and _SECRET_FIELD.search(str(loc[-1])) and isinstance(given, str) and given and given in message:
+        return message.replace(given, "[redacted]")
+    return message
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
