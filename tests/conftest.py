@@ -87,6 +87,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         bcrypt_cost=4,
         cookie_secure=False,
         worker_in_process=False,  # tests run jobs themselves, when they mean to
+        signups_per_ip=10_000,  # every test client signs up from one address; its test lowers it
         data_dir=tmp_path_factory.mktemp("data"),
     )
 

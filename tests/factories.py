@@ -24,6 +24,23 @@ async def client_of(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+async def sign_up(
+    client: httpx.AsyncClient, email: str | None = None, password: str = "long enough", **fields: Any
+) -> dict[str, Any]:
+    """A new account through the API, signed in on ``client``; returns the user as sign-in shows it.
+
+    Sign-up answers 202 and no user (it must not tell whether the address had an account), so the
+    account is read back by signing in.
+    """
+    email = email or f"user-{secrets.token_hex(4)}@example.com"
+    created = await client.post("/api/v1/auth/signup", json={"email": email, "password": password, **fields})
+    assert created.status_code == 202, created.text
+    login = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert login.status_code == 200, login.text
+    user: dict[str, Any] = login.json()["user"]
+    return user
+
+
 async def make_user(session: AsyncSession, **fields: Any) -> User:
     fields.setdefault("email", f"user-{secrets.token_hex(4)}@example.com")
     user = User(**fields)

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     login_attempts_per_email: int = Field(default=5, ge=1, description="Failed logins per email per window.")
     login_attempts_per_ip: int = Field(default=20, ge=1, description="Failed logins per IP per window.")
     login_window_seconds: int = Field(default=900, ge=1)
+    signups_per_ip: int = Field(default=5, ge=1, description="Sign-ups one IP may make per window.")
+    signup_window_seconds: int = Field(default=3600, ge=1)
 
     # OAuth providers (enabled when the client id is set)
     github_client_id: str | None = None

@@ -29,6 +29,7 @@ from spikeland.ops.models import ErrorLog
 from spikeland.seed import SEED_LOCK_KEY, SUBSCRIPTION_PLANS, TOKEN_PACKAGES
 from spikeland.settings import Settings
 from spikeland.tokens.models import TokensPackage
+from tests import factories
 from tests.factories import make_user
 from tests.integrations.stripe_peer import StripePeer, sign, stripe_peer
 
@@ -135,12 +136,9 @@ async def new_user(sessions: Sessions, **fields: Any) -> str:
 async def sign_in(client: httpx.AsyncClient) -> str:
     """A new user signed in on ``client``; returns the user id."""
     email, password = f"buyer-{secrets.token_hex(5)}@example.com", "correct horse battery"
-    created = await client.post("/api/v1/auth/signup", json={"email": email, "password": password})
-    assert created.status_code == 201, created.text
-    login = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
-    assert login.status_code == 200, login.text
-    _created_users.append(created.json()["id"])
-    return str(created.json()["id"])
+    user_id = str((await factories.sign_up(client, email, password))["id"])
+    _created_users.append(user_id)
+    return user_id
 
 
 async def deliver(

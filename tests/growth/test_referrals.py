@@ -23,6 +23,7 @@ from spikeland.identity.models import User
 from spikeland.settings import Settings
 from spikeland.tokens import service as tokens
 from spikeland.tokens.models import TokenTransaction
+from tests import factories
 from tests.factories import make_user
 from tests.growth.conftest import PASSWORD, SignIn, fetch, http_client, new_email, user_row
 
@@ -34,11 +35,8 @@ def new_ip() -> str:
 async def sign_up(app: FastAPI, code: str | None, *, email: str | None = None, ip: str | None = None) -> str:
     """A sign-up over HTTP from ``ip``, with the referral code; returns the new user's id."""
     async with http_client(app, ip or new_ip()) as client:
-        body = {"email": email or new_email("ref"), "password": PASSWORD, "referralCode": code}
-        created = await client.post("/api/v1/auth/signup", json=body)
-    assert created.status_code == 201, created.text
-    user_id: str = created.json()["id"]
-    return user_id
+        user = await factories.sign_up(client, email or new_email("ref"), PASSWORD, referralCode=code)
+    return str(user["id"])
 
 
 async def verify(app: FastAPI, user_id: str) -> None:
@@ -130,10 +128,7 @@ async def test_the_real_verification_mail_completes_it(app: FastAPI, settings: S
     _, code = await referrer(app)
     address = new_email("mail")
     async with http_client(app, new_ip()) as client:
-        body = {"email": address, "password": PASSWORD, "referralCode": code}
-        referee_id = (await client.post("/api/v1/auth/signup", json=body)).json()["id"]
-        await client.post("/api/v1/auth/login", json={"email": address, "password": PASSWORD})
-        assert (await client.post("/api/v1/auth/verify-email/request")).status_code == 202
+        referee_id = (await factories.sign_up(client, address, PASSWORD, referralCode=code))["id"]
         token = _token_mailed_to(settings, address)
         confirmed = await client.post("/api/v1/auth/verify-email/confirm", json={"token": token})
         assert confirmed.status_code == 200, confirmed.text

@@ -16,19 +16,13 @@ from spikeland.core.clock import utcnow
 from spikeland.core.errors import ValidationFailed
 from spikeland.core.security import digest
 from spikeland.identity import api_keys
-from tests.factories import ClientFactory, make_user
+from tests.factories import ClientFactory, make_user, sign_up
 
 PASSWORD = "correct horse battery"
 
 
 async def sign_in(client: httpx.AsyncClient) -> dict[str, Any]:
-    email = f"keys-{secrets.token_hex(4)}@example.com"
-    body = {"email": email, "password": PASSWORD}
-    created = await client.post("/api/v1/auth/signup", json=body)
-    assert created.status_code == 201, created.text
-    assert (await client.post("/api/v1/auth/login", json=body)).status_code == 200
-    user: dict[str, Any] = created.json()
-    return user
+    return await sign_up(client, f"keys-{secrets.token_hex(4)}@example.com", PASSWORD)
 
 
 def bearer(key: str) -> dict[str, str]:

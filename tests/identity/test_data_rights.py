@@ -29,7 +29,7 @@ from spikeland.identity.data_rights import (
 from spikeland.identity.deps import SESSION_COOKIE
 from spikeland.identity.models import User, UserRole
 from spikeland.settings import Settings
-from tests.factories import make_user
+from tests.factories import make_user, sign_up
 
 PASSWORD = "correct horse battery"
 Edge = tuple[str, str, str, str]  # child table, child column, parent table, ON DELETE
@@ -183,12 +183,7 @@ async def add(conn: AsyncConnection, table: str, **values: Any) -> str:
 
 
 async def signed_in(client: httpx.AsyncClient, email: str, **extra: Any) -> dict[str, Any]:
-    created = await client.post("/api/v1/auth/signup", json={"email": email, "password": PASSWORD, **extra})
-    assert created.status_code == 201, created.text
-    login = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    user: dict[str, Any] = created.json()
-    return user
+    return await sign_up(client, email, PASSWORD, **extra)
 
 
 async def populate(engine: AsyncEngine, user_id: str, raw_key: str) -> dict[str, str]:

@@ -85,6 +85,15 @@ async def google_sign_in(
     return await web.get(callback)
 
 
+async def register(web: httpx.AsyncClient, engine: AsyncEngine, email: str, password: str) -> str:
+    """A password sign-up, not signed in (sign-up answers 202 without the user); the new user's id."""
+    created = await web.post("/api/v1/auth/signup", json={"email": email, "password": password})
+    assert created.status_code == 202, created.text
+    async with engine.connect() as conn:
+        found = await conn.execute(text("select id from users where email = :e"), {"e": email})
+        return str(found.scalar_one())
+
+
 async def account_row(engine: AsyncEngine, provider: str, account_id: str) -> Any:
     async with engine.connect() as conn:
         return (
@@ -191,8 +200,7 @@ async def test_verified_email_links_to_the_existing_user(
     web: httpx.AsyncClient, oidc: OidcPeer, engine: AsyncEngine
 ) -> None:
     email = new_email()
-    signup = await web.post("/api/v1/auth/signup", json={"email": email, "password": "correct horse"})
-    user_id = signup.json()["id"]
+    user_id = await register(web, engine, email, "correct horse")
     async with engine.begin() as conn:  # as if the address had been verified by mail
         await conn.execute(text('update users set "emailVerified" = now() where id = :u'), {"u": user_id})
 
@@ -209,9 +217,7 @@ async def test_admin_oauth_sign_in_is_audited(
     web: httpx.AsyncClient, oidc: OidcPeer, engine: AsyncEngine
 ) -> None:
     email = new_email()
-    user_id = (await web.post("/api/v1/auth/signup", json={"email": email, "password": "admin pass"})).json()[
-        "id"
-    ]
+    user_id = await register(web, engine, email, "admin pass")
     async with engine.begin() as conn:
         await conn.execute(
             text("""update users set role = 'ADMIN', "emailVerified" = now() where id = :u"""), {"u": user_id}
@@ -241,14 +247,15 @@ async def test_linking_to_an_unverified_signup_voids_its_password(
     email = new_email()
     credentials = {"email": email, "password": "squatter pw"}
     async for squatter in _client_for(oauth_settings, database_url):
-        signup = await squatter.post("/api/v1/auth/signup", json=credentials)
-        assert (await squatter.post("/api/v1/auth/login", json=credentials)).status_code == 200
+        assert (await squatter.post("/api/v1/auth/signup", json=credentials)).status_code == 202
+        signed_in = await squatter.post("/api/v1/auth/login", json=credentials)
+        assert signed_in.status_code == 200
 
         sub = f"g-{secrets.token_hex(4)}"
         claims = {"email": email, "email_verified": True}
         assert (await google_sign_in(web, oidc, sub, claims)).status_code == 303
         me = (await web.get("/api/v1/me")).json()
-        assert me["id"] == signup.json()["id"] and me["emailVerified"] is not None
+        assert me["id"] == signed_in.json()["user"]["id"] and me["emailVerified"] is not None
         assert (await squatter.get("/api/v1/me")).status_code == 401  # their session was revoked
         assert (await squatter.post("/api/v1/auth/login", json=credentials)).status_code == 401
 

@@ -33,14 +33,20 @@ def new_email() -> str:
     return f"verify-{secrets.token_hex(4)}@example.com"
 
 
-def mails_to(settings: Settings, address: str) -> list[EmailMessage]:
+CONFIRM = "Confirm your email address"
+SIGN_IN = "Your Spike Land sign-in link"
+RESET = "Reset your Spike Land password"
+
+
+def mails_to(settings: Settings, address: str, subject: str | None = None) -> list[EmailMessage]:
+    """The mails in the local outbox for ``address`` (with that subject when given), oldest first."""
     outbox = settings.data_dir / "outbox"
     found = []
     for path in sorted(outbox.glob("*.eml")) if outbox.exists() else []:
         with path.open("rb") as handle:
             mail = BytesParser(policy=email.policy.default).parse(handle)
         assert isinstance(mail, EmailMessage)
-        if mail["To"] == address:
+        if mail["To"] == address and subject in (None, mail["Subject"]):
             found.append(mail)
     return found
 
@@ -58,11 +64,15 @@ def token_of(mail: EmailMessage) -> str:
 
 
 async def register(client: httpx.AsyncClient, address: str, *, login: bool = True) -> str:
+    """A new account (its sign-up mails it a confirmation link); signed in on ``client`` unless not
+    ``login``; returns the user id."""
     created = await client.post(f"{API}/signup", json={"email": address, "password": PASSWORD})
-    assert created.status_code == 201, created.text
-    if login:
-        assert (await client.post(f"{API}/login", json={"email": address, "password": PASSWORD})).is_success
-    user_id: str = created.json()["id"]
+    assert created.status_code == 202, created.text
+    signed_in = await client.post(f"{API}/login", json={"email": address, "password": PASSWORD})
+    assert signed_in.status_code == 200, signed_in.text  # sign-up does not show the user: sign-in does
+    if not login:
+        assert (await client.post(f"{API}/logout")).status_code == 204
+    user_id: str = signed_in.json()["user"]["id"]
     return user_id
 
 
@@ -97,10 +107,8 @@ async def test_verify_email_flow(client: httpx.AsyncClient, settings: Settings, 
     user_id = await register(client, address)
     assert (await client.get("/api/v1/me")).json()["emailVerified"] is None
 
-    asked = await client.post(f"{API}/verify-email/request")
-    assert asked.status_code == 202, asked.text
-    [mail] = mails_to(settings, address)
-    assert mail["Subject"] == "Confirm your email address"
+    [mail] = mails_to(settings, address)  # sent by the sign-up
+    assert mail["Subject"] == CONFIRM
     assert link_of(mail).startswith(f"{settings.public_url}/auth/verify-email?token=")
     raw = token_of(mail)
 
@@ -123,6 +131,10 @@ async def test_verify_email_flow(client: httpx.AsyncClient, settings: Settings, 
     assert log[:6] == (user_id, address, "Confirm your email address", "VERIFY_EMAIL", "SENT", None)
     assert log[6]["purpose"] == "verify-email" and log[6]["provider"] == "local"
     assert raw not in str(log[6])
+
+    asked = await client.post(f"{API}/verify-email/request")  # another link, if that one got lost
+    assert asked.status_code == 202, asked.text
+    assert [m["Subject"] for m in mails_to(settings, address)] == [CONFIRM, CONFIRM]
 
     confirmed = await client.post(f"{API}/verify-email/confirm", json={"token": raw})
     assert confirmed.status_code == 200, confirmed.text
@@ -181,7 +193,7 @@ async def test_magic_link_signs_in(
 
     asked = await client.post(f"{API}/magic-link/request", json={"email": address.upper()})
     assert asked.status_code == 202
-    [mail] = mails_to(settings, address)
+    [mail] = mails_to(settings, address, SIGN_IN)
     assert link_of(mail).startswith(f"{settings.public_url}/auth/magic-link?token=")
 
     # Opened in another browser: that browser is signed in, exactly as by a password login.
@@ -205,7 +217,7 @@ async def test_an_admin_magic_link_sign_in_is_audited(
     await rows_exec(engine, "update users set role = 'ADMIN' where id = :u", u=user_id)
     await client.post(f"{API}/magic-link/request", json={"email": address})
     signed_in = await client.post(
-        f"{API}/magic-link/confirm", json={"token": token_of(mails_to(settings, address)[0])}
+        f"{API}/magic-link/confirm", json={"token": token_of(mails_to(settings, address, SIGN_IN)[0])}
     )
     assert signed_in.status_code == 200
     audited = await rows(engine, 'select action, metadata from audit_logs where "userId" = :u', u=user_id)
@@ -217,7 +229,7 @@ async def test_using_one_link_retires_the_others(client: httpx.AsyncClient, sett
     await register(client, address, login=False)
     for _ in range(2):
         await client.post(f"{API}/magic-link/request", json={"email": address})
-    first, second = (token_of(m) for m in mails_to(settings, address))
+    first, second = (token_of(m) for m in mails_to(settings, address, SIGN_IN))
     assert (await client.post(f"{API}/magic-link/confirm", json={"token": second})).status_code == 200
     assert (await client.post(f"{API}/magic-link/confirm", json={"token": first})).status_code == 400
 
@@ -228,12 +240,13 @@ async def test_no_account_enumeration(
 ) -> None:
     known, unknown = new_email(), new_email()
     await register(client, known, login=False)
+    before = len(mails_to(settings, known))
 
     for_known = await client.post(f"{API}/{endpoint}", json={"email": known})
     for_unknown = await client.post(f"{API}/{endpoint}", json={"email": unknown})
     assert for_known.status_code == for_unknown.status_code == 202
     assert for_known.json() == for_unknown.json()
-    assert len(mails_to(settings, known)) == 1 and mails_to(settings, unknown) == []
+    assert len(mails_to(settings, known)) == before + 1 and mails_to(settings, unknown) == []
     assert (
         await rows(engine, "select 1 from verification_tokens where identifier like :i", i=f"%{unknown}")
         == []
@@ -305,8 +318,7 @@ async def test_password_reset_ends_every_session(
     assert (
         await other_client.post(f"{API}/password/reset/request", json={"email": address})
     ).status_code == 202
-    [mail] = mails_to(settings, address)
-    assert mail["Subject"] == "Reset your Spike Land password"
+    [mail] = mails_to(settings, address, RESET)
     assert link_of(mail).startswith(f"{settings.public_url}/auth/reset-password?token=")
     raw = token_of(mail)
 
@@ -328,8 +340,8 @@ async def test_password_reset_ends_every_session(
         f"{API}/password/reset/confirm", json={"token": raw, "newPassword": "another password"}
     )
     assert again.status_code == 400 and error_code(again) == "invalid_token"
-    [template] = await rows(engine, 'select template from email_logs where "userId" = :u', u=user_id)
-    assert template == ("PASSWORD_RESET",)
+    templates = await rows(engine, 'select template from email_logs where "userId" = :u', u=user_id)
+    assert sorted(t for (t,) in templates) == ["PASSWORD_RESET", "VERIFY_EMAIL"]  # the sign-up's, this one
 
 
 # ----------------------------------------------------------------------------- service level
@@ -359,7 +371,8 @@ async def test_mails_go_through_resend_when_configured(
     settings: Settings, database_url: str, engine: AsyncEngine
 ) -> None:
     with resend_peer() as peer:
-        resend_id = f"re_{secrets.token_hex(6)}"
+        signup_id, resend_id = f"re_{secrets.token_hex(6)}", f"re_{secrets.token_hex(6)}"
+        peer.answers.append((200, {"id": signup_id}))
         peer.answers.append((200, {"id": resend_id}))
         peer.answers.append((422, {"statusCode": 422, "name": "validation_error", "message": "Bad `to`."}))
         configured = settings.model_copy(
@@ -375,7 +388,7 @@ async def test_mails_go_through_resend_when_configured(
                 failed = await client.post(f"{API}/magic-link/request", json={"email": address})
                 assert failed.status_code == 202  # a refused mail does not change the answer
 
-    sent, _refused = peer.received
+    _signup, sent, _refused = peer.received
     assert sent.headers["authorization"] == "Bearer re_live_key"
     assert sent.body["to"] == [address] and "/auth/verify-email?token=" in sent.body["text"]
     assert mails_to(settings, address) == []  # nothing went to the local outbox
@@ -385,6 +398,7 @@ async def test_mails_go_through_resend_when_configured(
         u=user_id,
     )
     assert logged == [
+        ("VERIFY_EMAIL", "SENT", signup_id),
         ("VERIFY_EMAIL", "SENT", resend_id),
         ("MAGIC_LINK", "FAILED", None),
     ]

@@ -16,16 +16,12 @@ from spikeland.app import create_app
 from spikeland.settings import Settings
 from spikeland.worker.process import build_runner
 from spikeland.worker.runner import Runner
+from tests import factories
 
 
 async def sign_up(client: httpx.AsyncClient) -> str:
     """A new user, signed in on ``client`` (cookie); returns the user id."""
-    email = f"images-{secrets.token_hex(4)}@example.com"
-    user = await client.post("/api/v1/auth/signup", json={"email": email, "password": "long enough"})
-    assert user.status_code == 201, user.text
-    login = await client.post("/api/v1/auth/login", json={"email": email, "password": "long enough"})
-    assert login.status_code == 200, login.text
-    return str(user.json()["id"])
+    return str((await factories.sign_up(client, f"images-{secrets.token_hex(4)}@example.com"))["id"])
 
 
 def http_client(app: FastAPI) -> httpx.AsyncClient:

@@ -5,12 +5,12 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.factories import sign_up
+
 
 async def signed_in(client: httpx.AsyncClient) -> str:
     email = f"tokens-{secrets.token_hex(4)}@example.com"
-    user = (await client.post("/api/v1/auth/signup", json={"email": email, "password": "long enough"})).json()
-    await client.post("/api/v1/auth/login", json={"email": email, "password": "long enough"})
-    return str(user["id"])
+    return str((await sign_up(client, email))["id"])
 
 
 async def test_balance_spend_history_and_point_in_time(client: httpx.AsyncClient) -> None:

@@ -23,7 +23,7 @@ from spikeland.tokens import service
 from spikeland.tokens.models import TokenTransactionType as T
 from spikeland.tokens.service import InsufficientTokens
 from spikeland.tokens.verify import verify
-from tests.factories import make_user
+from tests.factories import make_user, sign_up
 
 R = TypeVar("R")
 Sessions = async_sessionmaker[AsyncSession]
@@ -206,9 +206,7 @@ async def test_twenty_concurrent_http_spends_with_one_idempotency_key_spend_once
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
     email = f"concurrent-{secrets.token_hex(4)}@example.com"
-    user = await client.post("/api/v1/auth/signup", json={"email": email, "password": "long enough"})
-    await client.post("/api/v1/auth/login", json={"email": email, "password": "long enough"})
-    user_id = user.json()["id"]
+    user_id = (await sign_up(client, email))["id"]
     headers = {"Idempotency-Key": f"order-{secrets.token_hex(4)}"}
 
     responses = await asyncio.gather(

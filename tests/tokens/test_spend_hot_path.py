@@ -17,19 +17,14 @@ from spikeland.core.clock import utcnow
 from spikeland.core.security import digest
 from spikeland.identity.deps import SESSION_COOKIE
 from spikeland.identity.service import SLIDE_EVERY
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, sign_up
 
 SPEND = "/api/v1/tokens/spend"
 BODY = {"amount": 1, "purpose": "enhancement"}
 
 
 async def sign_in(client: httpx.AsyncClient) -> dict[str, Any]:
-    body = {"email": f"hot-{secrets.token_hex(4)}@example.com", "password": "long enough"}
-    created = await client.post("/api/v1/auth/signup", json=body)
-    assert created.status_code == 201, created.text
-    assert (await client.post("/api/v1/auth/login", json=body)).status_code == 200
-    user: dict[str, Any] = created.json()
-    return user
+    return await sign_up(client, f"hot-{secrets.token_hex(4)}@example.com")
 
 
 async def new_key(client: httpx.AsyncClient) -> dict[str, Any]:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 
-from spikeland.core.ratelimit import RateLimiter
 from spikeland.db.session import DbSession
 from spikeland.identity import admin, service
 from spikeland.identity.deps import (
@@ -12,19 +11,26 @@ from spikeland.identity.deps import (
     CurrentUser,
     clear_session_cookie,
     client_ip,
+    limiter_of,
+    send_after_commit,
     set_session_cookie,
     settings_of,
 )
 from spikeland.identity.password_costs import DecoyCost
-from spikeland.identity.schemas import LoginRequest, SessionOut, SignupRequest, UserOut
+from spikeland.identity.schemas import Accepted, LoginRequest, SessionOut, SignupRequest, UserOut
+from spikeland.identity.signup import CHECK_YOUR_EMAIL, sign_up
 
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/signup", response_model=UserOut, status_code=status.HTTP_201_CREATED)
-async def signup(body: SignupRequest, request: Request, session: DbSession) -> UserOut:
-    user = await service.signup(session, settings_of(request), body, ip=client_ip(request))
-    return UserOut.model_validate(user)
+@router.post("/auth/signup", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
+async def signup(
+    body: SignupRequest, request: Request, background: BackgroundTasks, session: DbSession
+) -> Accepted:
+    """The same answer for a new address and for one that has an account (see ``identity.signup``)."""
+    outgoing = await sign_up(session, settings_of(request), limiter_of(request), body, client_ip(request))
+    send_after_commit(request, background, outgoing)
+    return Accepted(message=CHECK_YOUR_EMAIL)
 
 
 def _decoy_cost(request: Request) -> DecoyCost:
@@ -38,9 +44,14 @@ def _decoy_cost(request: Request) -> DecoyCost:
 @router.post("/auth/login", response_model=SessionOut)
 async def login(body: LoginRequest, request: Request, response: Response, session: DbSession) -> SessionOut:
     settings = settings_of(request)
-    limiter: RateLimiter = request.app.state.rate_limiter
     user = await service.authenticate(
-        session, settings, limiter, _decoy_cost(request), body.email, body.password, client_ip(request)
+        session,
+        settings,
+        limiter_of(request),
+        _decoy_cost(request),
+        body.email,
+        body.password,
+        client_ip(request),
     )
     token, expires = await service.create_session(session, user.id, settings.session_days)
     await admin.record_admin_login(session, user, client_ip(request))

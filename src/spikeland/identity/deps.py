@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import Depends, Request, Response
+from fastapi import BackgroundTasks, Depends, Request, Response
 
 from spikeland.core.errors import Forbidden, Unauthorized
+from spikeland.core.ratelimit import RateLimiter
 from spikeland.db.session import DbSession, DbUnit
 from spikeland.identity import api_keys
 from spikeland.identity.key_cache import KeyCache
 from spikeland.identity.models import User, UserRole
 from spikeland.identity.service import resolve_session, resolve_session_owner
+from spikeland.integrations.email import EmailSender, make_email_sender
+from spikeland.ops.emails import OutgoingEmail, deliver
 from spikeland.settings import Settings
 
 SESSION_COOKIE = "spikeland_session"
@@ -30,6 +33,26 @@ class Principal:
 def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def limiter_of(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
+def email_sender(request: Request) -> EmailSender:
+    """The app's sender (``app.state.email_sender``), made from the settings on first use."""
+    sender: EmailSender | None = getattr(request.app.state, "email_sender", None)
+    if sender is None:
+        sender = make_email_sender(settings_of(request))
+        request.app.state.email_sender = sender
+    return sender
+
+
+def send_after_commit(request: Request, background: BackgroundTasks, outgoing: OutgoingEmail | None) -> None:
+    """Send ``outgoing`` once the request's transaction has committed (see ``ops.emails``)."""
+    if outgoing is not None:
+        background.add_task(deliver, request.app.state.sessionmaker, email_sender(request), outgoing)
 
 
 def key_cache_of(request: Request) -> KeyCache:

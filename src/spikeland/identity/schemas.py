@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 
@@ -58,3 +58,10 @@ class UserOut(Schema):
 class SessionOut(Schema):
     user: UserOut
     expires: datetime
+
+
+class Accepted(Schema):
+    """A request taken: what happens next comes by email (the same answer whoever asked)."""
+
+    status: Literal["accepted"] = "accepted"
+    message: str

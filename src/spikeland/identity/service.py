@@ -33,6 +33,10 @@ class InvalidCredentials(Unauthorized):
     code = "invalid_credentials"
 
 
+class EmailTaken(Conflict):
+    code = "email_taken"
+
+
 def new_referral_code() -> str:
     return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(REFERRAL_CODE_LENGTH))
 
@@ -89,7 +93,7 @@ async def create_user(
         except IntegrityError as exc:
             constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
             if constraint == "users_email_key":
-                raise Conflict("An account with this email already exists.", code="email_taken") from None
+                raise EmailTaken("An account with this email already exists.") from None
             if constraint == "users_referralCode_key":
                 continue
             raise
@@ -110,19 +114,25 @@ async def mark_email_verified(session: AsyncSession, user: User) -> None:
 
 async def signup(
     session: AsyncSession, settings: Settings, data: SignupRequest, ip: str | None = None
-) -> User:
-    if await find_user_by_email(session, data.email) is not None:
-        raise Conflict("An account with this email already exists.", code="email_taken")
-    referrer = await find_referrer(session, data.referral_code)
+) -> User | None:
+    """The new account, or None when the address already has one (``signup.sign_up`` answers
+    both the same way). A concurrent sign-up of the same address that wins the race is None too."""
+    # Hashed either way, so the answer takes as long whether or not the address has an account.
     password_hash = await hash_password(data.password, settings.bcrypt_cost)
-    return await create_user(
-        session,
-        email=data.email,
-        password_hash=password_hash,
-        name=data.name,
-        referred_by_id=referrer.id if referrer else None,
-        ip=ip,
-    )
+    if await find_user_by_email(session, data.email) is not None:
+        return None
+    referrer = await find_referrer(session, data.referral_code)
+    try:
+        return await create_user(
+            session,
+            email=data.email,
+            password_hash=password_hash,
+            name=data.name,
+            referred_by_id=referrer.id if referrer else None,
+            ip=ip,
+        )
+    except EmailTaken:
+        return None
 
 
 def login_email_key(email: str) -> str:

@@ -155,7 +155,7 @@ def _throttle(limiter: RateLimiter, settings: Settings, purpose: str, email: str
     limiter.reserve(keys, window, "Too many emails asked for. Try again later.")
 
 
-async def _mail_for(session: AsyncSession, settings: Settings, purpose: str, user: User) -> OutgoingEmail:
+async def mail_for(session: AsyncSession, settings: Settings, purpose: str, user: User) -> OutgoingEmail:
     assert user.email is not None
     raw = await issue_token(session, purpose, user.email)
     return OutgoingEmail(user_id=user.id, message=compose(settings, purpose, user.email, raw))
@@ -169,7 +169,7 @@ async def _request_for_address(
     user = await find_user_by_email(session, email)
     if user is None or user.email is None:
         return None
-    return await _mail_for(session, settings, purpose, user)
+    return await mail_for(session, settings, purpose, user)
 
 
 async def _user_for(session: AsyncSession, email: str) -> User:
@@ -191,7 +191,7 @@ async def request_verification(
     if user.email_verified is not None:
         raise Conflict("This email address is already verified.", code="already_verified")
     _throttle(limiter, settings, VERIFY_EMAIL, user.email, ip)
-    return await _mail_for(session, settings, VERIFY_EMAIL, user)
+    return await mail_for(session, settings, VERIFY_EMAIL, user)
 
 
 async def confirm_email(session: AsyncSession, token: str) -> User:

@@ -5,19 +5,24 @@ Mails go out after the request's commit (a background task, see ``spikeland.ops.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from pydantic import Field
 
-from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.schemas import Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import admin, verification
-from spikeland.identity.deps import CurrentPrincipal, CurrentUser, client_ip, set_session_cookie, settings_of
-from spikeland.identity.schemas import Email, GivenPassword, NewPassword, SessionOut, UserOut
-from spikeland.integrations.email import EmailSender, make_email_sender
-from spikeland.ops.emails import OutgoingEmail, deliver
+from spikeland.identity.deps import (
+    CurrentPrincipal,
+    CurrentUser,
+    client_ip,
+    limiter_of,
+    send_after_commit,
+    set_session_cookie,
+    settings_of,
+)
+from spikeland.identity.schemas import Accepted, Email, GivenPassword, NewPassword, SessionOut, UserOut
 
 router = APIRouter(tags=["auth"])
 
@@ -42,30 +47,6 @@ class PasswordResetRequest(Schema):
     new_password: NewPassword
 
 
-class Accepted(Schema):
-    status: Literal["accepted"] = "accepted"
-    message: str
-
-
-def email_sender(request: Request) -> EmailSender:
-    """The app's sender (``app.state.email_sender``), made from the settings on first use."""
-    sender: EmailSender | None = getattr(request.app.state, "email_sender", None)
-    if sender is None:
-        sender = make_email_sender(settings_of(request))
-        request.app.state.email_sender = sender
-    return sender
-
-
-def _limiter(request: Request) -> RateLimiter:
-    limiter: RateLimiter = request.app.state.rate_limiter
-    return limiter
-
-
-def _send_after_commit(request: Request, background: BackgroundTasks, outgoing: OutgoingEmail | None) -> None:
-    if outgoing is not None:
-        background.add_task(deliver, request.app.state.sessionmaker, email_sender(request), outgoing)
-
-
 # The same answer whether or not the address has an account.
 _IF_ACCOUNT = "If an account uses this address, an email is on its way."
 
@@ -75,9 +56,9 @@ async def request_verification(
     request: Request, background: BackgroundTasks, user: CurrentUser, session: DbSession
 ) -> Accepted:
     outgoing = await verification.request_verification(
-        session, settings_of(request), _limiter(request), user, client_ip(request)
+        session, settings_of(request), limiter_of(request), user, client_ip(request)
     )
-    _send_after_commit(request, background, outgoing)
+    send_after_commit(request, background, outgoing)
     return Accepted(message="A confirmation link is on its way.")
 
 
@@ -91,9 +72,9 @@ async def request_magic_link(
     body: EmailRequest, request: Request, background: BackgroundTasks, session: DbSession
 ) -> Accepted:
     outgoing = await verification.request_magic_link(
-        session, settings_of(request), _limiter(request), body.email, client_ip(request)
+        session, settings_of(request), limiter_of(request), body.email, client_ip(request)
     )
-    _send_after_commit(request, background, outgoing)
+    send_after_commit(request, background, outgoing)
     return Accepted(message=_IF_ACCOUNT)
 
 
@@ -115,7 +96,7 @@ async def change_password(
     await verification.change_password(
         session,
         settings_of(request),
-        _limiter(request),
+        limiter_of(request),
         principal.user,
         body.current_password,
         body.new_password,
@@ -128,14 +109,14 @@ async def request_password_reset(
     body: EmailRequest, request: Request, background: BackgroundTasks, session: DbSession
 ) -> Accepted:
     outgoing = await verification.request_password_reset(
-        session, settings_of(request), _limiter(request), body.email, client_ip(request)
+        session, settings_of(request), limiter_of(request), body.email, client_ip(request)
     )
-    _send_after_commit(request, background, outgoing)
+    send_after_commit(request, background, outgoing)
     return Accepted(message=_IF_ACCOUNT)
 
 
 @router.post("/auth/password/reset/confirm", status_code=status.HTTP_204_NO_CONTENT)
 async def reset_password(body: PasswordResetRequest, request: Request, session: DbSession) -> None:
     await verification.reset_password(
-        session, settings_of(request), _limiter(request), body.token, body.new_password
+        session, settings_of(request), limiter_of(request), body.token, body.new_password
     )
