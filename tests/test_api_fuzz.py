@@ -10,6 +10,7 @@ operation does not declare. The examples are bounded and derandomized, so a run 
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import secrets
 from collections.abc import Iterator
@@ -37,6 +38,9 @@ DOCUMENTED_503 = {"payments_unavailable", "webhooks_unavailable", "service_unava
 SELF_ENDING = {("POST", "/api/v1/auth/logout"), ("DELETE", "/api/v1/me")}
 
 _OPENAPI = create_app(Settings(environment="test")).openapi()
+# Path parameters that name rows the fuzzing identities own (see ``_make_rows``).
+OWNED = {"image_id", "album_id", "pipeline_id", "job_id", "token", "user_id"}
+OWNED_ID = " owned"
 OPERATIONS = [result.ok() for result in schemathesis.openapi.from_dict(_OPENAPI).get_all_operations()]
 
 
@@ -44,10 +48,16 @@ def _can_be_invalid(operation: Any) -> bool:
     """Whether a request can break the operation's schema at all: any path segment is a valid
     plain string, so an operation whose only input is such ids has no negative cases."""
     definition = _OPENAPI["paths"][operation.path][operation.method.lower()]
+    plain = {"type": "string"}
     return "requestBody" in definition or any(
-        param["in"] != "path" or param.get("schema") != {"type": "string", "title": param["schema"].get("title")}
+        param["in"] != "path" or {k: v for k, v in param["schema"].items() if k != "title"} != plain
         for param in definition.get("parameters", [])
     )
+
+
+def _path_names(operation: Any) -> set[str]:
+    definition = _OPENAPI["paths"][operation.path][operation.method.lower()]
+    return {param["name"] for param in definition.get("parameters", []) if param["in"] == "path"}
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +82,15 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             f"{base}/api/v1/api-keys", json={"name": "fuzz"}, cookies=key_user["cookies"], timeout=10
         )
         key.raise_for_status()
+        owned = {
+            "cookie": _make_rows(base, cookie_user["cookies"]),
+            "api_key": _make_rows(base, key_user["cookies"]),
+        }
+        # An admin route's user is a third account, so deleting it ends neither identity.
+        owned["api_key"]["user_id"] = _sign_in(base, f"fuzz-other-{secrets.token_hex(4)}@example.com")["id"]
+        owned["cookie"]["user_id"] = owned["api_key"]["user_id"]
         yield {
+            "owned": owned,
             "base": base,
             "anonymous": {},
             "cookie": {"Cookie": f"spikeland_session={cookie_user['cookies']['spikeland_session']}"},
@@ -85,7 +103,40 @@ def _sign_in(base: str, email: str) -> dict[str, Any]:
     httpx.post(f"{base}/api/v1/auth/signup", json=credentials, timeout=10).raise_for_status()
     login = httpx.post(f"{base}/api/v1/auth/login", json=credentials, timeout=10)
     login.raise_for_status()
-    return {"email": email, "cookies": dict(login.cookies)}
+    cookies = dict(login.cookies)
+    me = httpx.get(f"{base}/api/v1/me", cookies=cookies, timeout=10).json()
+    return {"email": email, "cookies": cookies, "id": me["id"]}
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (120, 80, 200)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _make_rows(base: str, cookies: dict[str, str]) -> dict[str, str]:
+    """An image (shared, enhanced once), an album holding it and a pipeline of the user's."""
+    with httpx.Client(base_url=f"{base}/api/v1", cookies=cookies, timeout=30) as api:
+
+        def ok(response: httpx.Response) -> Any:
+            response.raise_for_status()
+            return response.json()
+
+        image = ok(api.post("/images", files={"file": ("fuzz.png", _png(), "image/png")}))
+        share = ok(api.post(f"/images/{image['id']}/share"))
+        album = ok(api.post("/albums", json={"name": f"fuzz {secrets.token_hex(3)}"}))
+        ok(api.post(f"/albums/{album['id']}/images", json={"imageIds": [image["id"]]}))
+        pipeline = ok(api.post("/pipelines", json={"name": f"fuzz {secrets.token_hex(3)}"}))
+        job = ok(api.post(f"/images/{image['id']}/enhance", json={"tier": "TIER_1K"}))
+    return {
+        "image_id": image["id"],
+        "album_id": album["id"],
+        "pipeline_id": pipeline["id"],
+        "job_id": job["job"]["id"],
+        "token": share["shareToken"],
+    }
 
 
 async def _promote(database_url: str, email: str) -> None:
@@ -108,7 +159,7 @@ def no_undocumented_server_error(ctx: CheckContext, response: Response, case: Ca
             code = None
         if code in DOCUMENTED_503:
             return True
-    raise AssertionError(f"{case.method} {case.formatted_path} answered {response.status_code}: {response.text}")
+    raise AssertionError(f"{case.method} {case.formatted_path}: {response.status_code} {response.text}")
 
 
 CHECKS = [no_undocumented_server_error, response_schema_conformance, content_type_conformance]
@@ -118,19 +169,34 @@ def _cases() -> list[Any]:
     cases = []
     for operation in OPERATIONS:
         label = f"{operation.method.upper()} {operation.path}"
+        variants = [(GenerationMode.POSITIVE, False)]
+        if _can_be_invalid(operation):
+            variants.append((GenerationMode.NEGATIVE, False))
+        if _path_names(operation) & set(OWNED):
+            variants.append((GenerationMode.POSITIVE, True))
         for identity in ("anonymous", "cookie", "api_key"):
             # Logging out or deleting the account as a fuzzing identity would leave the others'
             # cases unauthenticated; their own tests cover them signed in.
             if identity != "anonymous" and (operation.method.upper(), operation.path) in SELF_ENDING:
                 continue
-            modes = [GenerationMode.POSITIVE] + ([GenerationMode.NEGATIVE] if _can_be_invalid(operation) else [])
-            cases += [pytest.param(operation, identity, mode, id=f"{label} {identity} {mode}") for mode in modes]
+            cases += [
+                pytest.param(
+                    operation, identity, mode, owned, id=f"{label} {identity} {mode}{' owned' * owned}"
+                )
+                for mode, owned in variants
+            ]
     return cases
 
 
-@pytest.mark.parametrize(("operation", "identity", "mode"), _cases())
-def test_operation(live: dict[str, Any], operation: Any, identity: str, mode: GenerationMode) -> None:
+@pytest.mark.parametrize(("operation", "identity", "mode", "owned"), _cases())
+def test_operation(
+    live: dict[str, Any], operation: Any, identity: str, mode: GenerationMode, owned: bool
+) -> None:
     headers = live[identity]
+    # "owned": the path's ids are real rows of the identity (anonymous: the cookie user's), so the
+    # cases reach past the 404 that random ids get, into the handlers' rules.
+    ids = live["owned"]["api_key" if identity == "api_key" else "cookie"]
+    fixed = {name: ids[name] for name in _path_names(operation) if name in ids} if owned else None
 
     @hypothesis.settings(
         max_examples=EXAMPLES,
@@ -140,7 +206,7 @@ def test_operation(live: dict[str, Any], operation: Any, identity: str, mode: Ge
         suppress_health_check=list(hypothesis.HealthCheck),
         phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
     )
-    @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+    @hypothesis.given(case=operation.as_strategy(generation_mode=mode, path_parameters=fixed))
     def run(case: Case) -> None:
         response = case.call(base_url=live["base"], headers=headers, timeout=30)
         case.validate_response(response, checks=CHECKS, headers=headers)
@@ -151,4 +217,3 @@ def test_operation(live: dict[str, Any], operation: Any, identity: str, mode: Ge
 def test_every_operation_is_fuzzed() -> None:
     assert len(OPERATIONS) > 90
     assert all(isinstance(op.path, str) and op.path.startswith(("/api/v1", "/health")) for op in OPERATIONS)
-
