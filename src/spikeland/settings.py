@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     # Images and the job runner (images/, worker/)
     upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     upload_max_pixels: int = Field(default=64_000_000, ge=1, description="Larger images are refused.")
+    decode_memory_mb: int = Field(
+        default=256, ge=1, description="Decoded image pixels one process holds at once (larger decodes wait)."
+    )
     uploads_per_minute: int = Field(default=30, ge=1)
     enhancements_per_minute: int = Field(default=10, ge=1)
     anonymous_enhancements_per_minute: int = Field(default=5, ge=1, description="Per IP.")

@@ -11,6 +11,7 @@ from fastapi import Depends, Request, UploadFile
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.identity.deps import client_ip, settings_of
 from spikeland.images.files import Upload, inspect_upload
+from spikeland.integrations.imaging.budget import decode_budget
 from spikeland.integrations.storage import Storage
 
 PUBLIC_PER_MINUTE = 100  # share pages and downloads, per IP (as the original)
@@ -53,5 +54,9 @@ async def read_upload(request: Request, file: UploadFile) -> Upload:
     # One byte over the limit is enough to know the file is too large.
     data = await file.read(settings.upload_max_bytes + 1)
     return await inspect_upload(
-        data, file.filename, max_bytes=settings.upload_max_bytes, max_pixels=settings.upload_max_pixels
+        data,
+        file.filename,
+        max_bytes=settings.upload_max_bytes,
+        max_pixels=settings.upload_max_pixels,
+        budget=decode_budget(settings.decode_memory_mb),
     )

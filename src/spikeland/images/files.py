@@ -2,10 +2,12 @@
 
 The type is read from the bytes (magic, then Pillow restricted to that one format), never from the
 name or the client's content type. The size in pixels is read from the header and checked before
-anything is decoded, so a decompression bomb is refused unopened. A file that passes is decoded in
-full once (truncated or corrupt files fail here, not in a worker later). The original is kept at
-full resolution: only when it carries an EXIF orientation or GPS position is it re-encoded (rotated
-upright, location removed); otherwise its bytes are kept untouched.
+anything is decoded, so a decompression bomb is refused unopened. A file that passes is decoded
+once (truncated or corrupt files fail here, not in a worker later): a JPEG kept as it is at 1/8
+scale (every byte of it is still decoded, at 1/64 of the memory), anything else in full, holding
+its decoded size in the process's decode budget (``integrations.imaging.budget``) meanwhile. The
+original is kept at full resolution: only when it carries an EXIF orientation or GPS position is it
+re-encoded (rotated upright, location removed); otherwise its bytes are kept untouched.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from PIL import Image, ImageOps, JpegImagePlugin
 
 from spikeland.core.errors import SpikelandError, ValidationFailed
+from spikeland.integrations.imaging.budget import DecodeBudget, bytes_per_pixel, decode_budget
 
 MAX_NAME_CHARS = 255
 DEFAULT_NAME = "image"
@@ -97,8 +100,17 @@ def safe_name(filename: str | None) -> str:
     return name or DEFAULT_NAME
 
 
-async def inspect_upload(data: bytes, filename: str | None, *, max_bytes: int, max_pixels: int) -> Upload:
-    """Check an uploaded file and return it ready to store; raises 413/415/422 errors."""
+async def inspect_upload(
+    data: bytes,
+    filename: str | None,
+    *,
+    max_bytes: int,
+    max_pixels: int,
+    budget: DecodeBudget | None = None,
+) -> Upload:
+    """Check an uploaded file and return it ready to store; raises 413/415/422 errors.
+
+    ``budget``: where the decode holds its memory (default: the process's)."""
     if not data:
         raise ValidationFailed("The file is empty.", code="empty_file")
     if len(data) > max_bytes:
@@ -108,13 +120,25 @@ async def inspect_upload(data: bytes, filename: str | None, *, max_bytes: int, m
     kind = sniff(data)
     if kind is None:
         raise UnsupportedImageType("Only JPEG, PNG and WebP images are accepted.")
-    return await asyncio.to_thread(_inspect, data, filename, kind, max_pixels)
+    header = await asyncio.to_thread(_header, data, kind, max_pixels)
+    async with (budget or decode_budget()).hold(header.weight):
+        return await asyncio.to_thread(_inspect, data, filename, kind, header)
 
 
-def _inspect(data: bytes, filename: str | None, kind: _Kind, max_pixels: int) -> Upload:
-    image = _decode(data, kind, max_pixels)
+@dataclass(frozen=True)
+class _Header:
+    """What the header says, before any pixel is decoded."""
+
+    width: int
+    height: int
+    reduced: bool  # decoded at 1/8 scale: a JPEG that will be kept as it is
+    weight: int  # bytes the decode (and a rotated copy) will hold
+
+
+def _inspect(data: bytes, filename: str | None, kind: _Kind, header: _Header) -> Upload:
+    image = _decode(data, kind, header.reduced)
     try:
-        body, width, height = _normalised(data, image, kind)
+        body, width, height = _normalised(data, image, kind, (header.width, header.height))
     finally:
         image.close()
     return Upload(
@@ -143,8 +167,8 @@ def _open(data: bytes, kind: _Kind) -> Image.Image:
         raise _invalid() from None
 
 
-def _decode(data: bytes, kind: _Kind, max_pixels: int) -> Image.Image:
-    """The fully decoded image, after the pixel count was checked from the header alone."""
+def _header(data: bytes, kind: _Kind, max_pixels: int) -> _Header:
+    """The pixel count checked and the structure verified, from the header alone."""
     header = _open(data, kind)
     try:
         width, height = header.size
@@ -156,14 +180,27 @@ def _decode(data: bytes, kind: _Kind, max_pixels: int) -> Image.Image:
                 code="image_too_large",
                 details={"width": width, "height": height, "maxPixels": max_pixels},
             )
+        # A PNG's EXIF may follow its pixels (Pillow decodes them to read it): not asked here.
+        rewrite = kind is not _PNG and _needs_rewrite(header.getexif(), header.info)
+        reduced = kind is _JPEG and not rewrite
+        full = width * height * bytes_per_pixel(header.mode)
+        # A rewrite holds a second, upright copy; a decode at 1/8 scale 1/64 of the pixels.
+        weight = full // 64 if reduced else 2 * full if rewrite else full
         header.verify()
     except _BROKEN:
         raise _invalid() from None
     finally:
         header.close()
-    # verify() leaves the image unusable; a second open decodes it (catches truncated data).
+    return _Header(width, height, reduced, weight)
+
+
+def _decode(data: bytes, kind: _Kind, reduced: bool) -> Image.Image:
+    """The decoded image (at 1/8 scale when ``reduced``); verify() left the header unusable, so it
+    is opened again. Decoding catches truncated data, at any scale."""
     image = _open(data, kind)
     try:
+        if reduced:
+            image.draft(image.mode, (1, 1))  # libjpeg's smallest scale, 1/8
         image.load()
     except _BROKEN:
         image.close()
@@ -181,13 +218,21 @@ def _xmp_has_gps(info: Mapping[Any, Any]) -> bool:
     return False
 
 
-def _normalised(data: bytes, image: Image.Image, kind: _Kind) -> tuple[bytes, int, int]:
-    """The bytes to store and their size: the original when nothing needs changing."""
-    exif = image.getexif()
+def _needs_rewrite(exif: Image.Exif, info: Mapping[Any, Any]) -> bool:
+    """Whether an orientation is to be applied or a location removed."""
     orientation = exif.get(ORIENTATION_TAG)
     rotated = orientation is not None and orientation != 1
-    if not rotated and GPS_IFD_TAG not in exif and not _xmp_has_gps(image.info):
-        return data, image.width, image.height
+    return rotated or GPS_IFD_TAG in exif or _xmp_has_gps(info)
+
+
+def _normalised(
+    data: bytes, image: Image.Image, kind: _Kind, size: tuple[int, int]
+) -> tuple[bytes, int, int]:
+    """The bytes to store and their size (``size``, the header's, when kept): the original when
+    nothing needs changing."""
+    exif = image.getexif()
+    if not _needs_rewrite(exif, image.info):
+        return data, *size
 
     upright = ImageOps.exif_transpose(image)  # reads the orientation from ``exif``: do it before the pops
     exif.pop(ORIENTATION_TAG, None)

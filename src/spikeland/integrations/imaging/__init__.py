@@ -157,6 +157,7 @@ def make_imaging(settings: Settings) -> Imaging:
         from spikeland.integrations.imaging.gemini import GeminiImaging
 
         return GeminiImaging(settings)
+    from spikeland.integrations.imaging.budget import decode_budget
     from spikeland.integrations.imaging.local import LocalImaging
 
-    return LocalImaging()
+    return LocalImaging(decode_budget(settings.decode_memory_mb))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from contextlib import AbstractAsyncContextManager
 
 from PIL import Image, ImageChops, ImageFilter, ImageOps, ImageStat
 
@@ -26,6 +27,7 @@ from spikeland.integrations.imaging import (
     quality_for,
 )
 from spikeland.integrations.imaging import processing as px
+from spikeland.integrations.imaging.budget import DecodeBudget, decode_budget
 from spikeland.integrations.imaging.config import (
     DEFAULT_AUTO_CROP,
     DEFECT_KEYS,
@@ -305,17 +307,28 @@ def enhance(
 
 
 class LocalImaging:
+    """Each decode first holds its memory in the process's decode budget (``budget``): the
+    decoded pixels times the full-size copies the step makes (an upright copy, an RGB one, ...)."""
+
     name = "local"
+
+    def __init__(self, budget: DecodeBudget | None = None) -> None:
+        self._budget = budget or decode_budget()
+
+    def _hold(self, *images: bytes | None, copies: int) -> AbstractAsyncContextManager[None]:
+        return self._budget.hold(copies * sum(px.decoded_size(image) for image in images if image))
 
     async def analyse(self, image: bytes, config: AnalysisConfig) -> Analysis:
         if not config.enabled:
             return neutral_analysis()
-        return await asyncio.to_thread(lambda: analyse_image(px.decode(image)))
+        async with self._hold(image, copies=2):
+            return await asyncio.to_thread(lambda: analyse_image(px.decode(image)))
 
     async def crop(self, image: bytes, analysis: Analysis, config: AutoCropConfig) -> Cropped | None:
         if not config.enabled:
             return None
-        return await asyncio.to_thread(border_crop, image, config)
+        async with self._hold(image, copies=2):
+            return await asyncio.to_thread(border_crop, image, config)
 
     def prompt(self, analysis: Analysis, config: PromptConfig, *, blend: bool) -> str:
         return build_prompt(analysis, config, blend=blend)
@@ -340,7 +353,8 @@ class LocalImaging:
                 temperature=None,
             )
 
-        return await asyncio.to_thread(work)
+        async with self._hold(image, blend_source, copies=3):
+            return await asyncio.to_thread(work)
 
     async def render(
         self, prompt: str, tier: EnhancementTier, *, temperature: float | None = None
@@ -353,7 +367,8 @@ class LocalImaging:
     ) -> Generated:
         """The edits the prompt names (see ``edits.py``); the local renderer does not understand
         free text, so a prompt naming none of them gives the image back only resized to the tier."""
-        return await asyncio.to_thread(lambda: _generated(modify_picture(px.decode(image), prompt, tier)))
+        async with self._hold(image, copies=2):
+            return await asyncio.to_thread(lambda: _generated(modify_picture(px.decode(image), prompt, tier)))
 
 
 def _generated(picture: Image.Image) -> Generated:

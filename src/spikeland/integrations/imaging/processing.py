@@ -12,6 +12,7 @@ from PIL import Image, ImageChops, ImageOps, ImageStat, UnidentifiedImageError
 
 from spikeland.db.enums import EnhancementTier
 from spikeland.integrations.imaging import CropBox, ImagingFatal
+from spikeland.integrations.imaging.budget import decoded_bytes
 from spikeland.integrations.imaging.config import AutoCropConfig
 from spikeland.tokens.costs import TIER_MAX_DIMENSION
 
@@ -25,6 +26,15 @@ BORDER_TOLERANCE = 24
 BLACK_LEVEL = 32
 # What must be left after cropping, per side, for the crop to make sense.
 MIN_KEPT_PIXELS = 8
+
+
+def decoded_size(data: bytes) -> int:
+    """Bytes a full decode of ``data`` takes, from its header (0 when unreadable: decode says why)."""
+    try:
+        with Image.open(io.BytesIO(data)) as header:
+            return decoded_bytes(header)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return 0
 
 
 def decode(data: bytes) -> Image.Image:
