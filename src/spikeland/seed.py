@@ -21,21 +21,13 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.billing.models import SubscriptionPlan
+from spikeland.billing.plans import UNLIMITED_ROLLOVER
 from spikeland.boxes.models import BoxTier
 from spikeland.db.base import Base
 from spikeland.db.enums import EnhancementTier
 from spikeland.images.models import EnhancementPipeline, PipelineVisibility
 from spikeland.merch.models import MerchCategory, MerchProduct, MerchVariant, PodProvider
 from spikeland.tokens.models import TokensPackage
-
-UNLIMITED_ROLLOVER = 2_147_483_647
-"""``maxRollover`` of a plan whose unused tokens roll over without limit: the largest PostgreSQL Int.
-
-``maxRollover`` is a cap (rollover = min(balance, maxRollover)) and the column is Int NOT NULL DEFAULT
-0, where 0 means "no rollover" (the spec's default). The largest Int is a cap that can never bind, so
-every consumer's ``min()`` is right without a special case, and it cannot be confused with 0. (The
-original platform used 0 for "unlimited" on Studio, ref §1.7/§4 - which collides with the default.)
-"""
 
 # Taken by seed() for its transaction, so two processes seeding at once cannot insert duplicates of
 # rows whose natural key has no unique index (box tiers, pipelines, products, variants).

@@ -11,12 +11,12 @@ import httpx
 from sqlalchemy import update
 
 from spikeland.billing.models import Subscription, SubscriptionStatus
+from spikeland.billing.plans import UNLIMITED_ROLLOVER
 from spikeland.billing.tasks import end_of_period
 from spikeland.billing.webhooks import process_pending
 from spikeland.core.clock import utcnow
 from spikeland.db.enums import SubscriptionTier
 from spikeland.integrations.stripe import StripeGateway
-from spikeland.seed import UNLIMITED_ROLLOVER
 from spikeland.tokens import service as tokens
 from spikeland.tokens.models import TokenTransactionType
 from tests.billing.conftest import Sessions, deliver, new_user, sign_in

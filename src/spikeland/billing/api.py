@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 
-from spikeland.billing import service, webhooks
+from spikeland.billing import catalogue, service, webhooks
 from spikeland.billing.schemas import (
     CheckoutOut,
     CheckoutRequest,
     DowngradeRequest,
+    OfferOut,
     PaymentOut,
     PaymentPage,
     SubscriptionOut,
@@ -27,9 +28,29 @@ router = APIRouter(prefix="/billing", tags=["billing"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 
 
+# The catalogue changes when an operator edits it, rarely; a pricing page may show it a minute late.
+_CATALOGUE_CACHE = "public, max-age=60"
+
+
 class PayloadTooLarge(SpikelandError):
     status_code = 413
     code = "payload_too_large"
+
+
+@router.get("/packages", response_model=list[OfferOut])
+async def list_packages(session: DbSession, request: Request, response: Response) -> list[OfferOut]:
+    """The token packs on sale (public: the pricing page's data)."""
+    response.headers["Cache-Control"] = _CATALOGUE_CACHE
+    offers = await catalogue.packages(session, settings_of(request).stripe_currency)
+    return [OfferOut.model_validate(offer) for offer in offers]
+
+
+@router.get("/plans", response_model=list[OfferOut])
+async def list_plans(session: DbSession, request: Request, response: Response) -> list[OfferOut]:
+    """The monthly subscription plans on sale, with the tier each gives (public)."""
+    response.headers["Cache-Control"] = _CATALOGUE_CACHE
+    offers = await catalogue.plans(session, settings_of(request).stripe_currency)
+    return [OfferOut.model_validate(offer) for offer in offers]
 
 
 @router.post("/checkout", response_model=CheckoutOut)

@@ -23,6 +23,15 @@ from spikeland.db.enums import SubscriptionTier
 
 _log = logging.getLogger(__name__)
 
+UNLIMITED_ROLLOVER = 2_147_483_647
+"""``maxRollover`` of a plan whose unused tokens roll over without limit: the largest PostgreSQL Int.
+
+``maxRollover`` is a cap (rollover = min(balance, maxRollover)) and the column is Int NOT NULL DEFAULT
+0, where 0 means "no rollover" (the spec's default). The largest Int is a cap that can never bind, so
+every consumer's ``min()`` is right without a special case, and it cannot be confused with 0. (The
+original platform used 0 for "unlimited" on Studio, ref §1.7/§4 - which collides with the default.)
+"""
+
 PLAN_TIER: dict[str, SubscriptionTier] = {
     "hobby": SubscriptionTier.BASIC,
     "creator": SubscriptionTier.STANDARD,

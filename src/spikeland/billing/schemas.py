@@ -9,13 +9,25 @@ from typing import Annotated, Any
 from pydantic import Field, model_validator
 
 from spikeland.billing.models import StripePaymentStatus, SubscriptionStatus
-from spikeland.core.schemas import Schema
+from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.enums import SubscriptionTier
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 
 
-class CheckoutRequest(Schema):
+class OfferOut(Schema):
+    """A token pack (``tier`` null, ``tokens`` once) or a plan (``tokens`` every month)."""
+
+    id: str
+    name: str
+    tokens: int
+    price: Decimal = Field(description='In ``currency``; a decimal string such as "4.99".')
+    currency: str
+    tier: SubscriptionTier | None
+    features: list[str]
+
+
+class CheckoutRequest(RequestSchema):
     """Exactly one of ``packageId`` (a token pack) and ``planId`` (a subscription)."""
 
     package_id: Id | None = None
@@ -53,7 +65,7 @@ class SubscriptionOut(Schema):
     created_at: datetime
 
 
-class DowngradeRequest(Schema):
+class DowngradeRequest(RequestSchema):
     tier: SubscriptionTier
 
 
