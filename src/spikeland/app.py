@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from spikeland import __version__
+from spikeland.core.csrf import OriginCheck
 from spikeland.core.errors import error_body, install_error_handlers
 from spikeland.core.limits import BodyLimit
 from spikeland.core.logging import install_redaction
@@ -18,6 +19,7 @@ from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.schemas import Schema
 from spikeland.db.engine import make_engine, make_sessionmaker, resolve_database_url
 from spikeland.db.session import DbSession, DriverConnections
+from spikeland.identity.deps import SESSION_COOKIE
 from spikeland.identity.key_cache import KeyCache
 from spikeland.images.queue import EVENTS_CHANNEL
 from spikeland.integrations.imaging import make_imaging
@@ -110,6 +112,11 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.imaging = make_imaging(settings)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=body_cap(settings))
+    app.add_middleware(
+        OriginCheck,
+        cookie=SESSION_COOKIE,
+        origins=[settings.public_url, *settings.trusted_origins.split(",")],
+    )
 
     @app.get("/health", response_model=Health, tags=["ops"])
     async def health(session: DbSession) -> Health | JSONResponse:

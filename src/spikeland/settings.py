@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     trust_proxy_headers: bool = Field(
         default=False, description="Take the client IP from X-Forwarded-For / X-Real-IP (behind a proxy)."
     )
+    trusted_origins: str = Field(
+        default="",
+        description="Origins besides public_url whose pages may make changes with the session cookie "
+        "(comma-separated, e.g. https://app.spike.land).",
+    )
     encryption_keys: SecretStr | None = Field(
         default=None,
         description="AES-256-GCM keys 'kid:base64key[,kid:base64key...]', the first one current. "
