@@ -13,9 +13,11 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from spikeland.core.methods import allowed_methods
 
 _log = logging.getLogger(__name__)
 
@@ -138,10 +140,18 @@ def _message_of(err: dict[str, Any]) -> str:
     return message
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    headers = exc.headers
+    if exc.status_code == 405:
+        # Starlette names only the methods of the first route matching the path; the resource
+        # may be served by several routes (GET on one, PATCH and DELETE on others).
+        allow = ", ".join(allowed_methods(request.app, request.scope))
+        if request.method == "OPTIONS":  # the path exists: say what it supports (no CORS here)
+            return Response(status_code=204, headers={"Allow": allow})
+        headers = {**(headers or {}), "Allow": allow}
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    return _response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+    return _response(exc.status_code, code, str(exc.detail), headers=headers)
 
 
 # SQLSTATEs that mean the client sent text PostgreSQL cannot store (a NUL byte, mostly): their
