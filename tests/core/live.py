@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 
 from spikeland.app import create_app
 from spikeland.core.server import server_config
@@ -24,9 +25,12 @@ _UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
 @asynccontextmanager
-async def serving(settings: Settings, database_url: str, **options: Any) -> AsyncIterator[uvicorn.Server]:
-    """Serve a new app on ``database_url``; ``server.config.port`` is where (``options`` go to uvicorn)."""
-    app = create_app(settings, database_url=database_url)
+async def serving(
+    settings: Settings, database_url: str, app: FastAPI | None = None, **options: Any
+) -> AsyncIterator[uvicorn.Server]:
+    """Serve ``app`` (default: a new one on ``database_url``); ``server.config.port`` is where
+    (``options`` go to uvicorn)."""
+    app = app or create_app(settings, database_url=database_url)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from spikeland.core.boundary import LOGGED, install_boundary
 from spikeland.core.methods import allowed_methods
 
 _log = logging.getLogger(__name__)
@@ -177,7 +178,8 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    _log.exception("unhandled error on %s %s", request.method, request.url.path)
+    request.scope[LOGGED] = exc  # for core.boundary: logged once, here
+    _log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _response(500, "internal_error", "An unexpected error occurred.")
 
 
@@ -188,3 +190,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(asyncpg.PostgresError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
+    install_boundary(app)
