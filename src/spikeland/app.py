@@ -7,12 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from spikeland import __version__
 from spikeland.core.csrf import OriginCheck
-from spikeland.core.errors import error_body, install_error_handlers
+from spikeland.core.errors import DatabaseUnavailable, install_error_handlers
 from spikeland.core.limits import BodyLimit
 from spikeland.core.logging import install_redaction
 from spikeland.core.ratelimit import RateLimiter
@@ -119,11 +118,11 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     )
 
     @app.get("/health", response_model=Health, tags=["ops"])
-    async def health(session: DbSession) -> Health | JSONResponse:
+    async def health(session: DbSession) -> Health:
         try:
             await session.execute(text("SELECT 1"))
-        except Exception:
-            return JSONResponse(error_body("database_unavailable", "The database does not answer."), 503)
+        except Exception as exc:  # raised, not returned: the request's unit must not commit
+            raise DatabaseUnavailable("The database does not answer.") from exc
         return Health(status="ok", database="ok", version=__version__)
 
     @app.get(API_PREFIX, response_model=ApiIndex, tags=["ops"])

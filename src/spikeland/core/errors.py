@@ -14,11 +14,13 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from spikeland.core.boundary import LOGGED, install_boundary
 from spikeland.core.methods import allowed_methods
+from spikeland.db.outage import is_outage
 
 _log = logging.getLogger(__name__)
 
@@ -82,6 +84,18 @@ class ServiceUnavailable(SpikelandError):
     code = "service_unavailable"
 
 
+RETRY_AFTER_SECONDS = 5  # a restart or failover of PostgreSQL takes seconds
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database cannot be reached (db.outage.is_outage): the client may retry shortly."""
+
+    code = "database_unavailable"
+
+    def __init__(self, message: str = "The database is not available; try again shortly.") -> None:
+        super().__init__(message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -108,6 +122,10 @@ def _response(status: int, code: str, message: str, details: Any = None, headers
 
 async def _spikeland_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SpikelandError)
+    return _spikeland_response(exc)
+
+
+def _spikeland_response(exc: SpikelandError) -> JSONResponse:
     return _response(exc.status_code, exc.code, exc.message, exc.details, headers=exc.headers)
 
 
@@ -171,13 +189,30 @@ def _sqlstate(exc: Exception) -> str | None:
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DBAPIError | asyncpg.PostgresError)
+    if is_outage(exc):
+        return _outage(request, exc)
     if _sqlstate(exc) in _BAD_TEXT_STATES:
         return _response(422, "invalid_text", "The request contains characters that cannot be stored (NUL).")
     return await _unexpected_error(request, exc)
 
 
+def _outage(request: Request, exc: Exception) -> JSONResponse:
+    # One line, no traceback: an outage fails every request the same way, and it is not a bug.
+    request.scope[LOGGED] = exc
+    _log.warning("database unavailable on %s %s: %s", request.method, request.url.path, _reason(exc))
+    return _spikeland_response(DatabaseUnavailable())
+
+
+def _reason(exc: BaseException) -> str:
+    root = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    return f"{type(root).__name__}: {str(root).splitlines()[0] if str(root) else ''}"
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_outage(exc):  # raised by the driver or the pool, outside SQLAlchemy's DBAPIError
+        return _outage(request, exc)
     request.scope[LOGGED] = exc  # for core.boundary: logged once, here
     _log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _response(500, "internal_error", "An unexpected error occurred.")
@@ -189,5 +224,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(asyncpg.PostgresError, _database_error)
+    # The driver's and the pool's own errors (a closed connection, no free connection) are
+    # handled here rather than by the catch-all, which Starlette runs in ServerErrorMiddleware.
+    app.add_exception_handler(asyncpg.InterfaceError, _database_error)
+    app.add_exception_handler(sa_exc.TimeoutError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
     install_boundary(app)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from spikeland.db.outage import watch_connects
 from spikeland.settings import Settings
 
 # Every connection works in UTC, so CURRENT_TIMESTAMP in a `timestamp without time zone`
@@ -40,7 +41,7 @@ def describe(url: str) -> str:
 
 
 def make_engine(url: str, settings: Settings) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
@@ -49,6 +50,8 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
         hide_parameters=True,
         connect_args={"server_settings": SERVER_SETTINGS, "timeout": settings.db_connect_timeout},
     )
+    watch_connects(engine)  # a failed connect is an outage (503), whatever its error says
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
