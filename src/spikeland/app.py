@@ -14,6 +14,7 @@ from spikeland.core.csrf import OriginCheck
 from spikeland.core.errors import DatabaseUnavailable, install_error_handlers
 from spikeland.core.limits import BodyLimit
 from spikeland.core.logging import install_redaction
+from spikeland.core.openapi import install_openapi
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.schemas import Schema
 from spikeland.db.engine import make_engine, make_sessionmaker, resolve_database_url
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.storage = make_storage(settings)
     app.state.imaging = make_imaging(settings)
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(BodyLimit, max_bytes=body_cap(settings))
     app.add_middleware(
         OriginCheck,
