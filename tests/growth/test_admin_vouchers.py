@@ -53,6 +53,12 @@ async def test_bad_codes_are_422(sign_in: SignIn, code: str) -> None:
     ("body", "code"),
     [
         ({"type": "FIXED_TOKENS", "value": 0}, "validation_error"),
+        ({"type": "FIXED_TOKENS", "value": "5"}, "validation_error"),  # typed integer: no strings,
+        ({"type": "FIXED_TOKENS", "value": True}, "validation_error"),  # booleans
+        ({"type": "FIXED_TOKENS", "value": 5.5}, "validation_error"),  # or numbers with a fraction
+        ({"type": "FIXED_TOKENS", "value": 5, "maxUses": "3"}, "validation_error"),
+        ({"type": "FIXED_TOKENS", "value": 5, "expiresAt": 1700000000}, "validation_error"),
+        ({"type": "FIXED_TOKENS", "value": 5, "expiresAt": "1700000000"}, "validation_error"),
         ({"type": "FIXED_TOKENS", "value": -5}, "validation_error"),
         ({"type": "FIXED_TOKENS", "value": 1_000_001}, "invalid_voucher_value"),
         ({"type": "PERCENTAGE_BONUS", "value": 101}, "invalid_voucher_value"),

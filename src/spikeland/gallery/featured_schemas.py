@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, model_validator
 
-from spikeland.core.schemas import Schema
+from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.gallery.models import GalleryCategory
 
 MAX_TITLE = 200
@@ -52,7 +52,7 @@ SortOrder = Annotated[int, Field(ge=0, le=1_000_000)]
 ItemId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
-class FeaturedItemCreate(Schema):
+class FeaturedItemCreate(RequestSchema):
     """From a finished enhancement job (``sourceJobId``) or from two URLs, never both.
 
     Width and height (an aspect ratio, not pixels) are given together or not at all; when absent
@@ -82,7 +82,7 @@ class FeaturedItemCreate(Schema):
         return self
 
 
-class FeaturedItemUpdate(Schema):
+class FeaturedItemUpdate(RequestSchema):
     """Only the fields sent change; ``description`` may be null (cleared), the others may not."""
 
     title: Title | None = None
@@ -103,7 +103,7 @@ class FeaturedItemUpdate(Schema):
         return self
 
 
-class FeaturedOrder(Schema):
+class FeaturedOrder(RequestSchema):
     """The items in their new display order: they get sortOrder 0, 1, 2, … in this order."""
 
     item_ids: list[ItemId] = Field(min_length=1, max_length=MAX_REORDER)

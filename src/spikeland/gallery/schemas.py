@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from spikeland.core.schemas import TEXT_WHITESPACE, Schema, no_control
+from spikeland.core.schemas import TEXT_WHITESPACE, RequestSchema, Schema, no_control
 from spikeland.db.enums import EnhancementTier
 from spikeland.gallery.models import AlbumPrivacy
 from spikeland.images.job_schemas import Job
@@ -27,7 +27,7 @@ Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
-class AlbumCreate(Schema):
+class AlbumCreate(RequestSchema):
     name: Name
     description: Description | None = None
     privacy: AlbumPrivacy = AlbumPrivacy.PRIVATE
@@ -46,7 +46,7 @@ class AlbumCreate(Schema):
         return None if value is None else (no_control(value, TEXT_WHITESPACE) or None)
 
 
-class AlbumUpdate(Schema):
+class AlbumUpdate(RequestSchema):
     """Only the fields present change; ``null`` clears description, pipelineId and coverImageId."""
 
     name: Name | None = None
@@ -112,11 +112,11 @@ class AlbumImages(Schema):
     items: list[AlbumImageOut]
 
 
-class ImageIds(Schema):
+class ImageIds(RequestSchema):
     image_ids: list[Id] = Field(min_length=1, max_length=MAX_ADD)
 
 
-class ImageOrder(Schema):
+class ImageOrder(RequestSchema):
     image_ids: list[Id] = Field(
         max_length=MAX_ALBUM_IMAGES, description="Every image of the album, in order."
     )
@@ -128,7 +128,7 @@ class AlbumUpload(Schema):
     balance: int
 
 
-class AlbumEnhanceRequest(Schema):
+class AlbumEnhanceRequest(RequestSchema):
     tier: EnhancementTier | None = Field(default=None, description="Default: the album's defaultTier.")
 
 

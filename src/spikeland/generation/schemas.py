@@ -6,19 +6,19 @@ from datetime import datetime
 
 from pydantic import Field, model_validator
 
-from spikeland.core.schemas import Schema
+from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.enums import EnhancementTier, JobStatus
 from spikeland.generation.models import McpJobType
 
 Prompt = Field(min_length=1, max_length=4000, description="What to make (or change).")
 
 
-class GenerateRequest(Schema):
+class GenerateRequest(RequestSchema):
     prompt: str = Prompt
     tier: EnhancementTier = EnhancementTier.TIER_1K
 
 
-class ModifyRequest(Schema):
+class ModifyRequest(RequestSchema):
     """The image to change: one of the caller's images (``imageId``) or one sent inline (base64)."""
 
     prompt: str = Prompt

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, Field
 
-from spikeland.core.schemas import Schema
+from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.enums import SubscriptionTier
 from spikeland.growth.models import ReferralStatus, Voucher, VoucherStatus, VoucherType
 
@@ -32,11 +32,11 @@ VoucherCode = Annotated[str, Field(min_length=1, max_length=200), AfterValidator
 MaxUses = Annotated[int, Field(ge=1, le=1_000_000_000)]
 
 
-class VoucherCodeIn(Schema):
+class VoucherCodeIn(RequestSchema):
     code: VoucherCode
 
 
-class VoucherCreate(Schema):
+class VoucherCreate(RequestSchema):
     code: VoucherCode
     type: VoucherType
     value: Annotated[int, Field(gt=0, le=2_000_000_000)]
@@ -45,7 +45,7 @@ class VoucherCreate(Schema):
     metadata: dict[str, Any] | None = None
 
 
-class VoucherUpdate(Schema):
+class VoucherUpdate(RequestSchema):
     """Only the fields sent change; ``maxUses``/``expiresAt`` sent as null mean unlimited / never."""
 
     status: Literal[VoucherStatus.ACTIVE, VoucherStatus.INACTIVE] | None = None

@@ -7,24 +7,24 @@ from typing import Any
 
 from pydantic import Field
 
-from spikeland.core.schemas import Schema
+from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.enums import EnhancementTier, JobStatus
 from spikeland.images.models import PipelineStage
 
 
-class EnhanceRequest(Schema):
+class EnhanceRequest(RequestSchema):
     tier: EnhancementTier
     pipeline_id: str | None = Field(default=None, max_length=64)
     source_image_id: str | None = Field(default=None, max_length=64, description="Blend with this image.")
 
 
-class BatchEnhanceRequest(Schema):
+class BatchEnhanceRequest(RequestSchema):
     image_ids: list[str] = Field(min_length=1, max_length=20)
     tier: EnhancementTier
     pipeline_id: str | None = Field(default=None, max_length=64)
 
 
-class AnonymousEnhanceRequest(Schema):
+class AnonymousEnhanceRequest(RequestSchema):
     share_token: str = Field(min_length=1, max_length=200, description="Returned by the anonymous upload.")
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, ConfigDict, StringConstraints, model_validator
 
-from spikeland.core.schemas import Schema
+from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.enums import EnhancementTier
 from spikeland.images.models import EnhancementPipeline, PipelineVisibility
 from spikeland.integrations.imaging.config import (
@@ -32,7 +32,7 @@ Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length
 PaidTier = Annotated[EnhancementTier, AfterValidator(_paid)]
 
 
-class _Body(Schema):
+class _Body(RequestSchema):
     model_config = ConfigDict(extra="forbid")
 
 

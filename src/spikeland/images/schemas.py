@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import StringConstraints, field_validator
 
-from spikeland.core.schemas import TEXT_WHITESPACE, Schema, no_control
+from spikeland.core.schemas import TEXT_WHITESPACE, RequestSchema, Schema, no_control
 from spikeland.db.enums import EnhancementTier
 
 MAX_NAME = 255
@@ -47,7 +47,7 @@ class ImagePage(Schema):
     next_cursor: str | None
 
 
-class ImageUpdate(Schema):
+class ImageUpdate(RequestSchema):
     """Only the fields present change; ``description: null`` clears it."""
 
     name: (

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, status
 
 from spikeland.core.hot_route import HotRoute
 from spikeland.core.pagination import PageCursor, PageLimit
+from spikeland.core.schemas import IsoDateTime
 from spikeland.db.session import DbSession, DbUnit
 from spikeland.identity.deps import CurrentCaller, CurrentUser
 from spikeland.tokens import service
@@ -38,7 +38,7 @@ _SPEND_TYPES = {
 async def balance(
     user: CurrentUser,
     session: DbSession,
-    at: Annotated[datetime | None, Query(description="Point in time (ISO 8601 with offset).")] = None,
+    at: Annotated[IsoDateTime | None, Query(description="Point in time (ISO 8601 with offset).")] = None,
 ) -> BalanceOut | BalanceAtOut:
     if at is not None:
         return BalanceAtOut(at=at, balance=await service.balance_at(session, user.id, at))

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from spikeland.core.schemas import TEXT_WHITESPACE, Schema, no_control
+from spikeland.core.schemas import TEXT_WHITESPACE, RequestSchema, Schema, no_control
 from spikeland.db.enums import SubscriptionTier
 from spikeland.tokens.costs import ADJUST_MAX, ADJUST_MIN
 from spikeland.tokens.models import TokenTransactionType
@@ -56,12 +56,12 @@ class MovementOut(Schema):
 _Note = AfterValidator(lambda value: no_control(value, TEXT_WHITESPACE))
 
 
-class SpendRequest(Schema):
+class SpendRequest(RequestSchema):
     amount: int = Field(ge=1, le=10_000)
     purpose: Literal["enhancement", "generation", "box"]
     description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), _Note] | None = None
 
 
-class AdjustRequest(Schema):
+class AdjustRequest(RequestSchema):
     amount: int = Field(ge=ADJUST_MIN, le=ADJUST_MAX)
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), _Note]
