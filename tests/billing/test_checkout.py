@@ -95,7 +95,7 @@ async def test_a_reused_idempotency_key_with_another_body_is_409(
     other = await bclient.post(
         "/api/v1/billing/checkout", json={"packageId": catalogue["price_tokens_500"].id}, headers=headers
     )
-    assert other.status_code == 409
+    assert other.status_code == 422
     assert other.json()["error"]["code"] == "idempotency_key_reused"
 
 

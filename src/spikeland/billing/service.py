@@ -51,7 +51,8 @@ def _provider_error(exc: Exception) -> SpikelandError:
             "The payment provider does not answer; try again.", code="payments_unavailable"
         )
     if isinstance(exc, StripeRequestError) and exc.code == "idempotency_error":
-        return Conflict(
+        # 422 like every other route's reused key (tokens.idempotency), not 409.
+        return ValidationFailed(
             "This Idempotency-Key was used for a different request.", code="idempotency_key_reused"
         )
     return PaymentProviderError(f"The payment provider refused the request: {exc}")
