@@ -25,7 +25,9 @@ from schemathesis.core.transport import Response
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from spikeland.app import create_app
+from spikeland.db import migrate
 from spikeland.settings import Settings
+from tests.conftest import create_database, drop_database
 from tests.live_server import live_spikeland
 
 pytestmark = pytest.mark.slow
@@ -61,8 +63,19 @@ def _path_names(operation: Any) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The real server on the test database, and the three identities the cases are sent as."""
+def fuzz_database(server_url: str) -> Iterator[str]:
+    """A database of its own: ``serve`` seeds it, and the fuzzing leaves rows of every kind behind."""
+    name = f"spikeland_fuzz_{os.getpid()}_{secrets.token_hex(3)}"
+    url = asyncio.run(create_database(server_url, name))
+    migrate.upgrade(url)
+    yield url
+    asyncio.run(drop_database(server_url, name))
+
+
+@pytest.fixture(scope="module")
+def live(fuzz_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The real server on its own database, and the three identities the cases are sent as."""
+    database_url = fuzz_database
     env = {
         # Fuzzing sends thousands of requests from one address: limits would only answer 429.
         "SPIKELAND_LOGIN_ATTEMPTS_PER_IP": "100000",
