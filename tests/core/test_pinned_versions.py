@@ -1,0 +1,29 @@
+"""The libraries whose private APIs we use are the versions that use was checked against.
+
+An upgrade must come with a look at what each entry names (and their own tests passing), then a
+new version here: this test is what makes the upgrade a deliberate step.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+import pytest
+
+CHECKED = {
+    # core.hot_route: fastapi._compat, dependency solving internals, routing's context variable;
+    # tests/core/test_hot_route.py compares it with APIRoute request by request.
+    "fastapi": "0.165",
+    # db.session: the asyncpg adapter's _transaction / _start_transaction for the driver-mode unit.
+    "sqlalchemy": "2.1",
+    # integrations.stripe: overrides the HTTP client's _get_request_args_kwargs.
+    "stripe": "16.1",
+    # core.server: subclasses HttpToolsProtocol and arms its deadlines on its parser callbacks.
+    "uvicorn": "0.54",
+}
+
+
+@pytest.mark.parametrize(("package", "checked"), CHECKED.items())
+def test_private_apis_are_used_on_the_version_they_were_checked_against(package: str, checked: str) -> None:
+    installed = version(package)
+    assert installed.startswith(checked + "."), f"{package} {installed}: re-check what CHECKED names"
