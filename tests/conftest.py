@@ -61,11 +61,14 @@ def server_url() -> Iterator[str]:
     if configured:
         yield _plain(configured)
         return
-    from spikeland.db.embedded import start_embedded
+    from spikeland.db.embedded import start_embedded, stop_embedded
 
     with tempfile.TemporaryDirectory(prefix="spikeland-test-") as tmp:
         Path(tmp).chmod(0o755)  # as root the server runs as its own user and must reach its data
-        yield start_embedded(Path(tmp), database="postgres")
+        try:
+            yield start_embedded(Path(tmp), database="postgres")
+        finally:
+            stop_embedded(Path(tmp))  # before its directory goes, or the server would outlive the run
 
 
 @pytest.fixture(scope="session")

@@ -133,3 +133,24 @@ def test_interrupted_serve_stops_its_server(data_dir: Path, signum: int, after_a
         server.kill()
     assert server.returncode >= 0, f"killed by signal {-server.returncode}, so no exit handler ran"
     assert wait_until_gone(data_dir) == [], log.read_text()
+
+
+def test_stop_embedded_stops_the_server_before_its_directory_goes(data_dir: Path) -> None:
+    """As the test suite's own server: stopped by ``stop_embedded`` before its temporary directory
+    is deleted (at exit, with the list of users deleted, the wheel would leave it running)."""
+    script = (
+        "import shutil, sys\n"
+        "from pathlib import Path\n"
+        "from spikeland.db.embedded import start_embedded, stop_embedded\n"
+        "start_embedded(Path(sys.argv[1]))\n"
+        "stop_embedded(Path(sys.argv[1]))\n"
+        "shutil.rmtree(sys.argv[1])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(data_dir)],
+        env=environment(data_dir),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert wait_until_gone(data_dir) == []

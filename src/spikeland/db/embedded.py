@@ -9,6 +9,8 @@ handler of the last one. Two gaps are closed here: a process killed by a signal 
 pid, so the list never shrinks to one again and the server is never stopped (such pids are
 forgotten, on start and on exit); and SIGTERM's default action ends the process without running
 ``atexit`` handlers (uvicorn re-raises it once it has shut down), so it is made a ``SystemExit``.
+A process that deletes the data directory before it exits (the test suite's temporary server)
+calls ``stop_embedded`` first.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import psutil  # the wheel's own dependency; it tells which registered users sti
 
 DATABASE_NAME = "spikeland"
 _log = logging.getLogger(__name__)
-_released: set[Path] = set()  # data directories whose release at exit is registered
+_held: dict[Path, Any] = {}  # pgdata -> the wheel's server, for each server this process uses
 
 
 def start_embedded(data_dir: Path, database: str = DATABASE_NAME, timeout: float = 30.0) -> str:
@@ -45,16 +47,16 @@ def start_embedded(data_dir: Path, database: str = DATABASE_NAME, timeout: float
 
         data_dir.mkdir(parents=True, exist_ok=True)
         pgdata = data_dir.resolve() / "pgdata"
-        lock = PostgresServer._lock  # the wheel's lock around its list of users
-        with lock:
+        with PostgresServer._lock:  # the wheel's lock around its list of users
             _forget_dead_users(pgdata)
         server: Any = get_server(pgdata, cleanup_mode="stop")
-    if pgdata not in _released:
-        _released.add(pgdata)
-        # Forget the users that died meanwhile just before the wheel decides whether this process
-        # is the last one; its own handler is replaced so that the two run in this order.
+    if pgdata not in _held:
+        # The wheel's exit handler is replaced by ours (stop_embedded), which first forgets the
+        # users that died meanwhile, then lets the wheel decide whether this process is the last.
         atexit.unregister(server._cleanup)
-        atexit.register(_release, server, lock)
+        if not _held:
+            atexit.register(_release_all)
+        _held[pgdata] = server
     _exit_on_sigterm()
     admin_url = server.get_uri(database="postgres")
     asyncio.run(_wait_and_create(admin_url, database, timeout))
@@ -62,10 +64,21 @@ def start_embedded(data_dir: Path, database: str = DATABASE_NAME, timeout: float
     return url
 
 
-def _release(server: Any, lock: Any) -> None:
-    with lock:
+def stop_embedded(data_dir: Path) -> None:
+    """End this process's use of the server in ``data_dir`` now rather than at exit: the server
+    stops if no other process uses it. Needed before ``data_dir`` is deleted, since the list of
+    users lives in it: with the list gone, the wheel would leave the server running."""
+    server = _held.pop(data_dir.resolve() / "pgdata", None)
+    if server is None:
+        return
+    with server._lock:
         _forget_dead_users(server.pgdata)
     server._cleanup()
+
+
+def _release_all() -> None:
+    for pgdata in list(_held):
+        stop_embedded(pgdata.parent)
 
 
 def _forget_dead_users(pgdata: Path) -> None:
