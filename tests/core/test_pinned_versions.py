@@ -18,6 +18,8 @@ CHECKED = {
     "sqlalchemy": "2.1",
     # integrations.stripe: overrides the HTTP client's _get_request_args_kwargs.
     "stripe": "16.1",
+    # core.boundary: wraps the app's build_middleware_stack to sit outside ServerErrorMiddleware.
+    "starlette": "1.10",
     # core.server: subclasses HttpToolsProtocol and arms its deadlines on its parser callbacks.
     "uvicorn": "0.54",
 }
