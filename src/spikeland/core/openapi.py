@@ -12,25 +12,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
-ERROR_SCHEMA = "ErrorResponse"
-_ERROR_COMPONENTS: dict[str, Any] = {
-    "ErrorDetail": {
-        "title": "ErrorDetail",
-        "type": "object",
-        "required": ["code", "message"],
-        "properties": {
-            "code": {"type": "string", "description": "Stable, machine-readable (e.g. validation_error)."},
-            "message": {"type": "string", "description": "For people; may change."},
-            "details": {"description": "Structured context: for validation_error, one entry per field."},
-        },
-    },
-    ERROR_SCHEMA: {
-        "title": ERROR_SCHEMA,
-        "type": "object",
-        "required": ["error"],
-        "properties": {"error": {"$ref": "#/components/schemas/ErrorDetail"}},
-    },
-}
+from spikeland.core.schemas import ErrorResponse
+
+ERROR_SCHEMA = ErrorResponse.__name__
 _FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
 
 
@@ -44,7 +28,9 @@ def rewrite(document: dict[str, Any]) -> dict[str, Any]:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in _FASTAPI_VALIDATION:
         schemas.pop(name, None)
-    schemas.update(_ERROR_COMPONENTS)
+    envelope = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(envelope.pop("$defs", {}))
+    schemas[ERROR_SCHEMA] = envelope
     for path_item in document.get("paths", {}).values():
         for operation in path_item.values():
             responses = operation.setdefault("responses", {})

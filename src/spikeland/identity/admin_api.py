@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 
 from spikeland.core.pagination import PageLimit
-from spikeland.core.schemas import Schema
+from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import admin
 from spikeland.identity.deps import AdminUser, SuperAdminUser, client_ip, key_cache_of
@@ -31,7 +31,7 @@ class AdminUserPage(Schema):
     next_cursor: str | None
 
 
-class RoleChange(Schema):
+class RoleChange(RequestSchema):
     role: UserRole
 
 

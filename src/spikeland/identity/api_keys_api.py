@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response, status
 from pydantic import StringConstraints
 
-from spikeland.core.schemas import Schema
+from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import api_keys
 from spikeland.identity.deps import CurrentUser, key_cache_of
@@ -20,7 +20,7 @@ KeyName = Annotated[
 ]
 
 
-class ApiKeyCreate(Schema):
+class ApiKeyCreate(RequestSchema):
     name: KeyName
 
 

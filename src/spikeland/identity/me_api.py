@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response, status
 from pydantic import Field
 
-from spikeland.core.schemas import ErrorResponse, Schema
+from spikeland.core.schemas import ErrorResponse, RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import data_rights
 from spikeland.identity.deps import CurrentUser, clear_session_cookie, key_cache_of, settings_of
@@ -25,7 +25,7 @@ class DataExport(Schema):
     referred_users: list[dict[str, str]]
 
 
-class DeleteAccountRequest(Schema):
+class DeleteAccountRequest(RequestSchema):
     # Optional on the wire so an account without a password gets the explanatory 409, not a 422.
     password: Annotated[str, Field(min_length=1, max_length=256)] | None = None
 

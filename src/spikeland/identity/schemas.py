@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 
-from spikeland.core.schemas import Schema
+from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.core.security import password_fits
 from spikeland.identity.models import UserRole
 
@@ -29,14 +29,14 @@ GivenPassword = Annotated[str, Field(min_length=1, max_length=256)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class SignupRequest(Schema):
+class SignupRequest(RequestSchema):
     email: Email
     password: NewPassword
     name: Name | None = None
     referral_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
 
 
-class LoginRequest(Schema):
+class LoginRequest(RequestSchema):
     email: Email
     password: GivenPassword
 

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from pydantic import Field
 
-from spikeland.core.schemas import Schema
+from spikeland.core.schemas import RequestSchema
 from spikeland.db.session import DbSession
 from spikeland.identity import admin, verification
 from spikeland.identity.deps import (
@@ -29,20 +29,20 @@ router = APIRouter(tags=["auth"])
 Token = Annotated[str, Field(min_length=1, max_length=512)]
 
 
-class TokenRequest(Schema):
+class TokenRequest(RequestSchema):
     token: Token
 
 
-class EmailRequest(Schema):
+class EmailRequest(RequestSchema):
     email: Email
 
 
-class PasswordChangeRequest(Schema):
+class PasswordChangeRequest(RequestSchema):
     current_password: GivenPassword
     new_password: NewPassword
 
 
-class PasswordResetRequest(Schema):
+class PasswordResetRequest(RequestSchema):
     token: Token
     new_password: NewPassword
 
