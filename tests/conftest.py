@@ -13,6 +13,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -71,14 +72,23 @@ def server_url() -> Iterator[str]:
             stop_embedded(Path(tmp))  # before its directory goes, or the server would outlive the run
 
 
+@contextmanager
+def migrated_database(server_url: str, prefix: str = "spikeland_test") -> Iterator[str]:
+    """A fresh database on ``server_url`` migrated to head, dropped when the block ends."""
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+    url = asyncio.run(create_database(server_url, name))
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        asyncio.run(drop_database(server_url, name))
+
+
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Iterator[str]:
     """A fresh database migrated to head, dropped after the run."""
-    name = f"spikeland_test_{os.getpid()}_{secrets.token_hex(3)}"
-    url = asyncio.run(create_database(server_url, name))
-    migrate.upgrade(url)
-    yield url
-    asyncio.run(drop_database(server_url, name))
+    with migrated_database(server_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -25,9 +25,8 @@ from schemathesis.core.transport import Response
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from spikeland.app import create_app
-from spikeland.db import migrate
 from spikeland.settings import Settings
-from tests.conftest import create_database, drop_database
+from tests.conftest import migrated_database
 from tests.live_server import live_spikeland
 
 pytestmark = pytest.mark.slow
@@ -65,11 +64,8 @@ def _path_names(operation: Any) -> set[str]:
 @pytest.fixture(scope="module")
 def fuzz_database(server_url: str) -> Iterator[str]:
     """A database of its own: ``serve`` seeds it, and the fuzzing leaves rows of every kind behind."""
-    name = f"spikeland_fuzz_{os.getpid()}_{secrets.token_hex(3)}"
-    url = asyncio.run(create_database(server_url, name))
-    migrate.upgrade(url)
-    yield url
-    asyncio.run(drop_database(server_url, name))
+    with migrated_database(server_url, "spikeland_fuzz") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
