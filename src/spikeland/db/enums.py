@@ -10,6 +10,16 @@ class EnhancementTier(StrEnum):
     TIER_4K = "TIER_4K"  # 4096px output (10 tokens)
 
 
+# Output long side per tier; FREE keeps at most 1024. Here, beside the tier, because the imaging
+# adapters (below every domain) size their output by it and the token prices are a domain above.
+TIER_MAX_DIMENSION: dict[EnhancementTier, int] = {
+    EnhancementTier.FREE: 1024,
+    EnhancementTier.TIER_1K: 1024,
+    EnhancementTier.TIER_2K: 2048,
+    EnhancementTier.TIER_4K: 4096,
+}
+
+
 class JobStatus(StrEnum):
     PENDING = "PENDING"  # Job queued
     PROCESSING = "PROCESSING"  # Job in progress

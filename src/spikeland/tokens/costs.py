@@ -16,14 +16,6 @@ ENHANCEMENT_COST: dict[EnhancementTier, int] = {
 }
 GENERATION_COST = ENHANCEMENT_COST
 
-# Output long side per tier; FREE keeps at most 1024.
-TIER_MAX_DIMENSION: dict[EnhancementTier, int] = {
-    EnhancementTier.FREE: 1024,
-    EnhancementTier.TIER_1K: 1024,
-    EnhancementTier.TIER_2K: 2048,
-    EnhancementTier.TIER_4K: 4096,
-}
-
 # The balance regenerates up to this cap; purchases and bonuses may exceed it.
 TIER_CAP: dict[SubscriptionTier, int] = {
     SubscriptionTier.FREE: 10,

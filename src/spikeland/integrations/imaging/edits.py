@@ -14,10 +14,9 @@ from collections.abc import Callable
 
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
-from spikeland.db.enums import EnhancementTier
+from spikeland.db.enums import TIER_MAX_DIMENSION, EnhancementTier
 from spikeland.integrations.imaging import processing as px
 from spikeland.integrations.imaging.render import require_prompt
-from spikeland.tokens.costs import TIER_MAX_DIMENSION
 
 Edit = Callable[[Image.Image], Image.Image]
 

@@ -28,7 +28,7 @@ from google import genai
 from google.genai import errors, types
 from PIL import Image
 
-from spikeland.db.enums import EnhancementTier
+from spikeland.db.enums import TIER_MAX_DIMENSION, EnhancementTier
 from spikeland.integrations.imaging import (
     Analysis,
     CropBox,
@@ -56,7 +56,6 @@ from spikeland.integrations.imaging.render import (
     require_prompt,
 )
 from spikeland.settings import Settings
-from spikeland.tokens.costs import TIER_MAX_DIMENSION
 
 _log = logging.getLogger(__name__)
 

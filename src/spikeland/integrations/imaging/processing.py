@@ -10,11 +10,10 @@ import io
 
 from PIL import Image, ImageChops, ImageOps, ImageStat, UnidentifiedImageError
 
-from spikeland.db.enums import EnhancementTier
+from spikeland.db.enums import TIER_MAX_DIMENSION, EnhancementTier
 from spikeland.integrations.imaging import CropBox, ImagingFatal
 from spikeland.integrations.imaging.budget import decoded_bytes
 from spikeland.integrations.imaging.config import AutoCropConfig
-from spikeland.tokens.costs import TIER_MAX_DIMENSION
 
 JPEG_QUALITY = 95
 # Formats that lose nothing: a crop of one is written as PNG, anything else as JPEG.

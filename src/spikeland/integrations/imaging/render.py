@@ -18,9 +18,8 @@ import re
 
 from PIL import Image, ImageDraw
 
-from spikeland.db.enums import EnhancementTier
+from spikeland.db.enums import TIER_MAX_DIMENSION, EnhancementTier
 from spikeland.integrations.imaging import ImagingFatal
-from spikeland.tokens.costs import TIER_MAX_DIMENSION
 
 # The aspect ratios Gemini accepts (and the original platform's generate route allowed).
 ASPECT_RATIOS: dict[str, tuple[int, int]] = {
