@@ -277,7 +277,10 @@ def tokens_verify() -> None:
 @app.command()
 def worker() -> None:
     """Run the periodic jobs (expired sessions and tokens, ...) until interrupted."""
+    from spikeland.routes import register_hooks
     from spikeland.worker.scheduler import worker_main
+
+    register_hooks()  # the same reactions as in the app, whatever a job triggers
 
     settings = get_settings()
     _logging(settings)

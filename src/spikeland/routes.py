@@ -1,5 +1,5 @@
-"""Every domain's routers, mounted under /api/v1 by ``create_app`` — and the domain hooks that
-must be registered before the first request (importing a ``hooks`` module registers it)."""
+"""Every domain's routers, mounted under /api/v1 by ``create_app`` — and the one place the domain
+hooks are registered (``register_hooks``), called by the app, the CLI, the worker and the tests."""
 
 from __future__ import annotations
 
@@ -44,6 +44,10 @@ def api_routers() -> list[APIRouter]:
 
 
 def register_hooks() -> None:
-    """Import the modules whose import registers identity hooks (sign-up, email verified)."""
-    import spikeland.gallery.hooks
-    import spikeland.growth.hooks  # noqa: F401  (referrals)
+    """Register every domain's reactions on the hooks lower domains offer (identity's sign-up and
+    email verified, images' pipeline deletion). Idempotent, so each entry point simply calls it."""
+    from spikeland.gallery import hooks as gallery_hooks
+    from spikeland.growth import hooks as growth_hooks
+
+    gallery_hooks.register()  # default albums; albums keep their pipeline
+    growth_hooks.register()  # referrals

@@ -1,4 +1,5 @@
-"""Growth's reactions to identity events; importing this module registers them.
+"""Growth's reactions to identity events, registered by ``register()`` (called once at start by
+``spikeland.routes.register_hooks``; importing this module registers nothing).
 
 Identity's hooks carry no settings, so the referral rules read the process settings
 (``get_settings()``), as the rest of a deployment does.
@@ -9,16 +10,21 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.growth import referrals
-from spikeland.identity.hooks import SignupContext, on_email_verified, on_signup
+from spikeland.identity import hooks as identity_hooks
+from spikeland.identity.hooks import SignupContext
 from spikeland.identity.models import User
 from spikeland.settings import get_settings
 
 
-@on_signup
 async def record_referral(session: AsyncSession, user: User, context: SignupContext) -> None:
     await referrals.record_signup(session, user, context.ip)
 
 
-@on_email_verified
 async def complete_referral(session: AsyncSession, user: User) -> None:
     await referrals.complete(session, user, get_settings())
+
+
+def register() -> None:
+    """Idempotent: each hook list ignores a second registration of the same function."""
+    identity_hooks.on_signup(record_referral)
+    identity_hooks.on_email_verified(complete_referral)

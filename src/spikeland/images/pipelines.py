@@ -23,9 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spikeland.core.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
 from spikeland.core.pagination import Page, newest_first
 from spikeland.db.enums import EnhancementTier
+from spikeland.db.locks import SEED_LOCK_KEY
 from spikeland.identity.models import User
+from spikeland.images import hooks
 from spikeland.images.models import EnhancementPipeline, PipelineVisibility
 from spikeland.images.pipeline_schemas import NAME_MAX, PipelineCreate, PipelineUpdate
+from spikeland.images.presets import SYSTEM_PIPELINES
 from spikeland.integrations.imaging.config import (
     DEFAULT_ANALYSIS,
     DEFAULT_AUTO_CROP,
@@ -195,11 +198,9 @@ async def delete_pipeline(session: AsyncSession, pipeline_id: str, user_id: str)
     """Delete, unless an album uses it (its jobs keep their history: pipelineId becomes NULL)."""
     pipeline = await _owned(session, pipeline_id, user_id)
     # The row lock above conflicts with the key-share lock an album update pointing here takes, so
-    # an album cannot start using the pipeline between this check and the delete.
-    # Imported here: the gallery builds on images (its service imports this module).
-    from spikeland.gallery.service import pipeline_in_use
-
-    if await pipeline_in_use(session, pipeline.id):
+    # an album cannot start using the pipeline between this check and the delete. Asked through a
+    # hook: the gallery (which builds on images) registers the album check.
+    if await hooks.pipeline_in_use(session, pipeline.id):
         raise PipelineInUse("An album uses this pipeline; change the album's pipeline first.")
     await session.delete(pipeline)
     await session.flush()
@@ -291,10 +292,9 @@ async def count_use(session: AsyncSession, pipeline_id: str) -> None:
 def system_pipelines() -> list[dict[str, Any]]:
     """The system presets as ``EnhancementPipeline`` fields, each config checked by its model.
 
-    The presets are the reference data of ``spikeland.seed`` (one list, so the two cannot drift).
+    The presets are images' reference data, which ``spikeland.seed`` seeds (one list, so the two
+    cannot drift).
     """
-    from spikeland.seed import SYSTEM_PIPELINES  # seed imports every domain's models: import late
-
     rows = []
     for preset in SYSTEM_PIPELINES:
         for model, config in (
@@ -311,8 +311,6 @@ def system_pipelines() -> list[dict[str, Any]]:
 
 async def seed_system_pipelines(session: AsyncSession) -> int:
     """Insert the system presets missing by name; returns how many were inserted. Flushes only."""
-    from spikeland.seed import SEED_LOCK_KEY
-
     # The seed's lock: names are not unique, so two seeders at once must take turns.
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEED_LOCK_KEY})
     existing = set(

@@ -1,0 +1,30 @@
+"""Hooks other domains hang on images events, since images depends on none of the domains above it.
+
+- pipeline deletion: a domain that points rows at a pipeline (the gallery's album default) says
+  whether the pipeline is still in use, and the deletion is refused while one says yes.
+
+Each check runs in the transaction of the deletion, after its row lock on the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+PipelineInUseCheck = Callable[[AsyncSession, str], Awaitable[bool]]
+_pipeline_in_use_checks: list[PipelineInUseCheck] = []
+
+
+def on_pipeline_delete(check: PipelineInUseCheck) -> PipelineInUseCheck:
+    """Register ``check`` (usable as a decorator); registering twice has no effect."""
+    if check not in _pipeline_in_use_checks:
+        _pipeline_in_use_checks.append(check)
+    return check
+
+
+async def pipeline_in_use(session: AsyncSession, pipeline_id: str) -> bool:
+    for check in _pipeline_in_use_checks:
+        if await check(session, pipeline_id):
+            return True
+    return False
