@@ -12,7 +12,8 @@ import pytest
 
 CHECKED = {
     # core.hot_route: fastapi._compat, dependency solving internals, routing's context variable;
-    # tests/core/test_hot_route.py compares it with APIRoute request by request.
+    # tests/core/test_hot_route.py compares it with APIRoute request by request, and
+    # tests/core/test_hot_route_spend.py does so on the real token spend (its only user).
     "fastapi": "0.165",
     # db.session: the asyncpg adapter's _transaction / _start_transaction for the driver-mode unit.
     "sqlalchemy": "2.1",

@@ -23,8 +23,8 @@ from spikeland.tokens.schemas import (
     TransactionPage,
 )
 
-# HotRoute: the spend is the platform's hottest write (see core.hot_route); the reads come along.
-router = APIRouter(prefix="/tokens", tags=["tokens"], route_class=HotRoute)
+# Ordinary FastAPI routes; only the spend is a HotRoute (see docs/architecture.md, "Hot paths").
+router = APIRouter(prefix="/tokens", tags=["tokens"])
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 _SPEND_TYPES = {
@@ -32,6 +32,38 @@ _SPEND_TYPES = {
     "generation": TokenTransactionType.SPEND_MCP_GENERATION,
     "box": TokenTransactionType.SPEND_BOX_CREATION,
 }
+
+
+async def spend(
+    body: SpendRequest, caller: CurrentCaller, db: DbUnit, key: IdempotencyKey = None
+) -> MovementOut:
+    """Spend tokens directly (API clients paying for work done elsewhere)."""
+    # A hot path: the caller by id and the ledger's statements on the request's driver connection;
+    # no ORM session is made (see db.session).
+    movement = await service.spend(
+        await db.driver(),
+        caller.user_id,
+        body.amount,
+        _SPEND_TYPES[body.purpose],
+        source="api",
+        source_id=idempotency_source(key),
+        metadata={"description": body.description} if body.description else None,
+        fingerprint=fingerprint("spend", body.model_dump(mode="json")) if key else None,
+    )
+    return MovementOut.model_validate(movement)
+
+
+# The platform's hottest write: served by HotRoute (core.hot_route) and nothing else of this router,
+# and added first so it is matched first (routes.py mounts this router first too).
+# tests/core/test_hot_route_spend.py compares its answers with the same endpoint on a plain APIRoute.
+router.add_api_route(
+    "/spend",
+    spend,
+    methods=["POST"],
+    response_model=MovementOut,
+    status_code=status.HTTP_201_CREATED,
+    route_class_override=HotRoute,
+)
 
 
 @router.get("/balance", response_model=BalanceOut | BalanceAtOut)
@@ -63,23 +95,3 @@ async def transactions(
     return TransactionPage(
         items=[TransactionOut.model_validate(t) for t in page.items], next_cursor=page.next_cursor
     )
-
-
-@router.post("/spend", response_model=MovementOut, status_code=status.HTTP_201_CREATED)
-async def spend(
-    body: SpendRequest, caller: CurrentCaller, db: DbUnit, key: IdempotencyKey = None
-) -> MovementOut:
-    """Spend tokens directly (API clients paying for work done elsewhere)."""
-    # A hot path: the caller by id and the ledger's statements on the request's driver connection;
-    # no ORM session is made (see db.session).
-    movement = await service.spend(
-        await db.driver(),
-        caller.user_id,
-        body.amount,
-        _SPEND_TYPES[body.purpose],
-        source="api",
-        source_id=idempotency_source(key),
-        metadata={"description": body.description} if body.description else None,
-        fingerprint=fingerprint("spend", body.model_dump(mode="json")) if key else None,
-    )
-    return MovementOut.model_validate(movement)
