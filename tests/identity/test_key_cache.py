@@ -11,13 +11,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from spikeland.app import create_app
 from spikeland.core.security import digest
+from spikeland.identity import admin, api_keys
 from spikeland.identity.key_cache import KeyCache
+from spikeland.identity.models import UserRole
 from spikeland.settings import Settings
-from tests.factories import client_of
+from tests.factories import client_of, make_user
 from tests.tokens.test_spend_hot_path import BODY, SPEND, bearer, new_key, sign_in
 
 
@@ -155,3 +157,25 @@ async def test_entries_expire(settings: Settings, database_url: str) -> None:
         assert cache.get("digest-2") is None
     finally:
         await cache.close()
+
+
+async def test_a_service_that_ends_keys_forgets_them_in_the_running_apps_cache(
+    app: FastAPI, client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """Revoking and deleting through the services (as the CLI or a job would, no route involved)
+    forgets at once in this process: with the trigger off, nothing else could have."""
+    revoked = await cached_key(app, client)
+    owner = (await client.get("/api/v1/me")).json()["id"]
+    async with trigger_off(engine), AsyncSession(engine, expire_on_commit=False) as session:
+        await api_keys.revoke_key(session, owner, revoked["id"])
+        await session.commit()
+        assert cache_of(app).get(digest(revoked["key"])) is None
+
+    async with client_of(app) as other:
+        kept = await cached_key(app, other)
+        user_id = (await other.get("/api/v1/me")).json()["id"]
+    async with trigger_off(engine), AsyncSession(engine, expire_on_commit=False) as session:
+        actor = await make_user(session, role=UserRole.ADMIN)
+        await admin.delete_user(session, actor, user_id, None)
+        await session.commit()
+        assert cache_of(app).get(digest(kept["key"])) is None

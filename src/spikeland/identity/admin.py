@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spikeland.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from spikeland.core.pagination import Page, newest_first
 from spikeland.core.security import hash_password, password_fits
+from spikeland.identity import key_cache
 from spikeland.identity.models import User, UserRole
 from spikeland.identity.schemas import Email
 from spikeland.identity.service import create_user, find_user_by_email, revoke_sessions
@@ -185,6 +186,7 @@ async def delete_user(session: AsyncSession, actor: User, user_id: str, ip: str 
             details={"table": getattr(cause, "table_name", None), "constraint": constraint},
         ) from None
     session.expunge(target)
+    key_cache.forget_user_keys(user_id)  # its keys went by cascade (see identity.key_cache)
     await audit.record(
         session,
         actor_id=actor.id,

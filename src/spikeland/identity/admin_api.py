@@ -11,7 +11,7 @@ from spikeland.core.pagination import PageLimit
 from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import admin
-from spikeland.identity.deps import AdminUser, SuperAdminUser, client_ip, key_cache_of
+from spikeland.identity.deps import AdminUser, SuperAdminUser, client_ip
 from spikeland.identity.models import UserRole
 from spikeland.identity.schemas import UserOut
 from spikeland.ops.models import AuditAction, AuditLog
@@ -94,7 +94,6 @@ async def change_role(
 @router.delete("/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_user(user_id: str, request: Request, actor: AdminUser, session: DbSession) -> None:
     await admin.delete_user(session, actor, user_id, client_ip(request))
-    key_cache_of(request).forget_user(user_id)
 
 
 @router.get("/audit-logs", response_model=AuditPage)

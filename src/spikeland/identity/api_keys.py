@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spikeland.core.clock import utcnow
 from spikeland.core.errors import Conflict, NotFound, ValidationFailed
 from spikeland.core.security import digest, new_secret
+from spikeland.identity import key_cache
 from spikeland.identity.key_cache import KeyCache
 from spikeland.identity.models import ApiKey, User
 
@@ -170,3 +171,6 @@ async def revoke_key(session: AsyncSession, user_id: str, key_id: str) -> None:
     )
     if found is None:
         raise NotFound("No such API key.", code="api_key_not_found")
+    # At once in this process (the trigger's NOTIFY reaches every process, this one too, only
+    # after the commit), whoever revokes: a route, the CLI, a job.
+    key_cache.forget_key(key_id)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import StringConstraints
 
 from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import api_keys
-from spikeland.identity.deps import CurrentUser, key_cache_of
+from spikeland.identity.deps import CurrentUser
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])
 
@@ -60,6 +60,5 @@ async def list_api_keys(user: CurrentUser, session: DbSession) -> ApiKeyList:
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_api_key(key_id: str, request: Request, user: CurrentUser, session: DbSession) -> None:
+async def revoke_api_key(key_id: str, user: CurrentUser, session: DbSession) -> None:
     await api_keys.revoke_key(session, user.id, key_id)
-    key_cache_of(request).forget(key_id)

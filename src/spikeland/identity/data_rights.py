@@ -32,6 +32,7 @@ from spikeland.core.errors import Conflict, Forbidden
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.security import verify_password
 from spikeland.db.registry import metadata as default_metadata
+from spikeland.identity import key_cache
 from spikeland.identity.admin import lock_super_admins
 from spikeland.identity.models import User, UserRole
 from spikeland.settings import Settings
@@ -303,3 +304,4 @@ async def delete_account(
         ) from None
     if user in session:
         session.expunge(user)  # gone from the database; the unit of work must not flush it
+    key_cache.forget_user_keys(user.id)  # its keys went by cascade (see identity.key_cache)

@@ -7,8 +7,9 @@ only if a key that ends is forgotten at once, in every process, whatever ended i
 - a trigger (migration 0005) sends ``NOTIFY spikeland_api_keys, '<key id>'`` for every change that
   can end a key (revoked, rotated, moved, deleted — a deleted user's keys too, operators' SQL
   too), delivered when that transaction commits; this process LISTENs and forgets the key; the
-  routes that revoke keys or delete users also forget at once in their own process (so the
-  caller's next request never races the notification);
+  services that revoke keys or delete users also forget at once in their own process
+  (``forget_key``, ``forget_user_keys``: every cache of the process, whoever called the service —
+  a route, the CLI, a job), so the caller's next request never races the notification;
 - the cache is used only while that LISTEN connection is up and proven to hear: it notifies
   itself on connecting and every ``ttl/2`` s (≤ 30 s) and must hear each within 5 s (a
   transaction-pooling proxy can make LISTEN look fine and hear nothing); when it drops or goes
@@ -28,6 +29,7 @@ import contextlib
 import logging
 import secrets
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -39,6 +41,18 @@ CHANNEL = "spikeland_api_keys"
 PROBE = "probe:"  # prefix of the notifications this process sends itself
 PROBE_TIMEOUT = 5.0
 APPLICATION_NAME = "spikeland-key-cache"  # as pg_stat_activity shows the listening connection
+
+
+def forget_key(api_key_id: str) -> None:
+    """Forget a key in every cache of this process (a service that ends a key calls this)."""
+    for cache in tuple(_live):
+        cache.forget(api_key_id)
+
+
+def forget_user_keys(user_id: str) -> None:
+    """Forget every key of a user in every cache of this process (the user is being deleted)."""
+    for cache in tuple(_live):
+        cache.forget_user(user_id)
 
 
 @dataclass
@@ -64,6 +78,7 @@ class KeyCache:
         self._probes: dict[str, asyncio.Event] = {}
         self._closing = False
         self._probe_every = max(1.0, min(30.0, ttl / 2))
+        _live.add(self)
 
     @property
     def listening(self) -> bool:
@@ -183,6 +198,7 @@ class KeyCache:
         self._lost.set()
 
     async def close(self) -> None:
+        _live.discard(self)
         self._closing = True
         self._lost.set()  # ends the wait even if a cancellation were lost on the way
         if self._task is not None:
@@ -191,3 +207,8 @@ class KeyCache:
                 await self._task
             self._task = None
         self._forget_everything()
+
+
+# The caches of this process, for the services' forget calls: one per app (a test run makes many,
+# hence weak references; a closed one leaves at once).
+_live: weakref.WeakSet[KeyCache] = weakref.WeakSet()

@@ -10,7 +10,7 @@ from pydantic import Field
 from spikeland.core.schemas import ErrorResponse, RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import data_rights
-from spikeland.identity.deps import CurrentUser, clear_session_cookie, key_cache_of, settings_of
+from spikeland.identity.deps import CurrentUser, clear_session_cookie, settings_of
 
 router = APIRouter(tags=["me"])
 
@@ -63,5 +63,4 @@ async def delete_me(
     """
     settings = settings_of(request)
     await data_rights.delete_account(session, settings, request.app.state.rate_limiter, user, body.password)
-    key_cache_of(request).forget_user(user.id)
     clear_session_cookie(response, settings)
