@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.billing import events as ev
+from spikeland.billing import hooks
 from spikeland.billing import subscriptions as subs
 from spikeland.billing.events import BadEvent
 from spikeland.billing.models import (
@@ -28,7 +29,6 @@ from spikeland.billing.models import (
 from spikeland.billing.plans import plan_for_price, tier_of
 from spikeland.core.clock import utcnow
 from spikeland.db.enums import SubscriptionTier
-from spikeland.growth import service as growth
 from spikeland.identity.models import User
 from spikeland.integrations.stripe import StripeGateway
 from spikeland.tokens import service as tokens
@@ -134,7 +134,8 @@ async def _pack_paid(session: AsyncSession, checkout: dict[str, Any], meta: dict
         metadata={"packageId": package.id, "sessionId": session_id, "amountPaid": amount},
     )
     if movement.applied:
-        await growth.apply_purchase_bonus(session, user_id, granted, intent)
+        # A voucher bonus on the purchase, among others: growth registers on this hook.
+        await hooks.run_tokens_purchased_hooks(session, user_id, granted, intent)
     return f"{granted} tokens for {user_id}" if movement.applied else "already credited"
 
 

@@ -6,9 +6,11 @@ later (payments, renewals, cancellations) comes back as webhook events (``handle
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.billing import subscriptions as subs
@@ -16,6 +18,7 @@ from spikeland.billing.models import StripePayment, Subscription, SubscriptionPl
 from spikeland.billing.plans import plan_for_price, plan_for_tier
 from spikeland.core.errors import Conflict, NotFound, ServiceUnavailable, SpikelandError, ValidationFailed
 from spikeland.core.pagination import Page, newest_first
+from spikeland.db.cuid import cuid
 from spikeland.db.enums import SubscriptionTier
 from spikeland.identity.models import User
 from spikeland.integrations.stripe import (
@@ -240,3 +243,72 @@ async def list_payments(
     return await newest_first(
         session, statement, StripePayment.created_at, StripePayment.id, limit=limit, cursor=cursor
     )
+
+
+# ----------------------------------------------------------------------------- trial subscriptions
+# Growth's SUBSCRIPTION_TRIAL vouchers start these; the rows are billing's, so billing writes them.
+# A trial row looks like one billing made, so the period-end job ends it like any other.
+
+TRIAL_PRICE_ID = "trial"
+
+
+async def subscription_status(session: AsyncSession, user_id: str) -> SubscriptionStatus | None:
+    """The status of the user's subscription row (a user has at most one), if any."""
+    status: SubscriptionStatus | None = await session.scalar(
+        select(Subscription.status).where(Subscription.user_id == user_id)
+    )
+    return status
+
+
+async def start_trial(
+    session: AsyncSession,
+    user_id: str,
+    subscription_id: str,
+    tier: SubscriptionTier,
+    starts_at: datetime,
+    ends_at: datetime,
+) -> bool:
+    """Create (or replace a CANCELED) subscription row as TRIALING; False when another row is live.
+
+    One conditional upsert: a subscription that appeared meanwhile (another trial, a Stripe
+    checkout) makes it insert nothing.
+    """
+    fields = {
+        "stripe_subscription_id": subscription_id,
+        "stripe_price_id": TRIAL_PRICE_ID,
+        "status": SubscriptionStatus.TRIALING,
+        "tier": tier,
+        "current_period_start": starts_at,
+        "current_period_end": ends_at,
+        "cancel_at_period_end": False,
+        "downgrade_to": None,
+        "tokens_per_month": 0,
+        "rollover_tokens": 0,
+        "max_rollover": 0,
+        "updated_at": starts_at,
+    }
+    statement = (
+        insert(Subscription)
+        .values(id=cuid(), user_id=user_id, **fields)
+        .on_conflict_do_update(
+            index_elements=[Subscription.user_id],
+            set_={getattr(Subscription, name): value for name, value in fields.items()},
+            where=Subscription.status == SubscriptionStatus.CANCELED,
+        )
+        .returning(Subscription.id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def subscription_period(
+    session: AsyncSession, subscription_id: str
+) -> tuple[SubscriptionTier, datetime] | None:
+    """The tier and period end of the subscription row with this Stripe id, if it is still there."""
+    row = (
+        await session.execute(
+            select(Subscription.tier, Subscription.current_period_end).where(
+                Subscription.stripe_subscription_id == subscription_id
+            )
+        )
+    ).first()
+    return (row.tier, row.current_period_end) if row else None

@@ -1,4 +1,4 @@
-"""Growth's reactions to identity events, registered by ``register()`` (called once at start by
+"""Growth's reactions to identity and billing events, registered by ``register()`` (called once at start by
 ``spikeland.routes.register_hooks``; importing this module registers nothing).
 
 Identity's hooks carry no settings, so the referral rules read the process settings
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spikeland.growth import referrals
+from spikeland.billing import hooks as billing_hooks
+from spikeland.growth import referrals, service
 from spikeland.identity import hooks as identity_hooks
 from spikeland.identity.hooks import SignupContext
 from spikeland.identity.models import User
@@ -28,3 +29,4 @@ def register() -> None:
     """Idempotent: each hook list ignores a second registration of the same function."""
     identity_hooks.on_signup(record_referral)
     identity_hooks.on_email_verified(complete_referral)
+    billing_hooks.on_tokens_purchased(service.apply_purchase_bonus)

@@ -2,7 +2,8 @@
 
 Vouchers (admin CRUD, status rules) live in ``vouchers``, checking and redeeming codes in
 ``redemption``, trials in ``trial``, referrals in ``referrals`` (fraud rules in ``fraud``).
-Billing calls ``apply_purchase_bonus`` after crediting a token-pack purchase (contract (a)).
+Billing runs ``apply_purchase_bonus`` after crediting a token-pack purchase (contract (a)), through
+its ``on_tokens_purchased`` hook (registered by ``growth.hooks.register``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """SUBSCRIPTION_TRIAL vouchers: a TRIALING subscription row and the tier it gives (contract (b)).
 
-The row looks like a subscription billing made, so billing's period-end job ends it like any
-other (tier back to FREE, status CANCELED): ``stripeSubscriptionId`` is
-``trial_{voucherId}_{userId}``, ``stripePriceId`` "trial", no monthly tokens.
+Billing's service writes the row (the table is billing's), so it looks like a subscription billing
+made and billing's period-end job ends it like any other (tier back to FREE, status CANCELED):
+``stripeSubscriptionId`` is ``trial_{voucherId}_{userId}``, ``stripePriceId`` "trial", no monthly
+tokens.
 
 ``subscriptions.userId`` is unique, so a user has one row. No row, or a CANCELED one (replaced
 in place), may start a trial; ACTIVE or TRIALING is ``already_subscribed`` — and so are PAST_DUE
@@ -14,13 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spikeland.billing.models import Subscription, SubscriptionStatus
+from spikeland.billing import service as billing
+from spikeland.billing.models import SubscriptionStatus
 from spikeland.core.clock import utcnow
-from spikeland.db.cuid import cuid
 from spikeland.db.enums import SubscriptionTier
 from spikeland.growth.errors import AlreadySubscribed
 from spikeland.growth.models import Voucher
@@ -28,8 +27,6 @@ from spikeland.growth.vouchers import trial_tier
 from spikeland.tokens import service as tokens
 from spikeland.tokens.costs import is_upgrade
 from spikeland.tokens.models import TokenTransactionType
-
-TRIAL_PRICE_ID = "trial"
 
 
 @dataclass(frozen=True)
@@ -49,46 +46,21 @@ def _refused() -> AlreadySubscribed:
 
 
 async def ensure_can_start(session: AsyncSession, user_id: str) -> None:
-    status = await session.scalar(select(Subscription.status).where(Subscription.user_id == user_id))
+    status = await billing.subscription_status(session, user_id)
     if status is not None and status != SubscriptionStatus.CANCELED:
         raise _refused()
 
 
 async def start(session: AsyncSession, voucher: Voucher, user_id: str, redemption_id: str) -> Trial:
-    """Create (or replace a CANCELED) subscription row as TRIALING and raise the tier.
-
-    One conditional upsert: a subscription that appeared meanwhile (another trial, a Stripe
-    checkout) makes it return nothing, and the redemption is refused.
-    """
+    """Create (or replace a CANCELED) subscription row as TRIALING (through billing) and raise the
+    tier. A subscription that appeared meanwhile makes billing insert nothing: the redemption is
+    refused."""
     now = utcnow()
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as stored: timestamp(3)
     tier = trial_tier(voucher)
     ends_at = now + timedelta(days=voucher.value)
-    fields = {
-        "stripe_subscription_id": trial_subscription_id(voucher.id, user_id),
-        "stripe_price_id": TRIAL_PRICE_ID,
-        "status": SubscriptionStatus.TRIALING,
-        "tier": tier,
-        "current_period_start": now,
-        "current_period_end": ends_at,
-        "cancel_at_period_end": False,
-        "downgrade_to": None,
-        "tokens_per_month": 0,
-        "rollover_tokens": 0,
-        "max_rollover": 0,
-        "updated_at": now,
-    }
-    statement = (
-        insert(Subscription)
-        .values(id=cuid(), user_id=user_id, **fields)
-        .on_conflict_do_update(
-            index_elements=[Subscription.user_id],
-            set_={getattr(Subscription, name): value for name, value in fields.items()},
-            where=Subscription.status == SubscriptionStatus.CANCELED,
-        )
-        .returning(Subscription.id)
-    )
-    if (await session.execute(statement)).first() is None:
+    subscription_id = trial_subscription_id(voucher.id, user_id)
+    if not await billing.start_trial(session, user_id, subscription_id, tier, now, ends_at):
         raise _refused()
     # A user already at this tier or above (set by hand) keeps it: a trial never lowers a tier.
     current = (await tokens.get_balance(session, user_id)).tier
@@ -112,11 +84,4 @@ async def find(
     session: AsyncSession, voucher: Voucher, user_id: str
 ) -> tuple[SubscriptionTier, datetime] | None:
     """The trial a redemption started (for replaying its result), if its row is still there."""
-    row = (
-        await session.execute(
-            select(Subscription.tier, Subscription.current_period_end).where(
-                Subscription.stripe_subscription_id == trial_subscription_id(voucher.id, user_id)
-            )
-        )
-    ).first()
-    return (row.tier, row.current_period_end) if row else None
+    return await billing.subscription_period(session, trial_subscription_id(voucher.id, user_id))
