@@ -28,6 +28,7 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Re-pin every dependency (needs uv: `$(BIN)/pip install uv`).
 lock:
