@@ -29,8 +29,11 @@ consulted (nothing here uses it).
 Written here rather than taken from a library: FastAPI offers no lighter solver, and this one
 reuses its validation and serialisation so only the walk itself is ours. It leans on a few of
 FastAPI's private helpers (pinned in the lock file); ``tests/core/test_hot_route.py`` mounts one
-endpoint on both route classes and compares every answer, so an upgrade that changes them fails
-there.
+endpoint on both route classes and compares every answer (``test_hot_route_spend.py`` does the same
+with the real token spend), so an upgrade that changes them fails there.
+
+Used by ``POST /api/v1/tokens/spend`` only (docs/architecture.md, "Hot paths";
+``tests/core/test_hot_paths.py`` fails on any other use).
 """
 
 from __future__ import annotations

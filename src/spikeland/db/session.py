@@ -8,6 +8,10 @@ more than one without the database through the session, ~0.45 M on the driver), 
 skip both. Whichever the route asks for first opens the unit. A route may take the driver after
 the session (it is the session's own connection), not the session after the driver: that raises
 at once, so such a route fails its first test instead of splitting its transaction.
+
+Driver mode is for the measured hot path alone (docs/architecture.md, "Hot paths"): every other
+route takes ``DbSession``, and ``tests/core/test_hot_paths.py`` holds the allow-list of who may take
+``DbUnit`` (the spend and its caller lookup) and fails on any other route or source that does.
 """
 
 from __future__ import annotations
