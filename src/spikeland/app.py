@@ -22,6 +22,7 @@ from spikeland.db.session import DbSession, DriverConnections
 from spikeland.identity.deps import SESSION_COOKIE
 from spikeland.identity.key_cache import KeyCache
 from spikeland.images.queue import EVENTS_CHANNEL
+from spikeland.integrations.email import make_email_sender
 from spikeland.integrations.imaging import make_imaging
 from spikeland.integrations.storage import make_storage
 from spikeland.routes import api_routers, register_hooks
@@ -110,6 +111,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.rate_limiter = RateLimiter()
     app.state.storage = make_storage(settings)
     app.state.imaging = make_imaging(settings)
+    # One sender for the app: the request routes (integrations.deps.EmailDep) and the mail they
+    # send after commit share it.
+    app.state.email_sender = make_email_sender(settings)
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(BodyLimit, max_bytes=body_cap(settings))

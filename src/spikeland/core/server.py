@@ -104,7 +104,7 @@ def server_config(app: Any, settings: Settings, host: str, port: int, **options:
         "log_level": settings.log_level.lower(),
         # Above INFO an access line is never printed; uvicorn would still format its fields.
         "access_log": logging.getLogger().isEnabledFor(logging.INFO),
-        # The client's address is ours to work out (identity.deps.client_ip, trust_proxy_headers):
+        # The client's address is ours to work out (core.deps.client_ip, trust_proxy_headers):
         # uvicorn's own rewriting would trust X-Forwarded-For from 127.0.0.1 whatever that says.
         "proxy_headers": False,
     }

@@ -6,15 +6,18 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import BackgroundTasks, Depends, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from spikeland.core.deps import Sessions
+from spikeland.core.deps import client_ip as client_ip  # the routes' old import; core.deps.ClientIp
 from spikeland.core.errors import Forbidden, Unauthorized
-from spikeland.core.ratelimit import RateLimiter
 from spikeland.db.session import DbSession, DbUnit
 from spikeland.identity import api_keys
 from spikeland.identity.key_cache import KeyCache
 from spikeland.identity.models import User, UserRole
 from spikeland.identity.service import resolve_session, resolve_session_owner
-from spikeland.integrations.email import EmailSender, make_email_sender
+from spikeland.integrations.deps import EmailDep
+from spikeland.integrations.email import EmailSender
 from spikeland.ops.emails import OutgoingEmail, deliver
 from spikeland.settings import Settings
 
@@ -31,28 +34,26 @@ class Principal:
 
 
 def settings_of(request: Request) -> Settings:
+    """For the dependencies below that have the request already (handlers take ``SettingsDep``)."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def limiter_of(request: Request) -> RateLimiter:
-    limiter: RateLimiter = request.app.state.rate_limiter
-    return limiter
+@dataclass(frozen=True)
+class Mail:
+    """Sends a route's mail once the request's transaction has committed (see ``ops.emails``)."""
+
+    background: BackgroundTasks
+    sessionmaker: async_sessionmaker[AsyncSession]
+    sender: EmailSender
+
+    def after_commit(self, outgoing: OutgoingEmail | None) -> None:
+        if outgoing is not None:
+            self.background.add_task(deliver, self.sessionmaker, self.sender, outgoing)
 
 
-def email_sender(request: Request) -> EmailSender:
-    """The app's sender (``app.state.email_sender``), made from the settings on first use."""
-    sender: EmailSender | None = getattr(request.app.state, "email_sender", None)
-    if sender is None:
-        sender = make_email_sender(settings_of(request))
-        request.app.state.email_sender = sender
-    return sender
-
-
-def send_after_commit(request: Request, background: BackgroundTasks, outgoing: OutgoingEmail | None) -> None:
-    """Send ``outgoing`` once the request's transaction has committed (see ``ops.emails``)."""
-    if outgoing is not None:
-        background.add_task(deliver, request.app.state.sessionmaker, email_sender(request), outgoing)
+async def _mail(background: BackgroundTasks, sessionmaker: Sessions, sender: EmailDep) -> Mail:
+    return Mail(background, sessionmaker, sender)
 
 
 def key_cache_of(request: Request) -> KeyCache:
@@ -60,17 +61,7 @@ def key_cache_of(request: Request) -> KeyCache:
     return cache
 
 
-def client_ip(request: Request) -> str:
-    """The caller's address; proxy headers count only when the deployment says it sits behind one."""
-    settings = settings_of(request)
-    if settings.trust_proxy_headers:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-        real_ip = request.headers.get("x-real-ip")
-        if real_ip:
-            return real_ip.strip()
-    return request.client.host if request.client else "unknown"
+MailDep = Annotated[Mail, Depends(_mail)]
 
 
 def set_session_cookie(response: Response, settings: Settings, token: str) -> None:
@@ -196,6 +187,11 @@ async def require_super_admin(user: Annotated[User, Depends(require_user)]) -> U
     if user.role != UserRole.SUPER_ADMIN:
         raise Forbidden("Super-admin access required.", code="super_admin_required")
     return user
+
+
+async def by_user(user: Annotated[User, Depends(require_user)]) -> str:
+    """The caller's user id, as the ``by`` of ``core.deps.rate_limit`` (per-user limits)."""
+    return user.id
 
 
 def user_id_of(principal: Principal | None) -> str | None:

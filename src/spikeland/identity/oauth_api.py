@@ -14,14 +14,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 
+from spikeland.core.deps import ClientIp, SettingsDep
 from spikeland.core.schemas import ErrorResponse
 from spikeland.core.security import Keyring, load_keyring
 from spikeland.db.session import DbSession
 from spikeland.identity import admin, oauth, service
-from spikeland.identity.deps import client_ip, set_session_cookie, settings_of
+from spikeland.identity.deps import set_session_cookie, settings_of
+from spikeland.settings import Settings
 
 router = APIRouter(tags=["auth"])
 
@@ -33,14 +35,15 @@ def flow_cookie(provider: str) -> str:
     return f"spikeland_oauth_{provider}"
 
 
-def keyring_of(request: Request) -> Keyring:
+# Made on first use, once per app (async, so two first requests on the event loop cannot both).
+async def keyring_of(request: Request) -> Keyring:
     keyring: Keyring | None = getattr(request.app.state, "keyring", None)
     if keyring is None:
         keyring = request.app.state.keyring = load_keyring(settings_of(request))
     return keyring
 
 
-def providers_of(request: Request) -> dict[str, oauth.Provider]:
+async def providers_of(request: Request) -> dict[str, oauth.Provider]:
     # Built once per app: Google's discovery document and signing keys are cached on the provider.
     providers: dict[str, oauth.Provider] | None = getattr(request.app.state, "oauth_providers", None)
     if providers is None:
@@ -48,10 +51,13 @@ def providers_of(request: Request) -> dict[str, oauth.Provider]:
     return providers
 
 
-def _callback_url(request: Request, provider: str) -> str:
+KeyringDep = Annotated[Keyring, Depends(keyring_of)]
+Providers = Annotated[dict[str, oauth.Provider], Depends(providers_of)]
+
+
+def _callback_url(settings: Settings, provider: str) -> str:
     # From the configured public URL, never the Host header, so a forged host cannot redirect codes.
-    path = request.app.url_path_for("oauth_callback", provider=provider)
-    return settings_of(request).public_url.rstrip("/") + str(path)
+    return f"{settings.public_url.rstrip('/')}{FLOW_COOKIE_PATH}/{provider}/callback"
 
 
 @router.get(
@@ -63,20 +69,22 @@ def _callback_url(request: Request, provider: str) -> str:
 )
 async def start(
     provider: str,
-    request: Request,
+    providers: Providers,
+    keyring: KeyringDep,
+    settings: SettingsDep,
     next_path: Annotated[str | None, Query(alias="next", max_length=512)] = None,
 ) -> RedirectResponse:
-    chosen = oauth.get_provider(providers_of(request), provider)
+    chosen = oauth.get_provider(providers, provider)
     flow = oauth.new_flow(chosen.name, next_path)
-    url = await oauth.authorization_url(chosen, _callback_url(request, chosen.name), flow)
+    url = await oauth.authorization_url(chosen, _callback_url(settings, chosen.name), flow)
     response = RedirectResponse(url, status_code=302)
     response.set_cookie(
         flow_cookie(chosen.name),
-        oauth.seal_flow(keyring_of(request), flow),
+        oauth.seal_flow(keyring, flow),
         max_age=oauth.STATE_TTL_SECONDS,
         httponly=True,
         samesite="lax",
-        secure=settings_of(request).cookie_secure,
+        secure=settings.cookie_secure,
         path=FLOW_COOKIE_PATH,
     )
     return response
@@ -91,27 +99,30 @@ async def start(
 )
 async def callback(
     provider: str,
-    request: Request,
+    request: Request,  # the flow cookie, whose name is the provider's (set by start)
     session: DbSession,
+    providers: Providers,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    ip: ClientIp,
     code: Annotated[str | None, Query(max_length=2048)] = None,
     state: Annotated[str | None, Query(max_length=512)] = None,
     error: Annotated[str | None, Query(max_length=256)] = None,
 ) -> RedirectResponse:
-    settings = settings_of(request)
-    chosen = oauth.get_provider(providers_of(request), provider)
+    chosen = oauth.get_provider(providers, provider)
     user, flow = await oauth.complete(
         session,
-        keyring_of(request),
+        keyring,
         chosen,
-        _callback_url(request, chosen.name),
+        _callback_url(settings, chosen.name),
         sealed=request.cookies.get(flow_cookie(chosen.name)),
         state=state,
         code=code,
         error=error,
-        ip=client_ip(request),
+        ip=ip,
     )
     token, _expires = await service.create_session(session, user.id, settings.session_days)
-    await admin.record_admin_login(session, user, client_ip(request), method=f"oauth:{chosen.name}")
+    await admin.record_admin_login(session, user, ip, method=f"oauth:{chosen.name}")
     response = RedirectResponse(settings.public_url.rstrip("/") + flow.next_path, status_code=303)
     set_session_cookie(response, settings, token)
     response.delete_cookie(

@@ -7,21 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Request, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import Field
 
+from spikeland.core.deps import ClientIp, Limiter, SettingsDep
 from spikeland.core.schemas import RequestSchema
 from spikeland.db.session import DbSession
 from spikeland.identity import admin, verification
-from spikeland.identity.deps import (
-    CurrentPrincipal,
-    CurrentUser,
-    client_ip,
-    limiter_of,
-    send_after_commit,
-    set_session_cookie,
-    settings_of,
-)
+from spikeland.identity.deps import CurrentPrincipal, CurrentUser, MailDep, set_session_cookie
 from spikeland.identity.schemas import Accepted, Email, GivenPassword, NewPassword, SessionOut, UserOut
 
 router = APIRouter(tags=["auth"])
@@ -53,12 +46,15 @@ _IF_ACCOUNT = "If an account uses this address, an email is on its way."
 
 @router.post("/auth/verify-email/request", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
 async def request_verification(
-    request: Request, background: BackgroundTasks, user: CurrentUser, session: DbSession
+    user: CurrentUser,
+    session: DbSession,
+    settings: SettingsDep,
+    limiter: Limiter,
+    ip: ClientIp,
+    mail: MailDep,
 ) -> Accepted:
-    outgoing = await verification.request_verification(
-        session, settings_of(request), limiter_of(request), user, client_ip(request)
-    )
-    send_after_commit(request, background, outgoing)
+    outgoing = await verification.request_verification(session, settings, limiter, user, ip)
+    mail.after_commit(outgoing)
     return Accepted(message="A confirmation link is on its way.")
 
 
@@ -69,34 +65,40 @@ async def confirm_email(body: TokenRequest, session: DbSession) -> UserOut:
 
 @router.post("/auth/magic-link/request", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
 async def request_magic_link(
-    body: EmailRequest, request: Request, background: BackgroundTasks, session: DbSession
+    body: EmailRequest,
+    session: DbSession,
+    settings: SettingsDep,
+    limiter: Limiter,
+    ip: ClientIp,
+    mail: MailDep,
 ) -> Accepted:
-    outgoing = await verification.request_magic_link(
-        session, settings_of(request), limiter_of(request), body.email, client_ip(request)
-    )
-    send_after_commit(request, background, outgoing)
+    outgoing = await verification.request_magic_link(session, settings, limiter, body.email, ip)
+    mail.after_commit(outgoing)
     return Accepted(message=_IF_ACCOUNT)
 
 
 @router.post("/auth/magic-link/confirm", response_model=SessionOut)
 async def confirm_magic_link(
-    body: TokenRequest, request: Request, response: Response, session: DbSession
+    body: TokenRequest, response: Response, session: DbSession, settings: SettingsDep, ip: ClientIp
 ) -> SessionOut:
-    settings = settings_of(request)
     signed_in = await verification.confirm_magic_link(session, settings, body.token)
-    await admin.record_admin_login(session, signed_in.user, client_ip(request), method="magic-link")
+    await admin.record_admin_login(session, signed_in.user, ip, method="magic-link")
     set_session_cookie(response, settings, signed_in.token)
     return SessionOut(user=UserOut.model_validate(signed_in.user), expires=signed_in.expires)
 
 
 @router.post("/auth/password/change", status_code=status.HTTP_204_NO_CONTENT)
 async def change_password(
-    body: PasswordChangeRequest, request: Request, principal: CurrentPrincipal, session: DbSession
+    body: PasswordChangeRequest,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    settings: SettingsDep,
+    limiter: Limiter,
 ) -> None:
     await verification.change_password(
         session,
-        settings_of(request),
-        limiter_of(request),
+        settings,
+        limiter,
         principal.user,
         body.current_password,
         body.new_password,
@@ -106,17 +108,20 @@ async def change_password(
 
 @router.post("/auth/password/reset/request", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
 async def request_password_reset(
-    body: EmailRequest, request: Request, background: BackgroundTasks, session: DbSession
+    body: EmailRequest,
+    session: DbSession,
+    settings: SettingsDep,
+    limiter: Limiter,
+    ip: ClientIp,
+    mail: MailDep,
 ) -> Accepted:
-    outgoing = await verification.request_password_reset(
-        session, settings_of(request), limiter_of(request), body.email, client_ip(request)
-    )
-    send_after_commit(request, background, outgoing)
+    outgoing = await verification.request_password_reset(session, settings, limiter, body.email, ip)
+    mail.after_commit(outgoing)
     return Accepted(message=_IF_ACCOUNT)
 
 
 @router.post("/auth/password/reset/confirm", status_code=status.HTTP_204_NO_CONTENT)
-async def reset_password(body: PasswordResetRequest, request: Request, session: DbSession) -> None:
-    await verification.reset_password(
-        session, settings_of(request), limiter_of(request), body.token, body.new_password
-    )
+async def reset_password(
+    body: PasswordResetRequest, session: DbSession, settings: SettingsDep, limiter: Limiter
+) -> None:
+    await verification.reset_password(session, settings, limiter, body.token, body.new_password)
