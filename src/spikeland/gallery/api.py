@@ -10,8 +10,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Response, UploadFile, status
 
+from spikeland.core.deps import SettingsDep
 from spikeland.core.errors import NotFound
 from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.db.session import DbSession
@@ -30,20 +31,15 @@ from spikeland.gallery.schemas import (
     album_image_out,
     album_out,
 )
-from spikeland.identity.deps import CurrentUser, OptionalPrincipal, settings_of, user_id_of
+from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
 from spikeland.images import service as images
 from spikeland.images.api import image_out
-from spikeland.images.deps import (
-    LimiterDep,
-    StorageDep,
-    limit_enhancements,
-    limit_public,
-    limit_uploads,
-    read_upload,
-)
+from spikeland.images.deps import LimitEnhancements, LimitPublic, LimitUploads, read_upload
 from spikeland.images.job_schemas import Job
 from spikeland.images.jobs_api import IdempotencyKey
 from spikeland.images.schemas import ImagePage, ShareOut
+from spikeland.integrations.deps import StorageDep
+from spikeland.settings import Settings
 
 router = APIRouter(tags=["gallery"])
 
@@ -53,12 +49,12 @@ class Variant(StrEnum):
     ENHANCED = "enhanced"
 
 
-def _api_url(request: Request, path: str) -> str:
-    return f"{settings_of(request).public_url.rstrip('/')}/api/v1{path}"
+def _api_url(settings: Settings, path: str) -> str:
+    return f"{settings.public_url.rstrip('/')}/api/v1{path}"
 
 
 def _items(
-    request: Request, items: list[service.AlbumItem], viewer_id: str | None, files: str
+    settings: Settings, items: list[service.AlbumItem], viewer_id: str | None, files: str
 ) -> AlbumImages:
     """``files``: the path of the images' file route, up to the image id."""
     return AlbumImages(
@@ -66,7 +62,7 @@ def _items(
             album_image_out(
                 item,
                 image_out(item.view, viewer_id),
-                _api_url(request, f"{files}/{item.view.image.id}/file"),
+                _api_url(settings, f"{files}/{item.view.image.id}/file"),
             )
             for item in items
         ]
@@ -104,24 +100,24 @@ _FILE_RESPONSES: dict[int | str, dict[str, object]] = {
 
 @router.post("/albums", response_model=AlbumOut, status_code=status.HTTP_201_CREATED)
 async def create_album(
-    body: AlbumCreate, request: Request, user: CurrentUser, session: DbSession
+    body: AlbumCreate, user: CurrentUser, session: DbSession, settings: SettingsDep
 ) -> AlbumOut:
     """409 ``album_exists`` when the user has an album of this name and privacy already."""
     view = await service.create_album(session, user.id, body)
-    return album_out(view, user.id, settings_of(request).public_url)
+    return album_out(view, user.id, settings.public_url)
 
 
 @router.get("/albums", response_model=AlbumPage)
 async def list_albums(
-    request: Request,
     user: CurrentUser,
+    settings: SettingsDep,
     session: DbSession,
     limit: PageLimit = 50,
     cursor: PageCursor = None,
 ) -> AlbumPage:
     """The caller's albums by ``sortOrder`` (then oldest first)."""
     page = await service.list_albums(session, user.id, limit=limit, cursor=cursor)
-    public_url = settings_of(request).public_url
+    public_url = settings.public_url
     return AlbumPage(
         items=[album_out(v, user.id, public_url) for v in page.items], next_cursor=page.next_cursor
     )
@@ -129,22 +125,22 @@ async def list_albums(
 
 @router.get("/albums/{album_id}", response_model=AlbumOut)
 async def get_album(
-    album_id: str, request: Request, session: DbSession, principal: OptionalPrincipal
+    album_id: str, session: DbSession, principal: OptionalPrincipal, settings: SettingsDep
 ) -> AlbumOut:
     """The owner's album, or anyone's PUBLIC album (an UNLISTED one only through its share link)."""
     viewer_id = user_id_of(principal)
     view = await service.read_album(session, album_id, viewer_id)
-    return album_out(view, viewer_id, settings_of(request).public_url)
+    return album_out(view, viewer_id, settings.public_url)
 
 
 @router.patch("/albums/{album_id}", response_model=AlbumOut)
 async def update_album(
-    album_id: str, body: AlbumUpdate, request: Request, user: CurrentUser, session: DbSession
+    album_id: str, body: AlbumUpdate, user: CurrentUser, session: DbSession, settings: SettingsDep
 ) -> AlbumOut:
     """Making an album PRIVATE revokes its share link; UNLISTED or PUBLIC draws one if missing."""
     changes = body.model_dump(include=body.model_fields_set)
     view = await service.update_album(session, user.id, album_id, changes)
-    return album_out(view, user.id, settings_of(request).public_url)
+    return album_out(view, user.id, settings.public_url)
 
 
 @router.delete("/albums/{album_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -155,10 +151,12 @@ async def delete_album(album_id: str, user: CurrentUser, session: DbSession) -> 
 
 
 @router.post("/albums/{album_id}/share", response_model=ShareOut)
-async def share_album(album_id: str, request: Request, user: CurrentUser, session: DbSession) -> ShareOut:
+async def share_album(
+    album_id: str, user: CurrentUser, session: DbSession, settings: SettingsDep
+) -> ShareOut:
     """The share link of an UNLISTED or PUBLIC album (409 ``album_private`` for a PRIVATE one)."""
     token = await service.share_album(session, user.id, album_id)
-    return ShareOut(share_token=token, share_url=images.share_url(settings_of(request).public_url, token))
+    return ShareOut(share_token=token, share_url=images.share_url(settings.public_url, token))
 
 
 # ----------------------------------------------------------------------------- an album's images
@@ -166,21 +164,21 @@ async def share_album(album_id: str, request: Request, user: CurrentUser, sessio
 
 @router.get("/albums/{album_id}/images", response_model=AlbumImages)
 async def album_images(
-    album_id: str, request: Request, session: DbSession, principal: OptionalPrincipal
+    album_id: str, session: DbSession, principal: OptionalPrincipal, settings: SettingsDep
 ) -> AlbumImages:
     """All the album's images in its order (owner, or anyone for a PUBLIC album)."""
     viewer_id = user_id_of(principal)
     album, items = await service.readable_items(session, album_id, viewer_id)
-    return _items(request, items, viewer_id, f"/albums/{album.id}/images")
+    return _items(settings, items, viewer_id, f"/albums/{album.id}/images")
 
 
 @router.post("/albums/{album_id}/images", response_model=AlbumImages, status_code=status.HTTP_201_CREATED)
 async def add_images(
-    album_id: str, body: ImageIds, request: Request, user: CurrentUser, session: DbSession
+    album_id: str, body: ImageIds, user: CurrentUser, session: DbSession, settings: SettingsDep
 ) -> AlbumImages:
     """Append the caller's images (all or none): 404 for an image not theirs, 409 ``image_in_album``."""
     items = await service.add_images(session, user.id, album_id, body.image_ids)
-    return _items(request, items, user.id, f"/albums/{album_id}/images")
+    return _items(settings, items, user.id, f"/albums/{album_id}/images")
 
 
 @router.delete("/albums/{album_id}/images/{image_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -191,11 +189,11 @@ async def remove_image(album_id: str, image_id: str, user: CurrentUser, session:
 
 @router.put("/albums/{album_id}/order", response_model=AlbumImages)
 async def reorder(
-    album_id: str, body: ImageOrder, request: Request, user: CurrentUser, session: DbSession
+    album_id: str, body: ImageOrder, user: CurrentUser, session: DbSession, settings: SettingsDep
 ) -> AlbumImages:
     """Every image of the album, once each, in the new order (422 ``invalid_order`` otherwise)."""
     items = await service.reorder(session, user.id, album_id, body.image_ids)
-    return _items(request, items, user.id, f"/albums/{album_id}/images")
+    return _items(settings, items, user.id, f"/albums/{album_id}/images")
 
 
 @router.get("/albums/{album_id}/images/{image_id}/file", response_class=Response, responses=_FILE_RESPONSES)
@@ -212,18 +210,20 @@ async def album_image_file(
     return await _download(storage, view, variant)
 
 
-@router.get("/share/{token}/images/{image_id}/file", response_class=Response, responses=_FILE_RESPONSES)
+@router.get(
+    "/share/{token}/images/{image_id}/file",
+    response_class=Response,
+    responses=_FILE_RESPONSES,
+    dependencies=[LimitPublic],
+)
 async def shared_image_file(
     token: str,
     image_id: str,
-    request: Request,
     session: DbSession,
     storage: StorageDep,
-    limiter: LimiterDep,
     variant: Variant = Variant.ORIGINAL,
 ) -> Response:
     """An image of a shared album, for whoever holds the album's share link."""
-    limit_public(request, limiter)
     view = await service.shared_image(session, token, image_id)
     return await _download(storage, view, variant)
 
@@ -231,21 +231,23 @@ async def shared_image_file(
 # ----------------------------------------------------------------------------- uploads and enhancement
 
 
-@router.post("/albums/{album_id}/upload", response_model=AlbumUpload, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/albums/{album_id}/upload",
+    response_model=AlbumUpload,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[LimitUploads],
+)
 async def upload_to_album(
     album_id: str,
-    request: Request,
     user: CurrentUser,
     session: DbSession,
     storage: StorageDep,
-    limiter: LimiterDep,
+    settings: SettingsDep,
     file: Annotated[UploadFile, File(description="A JPEG, PNG or WebP image.")],
 ) -> AlbumUpload:
     """Upload into the album and queue its enhancement at the album's tier with its pipeline
     (402 ``insufficient_tokens`` when short: then nothing is kept)."""
-    settings = settings_of(request)
-    limit_uploads(request, limiter, user.id)
-    upload = await read_upload(request, file)
+    upload = await read_upload(settings, file)
     view, queued = await service.upload_to_album(
         session, storage, user.id, album_id, upload, public_url=settings.public_url
     )
@@ -255,20 +257,20 @@ async def upload_to_album(
 
 
 @router.post(
-    "/albums/{album_id}/enhance", response_model=AlbumEnhancement, status_code=status.HTTP_202_ACCEPTED
+    "/albums/{album_id}/enhance",
+    response_model=AlbumEnhancement,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[LimitEnhancements],
 )
 async def enhance_album(
     album_id: str,
-    request: Request,
     user: CurrentUser,
     session: DbSession,
-    limiter: LimiterDep,
     body: AlbumEnhanceRequest | None = None,
     key: IdempotencyKey = None,
 ) -> AlbumEnhancement:
     """One paid job per image (≤ 100) at the tier (default the album's) with the album's pipeline;
     all or none (402 ``insufficient_tokens``)."""
-    limit_enhancements(request, limiter, user.id)
     tier = body.tier if body else None
     queued = await service.enhance_album(session, user.id, album_id, tier, idempotency_key=key)
     return AlbumEnhancement(
@@ -294,12 +296,12 @@ async def public_images(
 
 @router.get("/gallery/albums", response_model=AlbumPage)
 async def public_albums(
-    request: Request,
     session: DbSession,
+    settings: SettingsDep,
     limit: PageLimit = 50,
     cursor: PageCursor = None,
 ) -> AlbumPage:
     """PUBLIC albums with at least one image, newest first (no sign-in needed)."""
     page = await service.public_albums(session, limit=limit, cursor=cursor)
-    public_url = settings_of(request).public_url
+    public_url = settings.public_url
     return AlbumPage(items=[album_out(v, None, public_url) for v in page.items], next_cursor=page.next_cursor)

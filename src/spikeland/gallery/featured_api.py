@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from spikeland.core.deps import SettingsDep
 from spikeland.core.pagination import PageLimit
 from spikeland.db.session import DbSession
 from spikeland.gallery import featured
@@ -23,9 +24,9 @@ from spikeland.gallery.featured_schemas import (
     FeaturedOrder,
 )
 from spikeland.gallery.models import GalleryCategory
-from spikeland.identity.deps import AdminUser, settings_of
-from spikeland.images.deps import StorageDep
+from spikeland.identity.deps import AdminUser
 from spikeland.images.service import content_type_of_key, read_file
+from spikeland.integrations.deps import StorageDep
 
 admin_router = APIRouter(prefix="/admin/featured-gallery", tags=["admin"])
 public_router = APIRouter(prefix="/gallery/featured", tags=["gallery"])
@@ -87,9 +88,9 @@ async def list_items(
 
 @admin_router.post("", response_model=FeaturedItemOut, status_code=status.HTTP_201_CREATED)
 async def create_item(
-    body: FeaturedItemCreate, request: Request, actor: AdminUser, session: DbSession, cache: Cache
+    body: FeaturedItemCreate, actor: AdminUser, session: DbSession, cache: Cache, settings: SettingsDep
 ) -> FeaturedItemOut:
-    item = await featured.create_item(session, actor, body, public_url=settings_of(request).public_url)
+    item = await featured.create_item(session, actor, body, public_url=settings.public_url)
     cache.invalidate_after_commit(session)
     return FeaturedItemOut.model_validate(item)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 
+from spikeland.core.deps import SettingsDep, rate_limit
 from spikeland.core.errors import NotFound, ValidationFailed
 from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.db.cuid import cuid
@@ -14,34 +16,41 @@ from spikeland.db.session import DbSession
 from spikeland.generation import service
 from spikeland.generation.models import McpJobType
 from spikeland.generation.schemas import GenerateRequest, GenerationJob, GenerationPage, ModifyRequest, Queued
-from spikeland.identity.deps import CurrentPrincipal, settings_of
-from spikeland.images.deps import LimiterDep, StorageDep
+from spikeland.identity.deps import CurrentPrincipal, by_user
 from spikeland.images.files import inspect_upload
 from spikeland.images.service import content_type_of_key, read_file
+from spikeland.integrations.deps import StorageDep
 
 router = APIRouter(prefix="/generation", tags=["generation"])
 REQUESTS_PER_MINUTE = 10  # generate and modify, per user (as the original's mcpGenerate/mcpModify)
 
 
-def _limit(limiter: LimiterDep, user_id: str, action: str) -> None:
-    key = f"generation-{action}:{user_id}"
-    limiter.take(key, REQUESTS_PER_MINUTE, 60, "Too many generation requests; wait a minute.")
+def _limit(action: str) -> Any:
+    return rate_limit(
+        f"generation-{action}",
+        per=REQUESTS_PER_MINUTE,
+        by=by_user,
+        message="Too many generation requests; wait a minute.",
+    )
 
 
 def _queued(queued: service.Queued) -> Queued:
     return Queued(job=GenerationJob.model_validate(queued.job), balance=queued.balance)
 
 
-@router.post("/generate", response_model=Queued, status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/generate",
+    response_model=Queued,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[_limit("generate")],
+)
 async def generate(
     body: GenerateRequest,
     principal: CurrentPrincipal,
     session: DbSession,
     storage: StorageDep,
-    limiter: LimiterDep,
 ) -> Queued:
     """Text to image: pay the tier's cost and queue the job (402 short, 429 with 3 unfinished)."""
-    _limit(limiter, principal.user.id, "generate")
     queued = await service.create_job(
         session,
         storage,
@@ -54,23 +63,22 @@ async def generate(
     return _queued(queued)
 
 
-@router.post("/modify", response_model=Queued, status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/modify", response_model=Queued, status_code=status.HTTP_202_ACCEPTED, dependencies=[_limit("modify")]
+)
 async def modify(
     body: ModifyRequest,
-    request: Request,
     principal: CurrentPrincipal,
     session: DbSession,
     storage: StorageDep,
-    limiter: LimiterDep,
+    settings: SettingsDep,
 ) -> Queued:
     """Image to image: change one of the caller's images, or an image sent inline, by the prompt."""
     user_id = principal.user.id
-    _limit(limiter, user_id, "modify")
     job_id = cuid()
     if body.image_id is not None:
         source = await service.stored_input(session, user_id, body.image_id)
     else:
-        settings = settings_of(request)
         try:
             data = base64.b64decode(body.image_base64 or "", validate=True)
         except (binascii.Error, ValueError) as exc:

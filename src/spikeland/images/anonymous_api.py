@@ -7,21 +7,17 @@ which opens it (``/share/{token}``) and allows enhancing it. Their jobs are read
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Request, UploadFile, status
+from fastapi import APIRouter, File, UploadFile, status
 
-from spikeland.core.ratelimit import RateLimiter
+from spikeland.core.deps import SettingsDep, rate_limit
 from spikeland.core.schemas import Schema
 from spikeland.db.session import DbSession
-from spikeland.identity.deps import client_ip, settings_of
 from spikeland.images import jobs, service
-from spikeland.images.deps import (
-    LimiterDep,
-    StorageDep,
-    read_upload,
-)
+from spikeland.images.deps import read_upload
 from spikeland.images.job_schemas import AnonymousEnhanceRequest, Job
+from spikeland.integrations.deps import StorageDep
 
 router = APIRouter(prefix="/anonymous", tags=["anonymous"])
 
@@ -35,24 +31,28 @@ class AnonymousUpload(Schema):
     format: str
 
 
-def _limit(request: Request, limiter: RateLimiter, action: str) -> None:
-    settings = settings_of(request)
-    key = f"anonymous-{action}:{client_ip(request)}"
-    limit = settings.anonymous_enhancements_per_minute
-    limiter.take(key, limit, 60, "Too many requests; sign up or wait.")
+def _limit(action: str) -> Any:
+    """Per IP, one window per action (uploading does not use up enhancing)."""
+    return rate_limit(
+        f"anonymous-{action}",
+        per=lambda s: s.anonymous_enhancements_per_minute,
+        message="Too many requests; sign up or wait.",
+    )
 
 
-@router.post("/images", response_model=AnonymousUpload, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/images",
+    response_model=AnonymousUpload,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[_limit("upload")],
+)
 async def upload(
-    request: Request,
     session: DbSession,
     storage: StorageDep,
-    limiter: LimiterDep,
+    settings: SettingsDep,
     file: Annotated[UploadFile, File(description="A JPEG, PNG or WebP image.")],
 ) -> AnonymousUpload:
-    _limit(request, limiter, "upload")
-    settings = settings_of(request)
-    checked = await read_upload(request, file)
+    checked = await read_upload(settings, file)
     owner = await jobs.anonymous_user(session)
     view = await service.create_image(session, storage, owner, checked, public_url=settings.public_url)
     token = await service.share_image(session, owner, view.image.id)
@@ -66,11 +66,13 @@ async def upload(
     )
 
 
-@router.post("/images/{image_id}/enhance", response_model=Job, status_code=status.HTTP_202_ACCEPTED)
-async def enhance(
-    image_id: str, body: AnonymousEnhanceRequest, request: Request, session: DbSession, limiter: LimiterDep
-) -> Job:
+@router.post(
+    "/images/{image_id}/enhance",
+    response_model=Job,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[_limit("enhance")],
+)
+async def enhance(image_id: str, body: AnonymousEnhanceRequest, session: DbSession) -> Job:
     """Queue a FREE enhancement of an anonymous upload (404 without its share token)."""
-    _limit(request, limiter, "enhance")
     queued = await jobs.enhance_anonymous(session, image_id, body.share_token)
     return Job.model_validate(queued.job)

@@ -5,23 +5,18 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, File, Request, Response, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, File, Response, UploadFile, status
 from pydantic import Field
 
+from spikeland.core.deps import SettingsDep
 from spikeland.core.errors import NotFound
 from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.db.session import DbSession
 from spikeland.gallery import service as gallery
 from spikeland.gallery.schemas import SharedAlbumOut, album_image_out, album_out
-from spikeland.identity.deps import CurrentUser, OptionalPrincipal, settings_of, user_id_of
+from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
 from spikeland.images import service
-from spikeland.images.deps import (
-    LimiterDep,
-    StorageDep,
-    limit_public,
-    limit_uploads,
-    read_upload,
-)
+from spikeland.images.deps import LimitPublic, LimitUploads, read_upload
 from spikeland.images.schemas import (
     EnhancementOut,
     ImageOut,
@@ -30,6 +25,7 @@ from spikeland.images.schemas import (
     SharedImageOut,
     ShareOut,
 )
+from spikeland.integrations.deps import StorageDep
 
 router = APIRouter(tags=["images"])
 
@@ -81,18 +77,18 @@ def _filename(name: str, ext: str, suffix: str = "") -> str:
     return f"{stem}{suffix}.{ext}"
 
 
-@router.post("/images", response_model=ImageOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/images", response_model=ImageOut, status_code=status.HTTP_201_CREATED, dependencies=[LimitUploads]
+)
 async def upload_image(
-    request: Request,
     user: CurrentUser,
     session: DbSession,
     storage: StorageDep,
-    limiter: LimiterDep,
+    settings: SettingsDep,
     file: Annotated[UploadFile, File(description="A JPEG, PNG or WebP image.")],
 ) -> ImageOut:
-    limit_uploads(request, limiter, user.id)
-    upload = await read_upload(request, file)
-    public_url = settings_of(request).public_url
+    upload = await read_upload(settings, file)
+    public_url = settings.public_url
     view = await service.create_image(session, storage, user.id, upload, public_url=public_url)
     return image_out(view, user.id)
 
@@ -133,9 +129,11 @@ async def delete_image(
 
 
 @router.post("/images/{image_id}/share", response_model=ShareOut)
-async def share_image(image_id: str, request: Request, user: CurrentUser, session: DbSession) -> ShareOut:
+async def share_image(
+    image_id: str, user: CurrentUser, session: DbSession, settings: SettingsDep
+) -> ShareOut:
     token = await service.share_image(session, user.id, image_id)
-    return ShareOut(share_token=token, share_url=service.share_url(settings_of(request).public_url, token))
+    return ShareOut(share_token=token, share_url=service.share_url(settings.public_url, token))
 
 
 @router.delete("/images/{image_id}/share", status_code=status.HTTP_204_NO_CONTENT)
@@ -161,14 +159,13 @@ async def download_original(
 SharedOut = Annotated[SharedImageOut | SharedAlbumOut, Field(discriminator="type")]
 
 
-@router.get("/share/{token}", response_model=SharedOut)
+@router.get("/share/{token}", response_model=SharedOut, dependencies=[LimitPublic])
 async def open_share(
-    token: str, request: Request, session: DbSession, limiter: LimiterDep
+    token: str, session: DbSession, settings: SettingsDep
 ) -> SharedImageOut | SharedAlbumOut:
     """What a share link shows (no sign-in): an image (every opening counts as a view), or an
     UNLISTED or PUBLIC album with its images in the album's order."""
-    limit_public(request, limiter)
-    public_url = settings_of(request).public_url
+    public_url = settings.public_url
     base = f"{public_url.rstrip('/')}/api/v1/share/{token}"
     try:
         shared = await service.resolve_share(session, token)
@@ -195,11 +192,9 @@ async def open_share(
     "/share/{token}/original",
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}},
+    dependencies=[LimitPublic],
 )
-async def download_shared_original(
-    token: str, request: Request, session: DbSession, storage: StorageDep, limiter: LimiterDep
-) -> Response:
-    limit_public(request, limiter)
+async def download_shared_original(token: str, session: DbSession, storage: StorageDep) -> Response:
     image = (await service.resolve_share(session, token)).image
     data = await service.read_file(storage, image.original_r2_key)
     ext = image.original_r2_key.rsplit(".", 1)[-1]
@@ -210,11 +205,9 @@ async def download_shared_original(
     "/share/{token}/enhanced",
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}},
+    dependencies=[LimitPublic],
 )
-async def download_shared_enhanced(
-    token: str, request: Request, session: DbSession, storage: StorageDep, limiter: LimiterDep
-) -> Response:
-    limit_public(request, limiter)
+async def download_shared_enhanced(token: str, session: DbSession, storage: StorageDep) -> Response:
     shared = await service.resolve_share(session, token)
     latest = shared.enhancement
     if latest is None:

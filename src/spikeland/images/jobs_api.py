@@ -15,11 +15,7 @@ from spikeland.core.errors import NotFound
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
 from spikeland.images import jobs
-from spikeland.images.deps import (
-    LimiterDep,
-    StorageDep,
-    limit_enhancements,
-)
+from spikeland.images.deps import LimitEnhancements
 from spikeland.images.job_schemas import (
     BatchEnhancement,
     BatchEnhanceRequest,
@@ -29,6 +25,7 @@ from spikeland.images.job_schemas import (
     JobList,
 )
 from spikeland.images.models import ImageEnhancementJob
+from spikeland.integrations.deps import StorageDep
 from spikeland.integrations.storage import ObjectNotFound
 from spikeland.worker.events import JobEvents
 
@@ -38,18 +35,20 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
 STREAM_POLL_SECONDS = 5.0  # re-read the job this often when no notification arrives
 
 
-@router.post("/images/{image_id}/enhance", response_model=Enhancement, status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/images/{image_id}/enhance",
+    response_model=Enhancement,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[LimitEnhancements],
+)
 async def enhance(
     image_id: str,
     body: EnhanceRequest,
-    request: Request,
     user: CurrentUser,
     session: DbSession,
-    limiter: LimiterDep,
     key: IdempotencyKey = None,
 ) -> Enhancement:
     """Pay the tier's cost and queue the enhancement (402 ``insufficient_tokens`` when short)."""
-    limit_enhancements(request, limiter, user.id)
     queued = await jobs.enhance(
         session,
         user.id,
@@ -59,12 +58,14 @@ async def enhance(
     return Enhancement(job=Job.model_validate(queued.job), balance=queued.balance)
 
 
-@router.post("/images/batch-enhance", response_model=BatchEnhancement, status_code=status.HTTP_202_ACCEPTED)
-async def batch_enhance(
-    body: BatchEnhanceRequest, request: Request, user: CurrentUser, session: DbSession, limiter: LimiterDep
-) -> BatchEnhancement:
+@router.post(
+    "/images/batch-enhance",
+    response_model=BatchEnhancement,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[LimitEnhancements],
+)
+async def batch_enhance(body: BatchEnhanceRequest, user: CurrentUser, session: DbSession) -> BatchEnhancement:
     """Up to 20 of the caller's images at one tier: all queued and paid, or none."""
-    limit_enhancements(request, limiter, user.id)
     queued = await jobs.enhance_many(
         session, user.id, [jobs.Request(i, body.tier, body.pipeline_id) for i in body.image_ids]
     )
