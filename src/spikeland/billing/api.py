@@ -17,10 +17,11 @@ from spikeland.billing.schemas import (
     SubscriptionOut,
     WebhookAck,
 )
+from spikeland.core.deps import SettingsDep
 from spikeland.core.errors import SpikelandError
 from spikeland.core.pagination import PageLimit
 from spikeland.db.session import DbSession
-from spikeland.identity.deps import CurrentUser, settings_of
+from spikeland.identity.deps import CurrentUser
 from spikeland.integrations.stripe import make_gateway
 
 router = APIRouter(prefix="/billing", tags=["billing"])
@@ -38,18 +39,18 @@ class PayloadTooLarge(SpikelandError):
 
 
 @router.get("/packages", response_model=list[OfferOut])
-async def list_packages(session: DbSession, request: Request, response: Response) -> list[OfferOut]:
+async def list_packages(session: DbSession, settings: SettingsDep, response: Response) -> list[OfferOut]:
     """The token packs on sale (public: the pricing page's data)."""
     response.headers["Cache-Control"] = _CATALOGUE_CACHE
-    offers = await catalogue.packages(session, settings_of(request).stripe_currency)
+    offers = await catalogue.packages(session, settings.stripe_currency)
     return [OfferOut.model_validate(offer) for offer in offers]
 
 
 @router.get("/plans", response_model=list[OfferOut])
-async def list_plans(session: DbSession, request: Request, response: Response) -> list[OfferOut]:
+async def list_plans(session: DbSession, settings: SettingsDep, response: Response) -> list[OfferOut]:
     """The monthly subscription plans on sale, with the tier each gives (public)."""
     response.headers["Cache-Control"] = _CATALOGUE_CACHE
-    offers = await catalogue.plans(session, settings_of(request).stripe_currency)
+    offers = await catalogue.plans(session, settings.stripe_currency)
     return [OfferOut.model_validate(offer) for offer in offers]
 
 
@@ -58,10 +59,9 @@ async def checkout(
     body: CheckoutRequest,
     user: CurrentUser,
     session: DbSession,
-    request: Request,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> CheckoutOut:
-    settings = settings_of(request)
     created = await service.start_checkout(
         session,
         user,
@@ -88,12 +88,13 @@ async def _bounded_body(request: Request) -> bytes:
 
 @router.post("/webhooks/stripe", response_model=WebhookAck)
 async def stripe_webhook(
-    request: Request,
+    request: Request,  # the raw body, read bounded: the signature covers its exact bytes
     session: DbSession,
+    settings: SettingsDep,
     stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature", max_length=2000)] = None,
 ) -> WebhookAck:
     body = await _bounded_body(request)
-    new = await webhooks.receive(session, body, stripe_signature, settings_of(request))
+    new = await webhooks.receive(session, body, stripe_signature, settings)
     return WebhookAck(received=True, duplicate=not new)
 
 
@@ -105,9 +106,8 @@ async def get_subscription(user: CurrentUser, session: DbSession) -> Subscriptio
 
 @router.post("/subscription/downgrade", response_model=SubscriptionOut)
 async def schedule_downgrade(
-    body: DowngradeRequest, user: CurrentUser, session: DbSession, request: Request
+    body: DowngradeRequest, user: CurrentUser, session: DbSession, settings: SettingsDep
 ) -> SubscriptionOut:
-    settings = settings_of(request)
     sub = await service.schedule_downgrade(
         session, user, body.tier, settings=settings, gateway=make_gateway(settings)
     )
@@ -115,15 +115,16 @@ async def schedule_downgrade(
 
 
 @router.delete("/subscription/downgrade", response_model=SubscriptionOut)
-async def cancel_downgrade(user: CurrentUser, session: DbSession, request: Request) -> SubscriptionOut:
-    settings = settings_of(request)
+async def cancel_downgrade(user: CurrentUser, session: DbSession, settings: SettingsDep) -> SubscriptionOut:
     sub = await service.cancel_downgrade(session, user, settings=settings, gateway=make_gateway(settings))
     return SubscriptionOut.model_validate(sub)
 
 
 @router.post("/subscription/cancel", response_model=SubscriptionOut)
-async def cancel_subscription(user: CurrentUser, session: DbSession, request: Request) -> SubscriptionOut:
-    sub = await service.cancel_subscription(session, user, gateway=make_gateway(settings_of(request)))
+async def cancel_subscription(
+    user: CurrentUser, session: DbSession, settings: SettingsDep
+) -> SubscriptionOut:
+    sub = await service.cancel_subscription(session, user, gateway=make_gateway(settings))
     return SubscriptionOut.model_validate(sub)
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 
+from spikeland.core.deps import ClientIp
 from spikeland.core.pagination import PageLimit
 from spikeland.db.session import DbSession
 from spikeland.growth import service
 from spikeland.growth.models import VoucherStatus
 from spikeland.growth.schemas import VoucherCreate, VoucherOut, VoucherPage, VoucherUpdate
-from spikeland.identity.deps import AdminUser, client_ip
+from spikeland.identity.deps import AdminUser
 
 router = APIRouter(prefix="/admin/vouchers", tags=["admin"])
 
@@ -32,9 +33,9 @@ async def list_vouchers(
 
 @router.post("", response_model=VoucherOut, status_code=status.HTTP_201_CREATED)
 async def create_voucher(
-    body: VoucherCreate, request: Request, actor: AdminUser, session: DbSession
+    body: VoucherCreate, actor: AdminUser, session: DbSession, ip: ClientIp
 ) -> VoucherOut:
-    view = await service.create_voucher(session, actor, body, client_ip(request))
+    view = await service.create_voucher(session, actor, body, ip)
     return VoucherOut.of(view.voucher, view.redemption_count)
 
 
@@ -46,12 +47,12 @@ async def get_voucher(voucher_id: str, actor: AdminUser, session: DbSession) -> 
 
 @router.patch("/{voucher_id}", response_model=VoucherOut)
 async def update_voucher(
-    voucher_id: str, body: VoucherUpdate, request: Request, actor: AdminUser, session: DbSession
+    voucher_id: str, body: VoucherUpdate, actor: AdminUser, session: DbSession, ip: ClientIp
 ) -> VoucherOut:
-    view = await service.update_voucher(session, actor, voucher_id, body, client_ip(request))
+    view = await service.update_voucher(session, actor, voucher_id, body, ip)
     return VoucherOut.of(view.voucher, view.redemption_count)
 
 
 @router.delete("/{voucher_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_voucher(voucher_id: str, request: Request, actor: AdminUser, session: DbSession) -> None:
-    await service.delete_voucher(session, actor, voucher_id, client_ip(request))
+async def delete_voucher(voucher_id: str, actor: AdminUser, session: DbSession, ip: ClientIp) -> None:
+    await service.delete_voucher(session, actor, voucher_id, ip)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Response
 
+from spikeland.core.deps import ClientIp, Limiter, Sessions, SettingsDep
 from spikeland.core.pagination import PageLimit
-from spikeland.core.ratelimit import RateLimiter
 from spikeland.db.engine import transaction
 from spikeland.db.session import DbSession
 from spikeland.growth import service
@@ -23,13 +23,7 @@ from spikeland.growth.schemas import (
     VoucherCodeIn,
     VoucherSummary,
 )
-from spikeland.identity.deps import (
-    CurrentUser,
-    OptionalPrincipal,
-    client_ip,
-    settings_of,
-    user_id_of,
-)
+from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
 
 router = APIRouter(tags=["growth"])
 
@@ -37,38 +31,39 @@ T = TypeVar("T")
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 
 
-async def _recording_status(request: Request, work: Awaitable[T]) -> T:
+async def _recording_status(sessions: Sessions, work: Awaitable[T]) -> T:
     """Run ``work``; when it finds a voucher whose stored ACTIVE is stale (expired, used up), record
     the real status in a transaction of its own — the request's is rolled back by the error."""
     try:
         return await work
     except VoucherUnavailable as exc:
         if exc.stale:
-            async with transaction(request.app.state.sessionmaker) as session:
+            async with transaction(sessions) as session:
                 await service.settle_status(session, exc.voucher_id)
         raise
 
 
-def _limiter(request: Request) -> RateLimiter:
-    limiter: RateLimiter = request.app.state.rate_limiter
-    return limiter
-
-
 @router.post("/vouchers/validate", response_model=VoucherCheckOut)
 async def validate_voucher(
-    body: VoucherCodeIn, request: Request, session: DbSession, principal: OptionalPrincipal
+    body: VoucherCodeIn,
+    session: DbSession,
+    principal: OptionalPrincipal,
+    settings: SettingsDep,
+    limiter: Limiter,
+    sessions: Sessions,
+    ip: ClientIp,
 ) -> VoucherCheckOut:
     """Whether a code can be redeemed; signed in, also whether this user already redeemed it."""
     user_id = user_id_of(principal)
     voucher = await _recording_status(
-        request,
+        sessions,
         service.validate(
             session,
             body.code,
             user_id,
-            limiter=_limiter(request),
-            caller=user_id or f"ip:{client_ip(request)}",
-            per_hour=settings_of(request).voucher_validations_per_hour,
+            limiter=limiter,
+            caller=user_id or f"ip:{ip}",
+            per_hour=settings.voucher_validations_per_hour,
         ),
     )
     return VoucherCheckOut(
@@ -86,22 +81,24 @@ async def validate_voucher(
 @router.post("/vouchers/redeem", response_model=RedemptionOut)
 async def redeem_voucher(
     body: VoucherCodeIn,
-    request: Request,
     response: Response,
     user: CurrentUser,
     session: DbSession,
+    settings: SettingsDep,
+    limiter: Limiter,
+    sessions: Sessions,
     key: IdempotencyKey = None,
 ) -> RedemptionOut:
     """Redeem a code. With an Idempotency-Key, repeating a redemption that went through returns its
     result again (header ``Idempotent-Replayed: true``) instead of ``voucher_already_redeemed``."""
     done = await _recording_status(
-        request,
+        sessions,
         service.redeem(
             session,
             user.id,
             body.code,
-            limiter=_limiter(request),
-            per_hour=settings_of(request).voucher_redemptions_per_hour,
+            limiter=limiter,
+            per_hour=settings.voucher_redemptions_per_hour,
             replay=key is not None,
         ),
     )
@@ -126,8 +123,8 @@ async def redeem_voucher(
 
 
 @router.get("/referrals/link", response_model=ReferralLinkOut)
-async def referral_link(request: Request, user: CurrentUser, session: DbSession) -> ReferralLinkOut:
-    found = await service.link(session, settings_of(request), user)
+async def referral_link(user: CurrentUser, session: DbSession, settings: SettingsDep) -> ReferralLinkOut:
+    found = await service.link(session, settings, user)
     return ReferralLinkOut(code=found.code, url=found.url)
 
 

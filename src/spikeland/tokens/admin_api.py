@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 
+from spikeland.core.deps import ClientIp
 from spikeland.db.session import DbSession
 from spikeland.identity import admin as identity_admin
-from spikeland.identity.deps import AdminUser, client_ip
+from spikeland.identity.deps import AdminUser
 from spikeland.ops import audit
 from spikeland.ops.models import AuditAction
 from spikeland.tokens import service
@@ -22,8 +23,8 @@ async def adjust(
     user_id: str,
     body: AdjustRequest,
     admin: AdminUser,
-    request: Request,
     session: DbSession,
+    ip: ClientIp,
     key: IdempotencyKey = None,
 ) -> MovementOut:
     target = await identity_admin.get_user(session, admin, user_id)
@@ -44,6 +45,6 @@ async def adjust(
             action=AuditAction.TOKEN_ADJUSTMENT,
             target_id=target.id,
             metadata={"amount": body.amount, "reason": body.reason, "balanceAfter": movement.balance_after},
-            ip=client_ip(request),
+            ip=ip,
         )
     return MovementOut.model_validate(movement)
