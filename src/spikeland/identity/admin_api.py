@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 
+from spikeland.core.deps import ClientIp
 from spikeland.core.pagination import PageLimit
 from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import admin
-from spikeland.identity.deps import AdminUser, SuperAdminUser, client_ip
+from spikeland.identity.deps import AdminUser, SuperAdminUser
 from spikeland.identity.models import UserRole
 from spikeland.identity.schemas import UserOut
 from spikeland.ops.models import AuditAction, AuditLog
@@ -85,15 +86,15 @@ async def get_user(user_id: str, actor: AdminUser, session: DbSession) -> AdminU
 
 @router.patch("/users/{user_id}/role", response_model=AdminUserOut)
 async def change_role(
-    user_id: str, body: RoleChange, request: Request, actor: SuperAdminUser, session: DbSession
+    user_id: str, body: RoleChange, actor: SuperAdminUser, session: DbSession, ip: ClientIp
 ) -> AdminUserOut:
-    user = await admin.change_role(session, actor, user_id, body.role, client_ip(request))
+    user = await admin.change_role(session, actor, user_id, body.role, ip)
     return AdminUserOut.model_validate(user)
 
 
 @router.delete("/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_user(user_id: str, request: Request, actor: AdminUser, session: DbSession) -> None:
-    await admin.delete_user(session, actor, user_id, client_ip(request))
+async def delete_user(user_id: str, actor: AdminUser, session: DbSession, ip: ClientIp) -> None:
+    await admin.delete_user(session, actor, user_id, ip)
 
 
 @router.get("/audit-logs", response_model=AuditPage)

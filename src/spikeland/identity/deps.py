@@ -9,7 +9,6 @@ from fastapi import BackgroundTasks, Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spikeland.core.deps import Sessions
-from spikeland.core.deps import client_ip as client_ip  # the routes' old import; core.deps.ClientIp
 from spikeland.core.errors import Forbidden, Unauthorized
 from spikeland.db.session import DbSession, DbUnit
 from spikeland.identity import api_keys

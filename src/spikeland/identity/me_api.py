@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, Response, status
+from fastapi import APIRouter, Body, Response, status
 from pydantic import Field
 
+from spikeland.core.deps import Limiter, SettingsDep
 from spikeland.core.schemas import ErrorResponse, RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import data_rights
-from spikeland.identity.deps import CurrentUser, clear_session_cookie, settings_of
+from spikeland.identity.deps import CurrentUser, clear_session_cookie
 
 router = APIRouter(tags=["me"])
 
@@ -51,9 +52,10 @@ async def export_me(user: CurrentUser, response: Response, session: DbSession) -
 async def delete_me(
     body: Annotated[DeleteAccountRequest, Body()],
     user: CurrentUser,
-    request: Request,
     response: Response,
     session: DbSession,
+    settings: SettingsDep,
+    limiter: Limiter,
 ) -> None:
     """Delete the account and everything it owns, confirmed by the account's password.
 
@@ -61,6 +63,5 @@ async def delete_me(
     ``password_required`` and sets one through the password-reset email first, so deletion
     always needs something a stolen session cookie does not carry.
     """
-    settings = settings_of(request)
-    await data_rights.delete_account(session, settings, request.app.state.rate_limiter, user, body.password)
+    await data_rights.delete_account(session, settings, limiter, user, body.password)
     clear_session_cookie(response, settings)
