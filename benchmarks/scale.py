@@ -60,7 +60,7 @@ def _summary(plan: str) -> dict[str, Any]:
     found = re.search(r"Execution Time: ([\d.]+) ms", plan)
     buffers = re.search(r"Buffers: ([^\n]+)", plan)
     steps = [line.strip() for line in plan.splitlines() if re.search(r"Scan|Sort Method|Sort  |Disk:", line)]
-    triggers = re.findall(r"Trigger for constraint (\S+).*time=([\d.]+) calls=(\d+)", plan)
+    triggers = re.findall(r"Trigger for constraint (\w+).*time=([\d.]+) calls=(\d+)", plan)
     # the slowest cascades first: those are the foreign keys with no index on the referencing side
     for name, ms, calls in sorted(triggers, key=lambda t: -float(t[1])):
         steps.append(f"trigger {name}: {ms} ms, {calls} calls")

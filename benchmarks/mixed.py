@@ -1,0 +1,202 @@
+"""A mix of the common reads and writes on ``spikeland serve`` (issue 13): latency, errors, memory.
+
+``--clients`` keep-alive connections (loadgen.py, a separate process), each as its own user (API key;
+a password for sign-in), send for ``--duration`` seconds a weighted random mix: list their images,
+read their balance, read one image, the public gallery, create an album, spend a token (a new
+``Idempotency-Key`` each), upload a small PNG, enhance an image (paid and queued; the server's
+in-process worker runs the local Pillow enhancement) and sign in. The database holds those users
+(50 images each) and a public gallery, written by populate.py.
+
+Reported: requests/s overall and per kind, p50/p95/p99, any status a kind does not expect (a 429
+counts: the rate limits are raised for the run, so none should appear), and the server's memory
+(VmRSS before, VmHWM and VmRSS after, from /proc/<pid>/status), beside the issue's targets: p99 under
+100 ms, no errors, peak RSS under 250 MB. ``spikeland tokens verify`` runs afterwards.
+
+    .venv/bin/python benchmarks/mixed.py [--duration 10] [--clients 32] [--embedded]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import bcrypt
+import httpx
+from auth import PASSWORD, running_server
+from ledger import fresh_database, run_verify, save_report
+from loadgen import kind, load_process
+from PIL import Image
+from populate import Shape, create_api_key, fill
+
+CLIENT_USER = Shape(images=50, transactions=20, albums=3)
+GALLERY_USER = Shape(images=20, transactions=5, public=1.0, jobs=0.5)
+GALLERY_USERS = 100
+BOUNDARY = "spikelandbenchboundary"
+TARGETS = {"p99_ms": 100.0, "errors": 0, "peak_rss_mb": 250.0}
+LIMITS = {  # high enough that the mix is never rate-limited: the run measures the work, not the limits
+    "SPIKELAND_UPLOADS_PER_MINUTE": "1000000",
+    "SPIKELAND_ENHANCEMENTS_PER_MINUTE": "1000000",
+    "SPIKELAND_LOGIN_ATTEMPTS_PER_EMAIL": "1000000",
+    "SPIKELAND_LOGIN_ATTEMPTS_PER_IP": "1000000",
+}
+
+
+def small_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+def multipart(png: bytes) -> bytes:
+    return (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="bench.png"\r\n'
+        f"Content-Type: image/png\r\n\r\n".encode()
+        + png
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
+
+
+def kinds(png: bytes) -> dict[str, dict[str, Any]]:
+    key = {"Authorization": "Bearer {key}"}
+    json_key = {**key, "Content-Type": "application/json"}
+    return {
+        "list images": kind("GET", "/api/v1/images?limit=20", headers=key, weight=25),
+        "balance": kind("GET", "/api/v1/tokens/balance", headers=key, weight=20),
+        "get image": kind("GET", "/api/v1/images/{image}", headers=key, weight=20),
+        "gallery": kind("GET", "/api/v1/gallery/images?limit=20", weight=10),
+        "create album": kind(
+            "POST", "/api/v1/albums", headers=json_key, body='{"name":"Album {n}"}', expect=(201,), weight=5
+        ),
+        "spend": kind(
+            "POST",
+            "/api/v1/tokens/spend",
+            headers={**json_key, "Idempotency-Key": "mixed-{n}"},
+            body='{"amount":1,"purpose":"enhancement"}',
+            expect=(201,),
+            weight=8,
+        ),
+        "upload": kind(
+            "POST",
+            "/api/v1/images",
+            headers={**key, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+            body=multipart(png),
+            expect=(201,),
+            weight=4,
+        ),
+        "enhance": kind(
+            "POST",
+            "/api/v1/images/{image}/enhance",
+            headers=json_key,
+            body='{"tier":"TIER_1K"}',
+            expect=(202,),
+            weight=1,
+        ),
+        "sign in": kind(
+            "POST",
+            "/api/v1/auth/login",
+            headers={"Content-Type": "application/json"},
+            body='{"email":"{email}","password":"' + PASSWORD + '"}',
+            weight=5,
+        ),
+    }
+
+
+async def prepare(url: str, clients: int) -> list[dict[str, str]]:
+    """The client users (a password, an API key each) and the gallery; each client's values."""
+    conn = await asyncpg.connect(url)
+    try:
+        hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
+        await fill(conn, [(i, CLIENT_USER) for i in range(clients)], seed=7, password_hash=hashed)
+        await fill(conn, [(1000 + i, GALLERY_USER) for i in range(GALLERY_USERS)], seed=8)
+        await conn.execute("VACUUM ANALYZE")
+        values = []
+        for i in range(clients):
+            email = f"user{i}@populate.example"
+            user_id = await conn.fetchval("SELECT id FROM users WHERE email = $1", email)
+            values.append({"email": email, "key": await create_api_key(conn, user_id)})
+        return values
+    finally:
+        await conn.close()
+
+
+def upload_one(base: str, values: dict[str, str], png: bytes) -> None:
+    """A real image of the client's (the populated ones have no files), to read and enhance."""
+    answer = httpx.post(
+        f"{base}/api/v1/images",
+        headers={"Authorization": f"Bearer {values['key']}"},
+        files={"file": ("bench.png", png, "image/png")},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    values["image"] = answer.json()["id"]
+
+
+def memory(pid: int) -> dict[str, float]:
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return {name: int(fields[name].split()[0]) / 1024 for name in ("VmRSS", "VmHWM")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument(
+        "--embedded", action="store_true", help="use the embedded server even if --server answers"
+    )
+    args = parser.parse_args()
+    load_before = os.getloadavg()[0]
+    png = small_png()
+    with (
+        tempfile.TemporaryDirectory(prefix="spikeland-bench-") as tmp,
+        fresh_database(args.server, args.embedded, Path(tmp)) as (url, where),
+    ):
+        values = asyncio.run(prepare(url, args.clients))
+        with running_server(url, Path(tmp) / "data", extra_env=LIMITS) as (base, pid):
+            for client in values:
+                upload_one(base, client, png)
+            before = memory(pid)
+            result = load_process(base, kinds(png), values, args.duration)
+            after = memory(pid)
+        verified = run_verify(url)
+
+    print(f"database: {where}; {args.clients} clients for {args.duration:g} s")
+    print(f"\n{'kind':<14} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>7}")
+    for name, row in [
+        *result["kinds"].items(),
+        ("overall", {**result["overall"], "unexpected": result["unexpected"]}),
+    ]:
+        print(
+            f"{name:<14} {row['rps']:>7.1f} {row['p50_ms']:>7.1f} {row['p95_ms']:>7.1f} "
+            f"{row['p99_ms']:>7.1f} {row['unexpected']:>7}"
+        )
+        for example in row.get("unexpected_examples", [])[:2]:
+            print(f"{'':<14} {example[:120]}")
+    peak = after["VmHWM"]
+    print(
+        f"\ntargets: p99 {result['overall']['p99_ms']:.1f} ms (< {TARGETS['p99_ms']:g}), "
+        f"errors {result['unexpected']} (= 0), peak RSS {peak:.0f} MB (< {TARGETS['peak_rss_mb']:g}; "
+        f"{before['VmRSS']:.0f} MB before the load, {after['VmRSS']:.0f} MB after)"
+    )
+    print(f"load generator CPU {result['loadgen_cpu']:.0%}; tokens verify (exit {verified['exit_code']})")
+    print(f"machine load average (1 min) before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
+    report = {
+        "database": where,
+        "duration_s": args.duration,
+        "clients": args.clients,
+        "result": result,
+        "server_memory_mb": {"rss_before": before["VmRSS"], "peak": peak, "rss_after": after["VmRSS"]},
+        "targets": TARGETS,
+        "verify": verified,
+    }
+    save_report("mixed", report, load_before)
+
+
+if __name__ == "__main__":
+    main()
