@@ -7,10 +7,11 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from spikeland.core.deps import Sessions
 from spikeland.core.errors import NotFound
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
@@ -112,19 +113,27 @@ async def download(
     return Response(data, media_type="image/jpeg", headers=headers)
 
 
+async def _job_events(request: Request) -> JobEvents:
+    hub: JobEvents = request.app.state.job_events
+    return hub
+
+
 @router.get(
     "/jobs/{job_id}/events",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def job_events(
-    job_id: str, request: Request, principal: OptionalPrincipal, session: DbSession
+    job_id: str,
+    request: Request,  # to stop streaming when the client goes (is_disconnected)
+    principal: OptionalPrincipal,
+    session: DbSession,
+    hub: Annotated[JobEvents, Depends(_job_events)],
+    sessionmaker: Sessions,
 ) -> StreamingResponse:
     """Server-sent events: a ``stage`` event for every stage the job enters, a ``status`` event with
     the whole job on each change, the last one when it ends (then the stream closes)."""
     job = await jobs.get_job(session, job_id, user_id_of(principal))
-    hub: JobEvents = request.app.state.job_events
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     return StreamingResponse(
         _stream(job.id, hub, sessionmaker, request),
         media_type="text/event-stream",
