@@ -1,8 +1,13 @@
-"""Keyset pagination along ``(createdAt, id)`` descending, with opaque cursors.
+"""Keyset pagination with opaque cursors: one helper (``keyset_page``) and one cursor codec for
+every list.
 
-A cursor is URL-safe base64 of ``[createdAt ISO 8601, id]``; a page holds ``limit`` rows and the
-cursor of its last row when more follow. The row comparison uses typed literals so it stays on
-``timestamp`` and can use the ``[..., createdAt]`` indexes the spec defines.
+A list names its order as keys (``Asc(column)``, ``Desc(column)``), ending with a unique column so
+the order is total. A cursor is URL-safe base64 of the JSON list of the last row's values along
+those keys (a timestamp as ISO 8601, integers and strings as themselves); a page holds ``limit``
+rows and the cursor of its last row when more follow. A cursor that does not decode to values of
+the keys' kinds is 422 ``invalid_cursor``. The "after" condition compares runs of keys in the same
+direction as one row value, with typed literals, so it stays on the indexed types and a
+``[..., createdAt, id]`` index serves it.
 """
 
 from __future__ import annotations
@@ -10,12 +15,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from sqlalchemy import Select, literal, tuple_
+from sqlalchemy import ColumnElement, Select, and_, literal, or_, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -35,21 +41,107 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-def encode_cursor(created_at: datetime, row_id: str) -> str:
-    raw = json.dumps([created_at.isoformat(), row_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+@dataclass(frozen=True)
+class Asc:
+    """A key of a keyset order, ascending."""
+
+    column: InstrumentedAttribute[Any]
+    descending = False
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
+@dataclass(frozen=True)
+class Desc:
+    """A key of a keyset order, descending."""
+
+    column: InstrumentedAttribute[Any]
+    descending = True
+
+
+Key = Asc | Desc
+Value = datetime | int | str
+
+
+def encode_cursor(values: Sequence[Value]) -> str:
+    raw = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    data = json.dumps(raw, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(cursor: str, kinds: Sequence[type]) -> tuple[Value, ...]:
+    """The values of ``cursor``, one of each kind (``datetime``, ``int``, ``str``), or 422."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, row_id = json.loads(raw)
-        moment = datetime.fromisoformat(created)
-        if moment.tzinfo is None or not isinstance(row_id, str):
-            raise ValueError("cursor fields of the wrong kind")
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(raw, list) or len(raw) != len(kinds):
+            raise ValueError("cursor of another length")
+        return tuple(_value(item, kind) for item, kind in zip(raw, kinds, strict=True))
     except (binascii.Error, UnicodeDecodeError, TypeError, ValueError):
         raise ValidationFailed("The cursor is not valid.", code="invalid_cursor") from None
-    return moment, row_id
+
+
+def _value(item: Any, kind: type) -> Value:
+    if kind is datetime:
+        moment = datetime.fromisoformat(item)  # TypeError unless a string
+        if moment.tzinfo is None:
+            raise ValueError("a moment without its offset")
+        return moment
+    if type(item) is not kind or not isinstance(item, int | str):  # type(): a bool is not an int
+        raise ValueError("cursor fields of the wrong kind")
+    return item
+
+
+def ordering(order: Sequence[Key]) -> list[ColumnElement[Any]]:
+    """The ORDER BY of ``order`` (for a list shown in the same order without pages)."""
+    return [key.column.desc() if key.descending else key.column.asc() for key in order]
+
+
+def _kind(key: Key) -> type:
+    column_type = key.column.type
+    kind: type = getattr(column_type, "impl_instance", column_type).python_type
+    if kind not in (datetime, int, str):
+        raise TypeError(f"{key.column} cannot be a keyset key")
+    return kind
+
+
+def _after(order: Sequence[Key], values: Sequence[Value]) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in ``order``: for each run of keys in one direction, beyond the
+    run's values, or equal to them and after them in the following runs."""
+    run = 1
+    while run < len(order) and order[run].descending == order[0].descending:
+        run += 1
+    columns = [key.column for key in order[:run]]
+    bounds = [literal(value, key.column.type) for key, value in zip(order[:run], values, strict=False)]
+    left = columns[0] if run == 1 else tuple_(*columns)
+    right = bounds[0] if run == 1 else tuple_(*bounds)
+    beyond = left < right if order[0].descending else left > right
+    if run == len(order):
+        return beyond
+    return or_(beyond, and_(left == right, _after(order[run:], values[run:])))
+
+
+async def keyset_page(
+    session: AsyncSession,
+    statement: Select[Any],
+    order: Sequence[Key],
+    *,
+    limit: int,
+    cursor: str | None,
+    rows: bool = False,
+) -> Page[Any]:
+    """One page of ``statement`` in ``order``, after ``cursor``: the statement's ORM entities, or
+    with ``rows`` its rows (whose first element is the entity holding the keys)."""
+    limit = max(1, min(limit, MAX_PAGE))
+    statement = statement.order_by(*ordering(order))
+    if cursor:
+        values = decode_cursor(cursor, [_kind(key) for key in order])
+        statement = statement.where(_after(order, values))
+    statement = statement.limit(limit + 1)
+    result = await session.execute(statement) if rows else await session.scalars(statement)
+    found: list[Any] = list(result.all())
+    items = found[:limit]
+    if len(found) <= limit:
+        return Page(items, None)
+    last = items[-1][0] if rows else items[-1]
+    return Page(items, encode_cursor(tuple(getattr(last, key.column.key) for key in order)))
 
 
 async def newest_first(
@@ -62,15 +154,4 @@ async def newest_first(
     cursor: str | None,
 ) -> Page[T]:
     """One page of ``statement``'s rows (a select of one ORM entity), newest first."""
-    limit = max(1, min(limit, MAX_PAGE))
-    statement = statement.order_by(created_at.desc(), row_id.desc())
-    if cursor:
-        after_created, after_id = decode_cursor(cursor)
-        bound = tuple_(literal(after_created, created_at.type), literal(after_id, row_id.type))
-        statement = statement.where(tuple_(created_at, row_id) < bound)
-    rows = list((await session.scalars(statement.limit(limit + 1))).all())
-    items = rows[:limit]
-    if len(rows) <= limit:
-        return Page(items, None)
-    last: Any = items[-1]
-    return Page(items, encode_cursor(getattr(last, created_at.key), getattr(last, row_id.key)))
+    return await keyset_page(session, statement, (Desc(created_at), Desc(row_id)), limit=limit, cursor=cursor)

@@ -10,24 +10,20 @@ value for them (and its labels are fixed by the specification); they are logged 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from fractions import Fraction
 from math import gcd
 
-from sqlalchemy import Select, and_, case, delete, event, func, literal, or_, select, tuple_, update
+from sqlalchemy import Select, case, delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from spikeland.core.clock import utcnow
 from spikeland.core.errors import Conflict, NotFound, ValidationFailed
-from spikeland.core.pagination import MAX_PAGE, Page
+from spikeland.core.pagination import Asc, Desc, Page, keyset_page, ordering
 from spikeland.db.cuid import cuid
 from spikeland.db.enums import JobStatus
 from spikeland.gallery.featured_schemas import (
@@ -57,8 +53,12 @@ class FeaturedItemNotFound(NotFound):
         super().__init__("No such featured gallery item.")
 
 
+# The gallery's display order: the admins' order, then newest first.
+DISPLAY_ORDER = (Asc(Item.sort_order), Desc(Item.created_at), Desc(Item.id))
+
+
 def _display_order(statement: Select[Item]) -> Select[Item]:
-    return statement.order_by(Item.sort_order.asc(), Item.created_at.desc(), Item.id.desc())
+    return statement.order_by(*ordering(DISPLAY_ORDER))
 
 
 def aspect_ratio(width: int, height: int, limit: int = MAX_ASPECT) -> tuple[int, int]:
@@ -236,23 +236,6 @@ async def reorder(session: AsyncSession, actor: User, item_ids: list[str]) -> li
 # ----------------------------------------------------------------------------- admin listing
 
 
-def _encode_cursor(item: Item) -> str:
-    raw = json.dumps([item.sort_order, item.created_at.isoformat(), item.id], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode("ascii")
-
-
-def _decode_cursor(cursor: str) -> tuple[int, datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        sort_order, created, item_id = json.loads(raw)
-        moment = datetime.fromisoformat(created)
-        if type(sort_order) is not int or moment.tzinfo is None or not isinstance(item_id, str):
-            raise ValueError("cursor fields of the wrong kind")
-    except (binascii.Error, UnicodeDecodeError, TypeError, ValueError):
-        raise ValidationFailed("The cursor is not valid.", code="invalid_cursor") from None
-    return sort_order, moment, item_id
-
-
 async def list_items(
     session: AsyncSession,
     *,
@@ -262,23 +245,12 @@ async def list_items(
     cursor: str | None = None,
 ) -> Page[Item]:
     """Every item (inactive ones too), in display order, keyset-paginated along that order."""
-    limit = max(1, min(limit, MAX_PAGE))
     statement = select(Item)
     if category is not None:
         statement = statement.where(Item.category == category)
     if active is not None:
         statement = statement.where(Item.is_active == active)
-    if cursor:
-        sort_order, created_at, item_id = _decode_cursor(cursor)
-        newer_first = tuple_(Item.created_at, Item.id) < tuple_(
-            literal(created_at, Item.created_at.type), literal(item_id, Item.id.type)
-        )
-        statement = statement.where(
-            or_(Item.sort_order > sort_order, and_(Item.sort_order == sort_order, newer_first))
-        )
-    rows = list((await session.scalars(_display_order(statement).limit(limit + 1))).all())
-    items = rows[:limit]
-    return Page(items, _encode_cursor(items[-1]) if len(rows) > limit else None)
+    return await keyset_page(session, statement, DISPLAY_ORDER, limit=limit, cursor=cursor)
 
 
 # ----------------------------------------------------------------------------- public listing

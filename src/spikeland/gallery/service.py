@@ -14,9 +14,6 @@ run one after the other and the "max + 1" positions they compute never collide.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 import secrets
 from collections.abc import Sequence
@@ -26,17 +23,13 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Row,
     Select,
-    Text,
     case,
     delete,
     exists,
     func,
-    literal,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert
@@ -45,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.clock import utcnow
 from spikeland.core.errors import Conflict, NotFound, ValidationFailed
-from spikeland.core.pagination import MAX_PAGE, Page, decode_cursor, encode_cursor
+from spikeland.core.pagination import Asc, Desc, Page, keyset_page
 from spikeland.db.cuid import cuid
 from spikeland.db.enums import EnhancementTier
 from spikeland.gallery.models import Album, AlbumImage, AlbumPrivacy
@@ -158,38 +151,14 @@ async def _readable_album(session: AsyncSession, album_id: str, viewer_id: str |
     return album
 
 
-def _encode_position(sort_order: int, row_id: str) -> str:
-    raw = json.dumps([sort_order, row_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _decode_position(cursor: str) -> tuple[int, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        sort_order, row_id = json.loads(raw)
-        if type(sort_order) is not int or not isinstance(row_id, str):
-            raise ValueError("cursor fields of the wrong kind")
-    except (binascii.Error, UnicodeDecodeError, TypeError, ValueError):
-        raise ValidationFailed("The cursor is not valid.", code="invalid_cursor") from None
-    return sort_order, row_id
-
-
 async def list_albums(
     session: AsyncSession, user_id: str, *, limit: int = 50, cursor: str | None = None
 ) -> Page[AlbumView]:
     """The user's albums in their chosen order (``sortOrder``, then oldest first), keyset-paginated."""
-    limit = max(1, min(limit, MAX_PAGE))
-    statement = _with_counts().where(Album.user_id == user_id).order_by(Album.sort_order, Album.id)
-    if cursor:
-        after_order, after_id = _decode_position(cursor)
-        bound = tuple_(literal(after_order, Integer()), literal(after_id, Text()))
-        statement = statement.where(tuple_(Album.sort_order, Album.id) > bound)
-    rows = (await session.execute(statement.limit(limit + 1))).all()
-    views = [_album_view(row) for row in rows[:limit]]
-    if len(rows) <= limit:
-        return Page(views, None)
-    last = views[-1].album
-    return Page(views, _encode_position(last.sort_order, last.id))
+    statement = _with_counts().where(Album.user_id == user_id)
+    order = (Asc(Album.sort_order), Asc(Album.id))
+    page = await keyset_page(session, statement, order, limit=limit, cursor=cursor, rows=True)
+    return Page([_album_view(row) for row in page.items], page.next_cursor)
 
 
 async def public_albums(
@@ -199,23 +168,11 @@ async def public_albums(
 
     Empty ones are left out: every user has an empty default "Public Gallery" until they fill it.
     """
-    limit = max(1, min(limit, MAX_PAGE))
     has_images = exists().where(AlbumImage.album_id == Album.id)
-    statement = (
-        _with_counts()
-        .where(Album.privacy == AlbumPrivacy.PUBLIC, has_images)
-        .order_by(Album.created_at.desc(), Album.id.desc())
-    )
-    if cursor:
-        after_created, after_id = decode_cursor(cursor)
-        bound = tuple_(literal(after_created, Album.created_at.type), literal(after_id, Text()))
-        statement = statement.where(tuple_(Album.created_at, Album.id) < bound)
-    rows = (await session.execute(statement.limit(limit + 1))).all()
-    views = [_album_view(row) for row in rows[:limit]]
-    if len(rows) <= limit:
-        return Page(views, None)
-    last = views[-1].album
-    return Page(views, encode_cursor(last.created_at, last.id))
+    statement = _with_counts().where(Album.privacy == AlbumPrivacy.PUBLIC, has_images)
+    order = (Desc(Album.created_at), Desc(Album.id))
+    page = await keyset_page(session, statement, order, limit=limit, cursor=cursor, rows=True)
+    return Page([_album_view(row) for row in page.items], page.next_cursor)
 
 
 # ----------------------------------------------------------------------------- writing albums

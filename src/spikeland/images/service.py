@@ -14,12 +14,12 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, Select, delete, insert, literal, select, true, tuple_, update
+from sqlalchemy import ColumnElement, Row, Select, delete, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from spikeland.core.errors import NotFound, ServiceUnavailable
-from spikeland.core.pagination import MAX_PAGE, Page, decode_cursor, encode_cursor
+from spikeland.core.pagination import Desc, Page, keyset_page
 from spikeland.db.cuid import cuid
 from spikeland.db.enums import EnhancementTier, JobStatus
 from spikeland.images.files import Upload
@@ -192,19 +192,11 @@ async def list_public_images(
 async def _newest_views(
     session: AsyncSession, where: ColumnElement[bool], *, limit: int, cursor: str | None
 ) -> Page[ImageView]:
-    limit = max(1, min(limit, MAX_PAGE))
-    created, row_id = EnhancedImage.created_at, EnhancedImage.id
-    statement = _with_latest().where(where).order_by(created.desc(), row_id.desc())
-    if cursor:
-        after_created, after_id = decode_cursor(cursor)
-        bound = tuple_(literal(after_created, created.type), literal(after_id, row_id.type))
-        statement = statement.where(tuple_(created, row_id) < bound)
-    rows = (await session.execute(statement.limit(limit + 1))).all()
-    views = [_view(row) for row in rows[:limit]]
-    if len(rows) <= limit:
-        return Page(views, None)
-    last = views[-1].image
-    return Page(views, encode_cursor(last.created_at, last.id))
+    order = (Desc(EnhancedImage.created_at), Desc(EnhancedImage.id))
+    page = await keyset_page(
+        session, _with_latest().where(where), order, limit=limit, cursor=cursor, rows=True
+    )
+    return Page([_view(row) for row in page.items], page.next_cursor)
 
 
 async def views_of(
