@@ -21,8 +21,13 @@ from spikeland.settings import Settings
 
 # bcrypt only reads the first 72 bytes of a password; bcrypt >= 5 refuses longer input. Rather than
 # silently truncate (two passwords sharing 72 bytes would both work) or pre-hash (hashes made by
-# the original platform would stop verifying), longer passwords are refused at sign-up.
+# the original platform would stop verifying), longer new passwords are refused at sign-up.
+# Checking a password is another matter: the original (bcryptjs) accepted longer ones and hashed
+# their first 72 bytes, so against its hashes a candidate is compared by its first 72 bytes too.
 MAX_PASSWORD_BYTES = 72
+# The prefix of a hash made by another bcrypt, which read the first 72 bytes of any password: the
+# original's (bcryptjs writes $2a$; adoption marks its $2b$ ones so). Python's bcrypt writes $2b$.
+LEGACY_PREFIX = "$2a$"
 
 
 def password_fits(password: str) -> bool:
@@ -49,6 +54,11 @@ def cost_of(password_hash: str | None) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def is_legacy_hash(password_hash: str | None) -> bool:
+    """Made by the original platform's bcryptjs, which hashed the first 72 bytes of any password."""
+    return password_hash is not None and password_hash.startswith(LEGACY_PREFIX)
+
+
 @lru_cache(maxsize=8)
 def _dummy_hash(cost: int) -> bytes:
     return _hash_sync(secrets.token_urlsafe(16), cost).encode("ascii")
@@ -56,8 +66,11 @@ def _dummy_hash(cost: int) -> bytes:
 
 def _verify_sync(password: str, password_hash: str | None, decoy_cost: int) -> bool:
     # Always spend one bcrypt comparison, so an unknown email costs what a wrong password costs.
+    # A candidate over 72 bytes is refused against our hashes (never truncated: see above), and
+    # compared by its first 72 against a legacy one, as bcryptjs hashed it when it was set.
     candidate = password.encode("utf-8")
-    stored_cost = cost_of(password_hash) if len(candidate) <= MAX_PASSWORD_BYTES else None
+    fits = len(candidate) <= MAX_PASSWORD_BYTES or is_legacy_hash(password_hash)
+    stored_cost = cost_of(password_hash) if fits else None
     usable = password_hash if stored_cost is not None else None
     stored = usable.encode("ascii") if usable else _dummy_hash(decoy_cost)
     matched = bcrypt.checkpw(candidate[:MAX_PASSWORD_BYTES], stored) and usable is not None

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spikeland.core.clock import utcnow
 from spikeland.core.errors import Conflict, NotFound, Unauthorized
 from spikeland.core.ratelimit import RateLimiter
-from spikeland.core.security import cost_of, digest, hash_password, new_secret, verify_password
+from spikeland.core.security import cost_of, digest, hash_password, new_secret, password_fits, verify_password
 from spikeland.db.cuid import cuid
 from spikeland.identity.hooks import SignupContext, run_email_verified_hooks, run_signup_hooks
 from spikeland.identity.models import Session, User
@@ -166,7 +166,8 @@ async def authenticate(
     user = await find_user_by_email(session, email)
     if not await verify_password(password, user.password_hash if user else None, decoy_cost) or user is None:
         raise InvalidCredentials("Invalid email or password.")
-    if cost_of(user.password_hash) != settings.bcrypt_cost:
+    # A legacy password over 72 bytes cannot be hashed under our rules: its hash stays as it is.
+    if cost_of(user.password_hash) != settings.bcrypt_cost and password_fits(password):
         await _rehash(session, user, password, settings.bcrypt_cost)
     # Not reset: an attacker signing in to an account of their own must not wipe the IP's failures.
     limiter.release(ip_key)
