@@ -498,12 +498,22 @@ async def _owner_for(session: AsyncSession, identity: Identity, ip: str | None) 
         )
     if existing.email_verified is None:
         # Nobody had proved owning this address. A password set by whoever registered it could be an
-        # attacker's (pre-registration hijack), so it stops working and their sessions end.
-        if existing.password_hash is not None:
+        # attacker's (pre-registration hijack), so it stops working and their sessions end -- unless
+        # a provider account is linked already. Only the original platform's data has a password,
+        # a linked account and no emailVerified together (it never set that column, and linked the
+        # provider account that signed in with this address); here linking marks the user verified,
+        # and a password reaches an unverified OAuth user only through the mailbox, which verifies.
+        # So such an account proves the address and the password stays.
+        if existing.password_hash is not None and not await _has_linked_account(session, existing.id):
             existing.password_hash = None
             await revoke_sessions(session, existing.id)
         await mark_email_verified(session, existing)
     return existing
+
+
+async def _has_linked_account(session: AsyncSession, user_id: str) -> bool:
+    found = await session.scalar(select(Account.id).where(Account.user_id == user_id).limit(1))
+    return found is not None
 
 
 def _token_values(keyring: Keyring, tokens: Tokens, *, refresh: bool) -> dict[str, Any]:
