@@ -4,8 +4,11 @@ system enhancement pipelines.
 ``seed(session)`` is idempotent. Each row is matched on a natural key (``stripePriceId`` for packs and
 plans, ``name`` for box tiers and system pipelines, ``slug`` for categories, ``(provider, providerSku)``
 for products, ``(productId, providerSku)`` for variants); missing rows are inserted and existing rows
-are never modified, so an operator's edits (prices, flags, descriptions) survive a re-seed. It only
-flushes: the caller commits. ``sortOrder`` is the 1-based position of a row in its tuple below.
+are never modified, so an operator's edits (prices, flags, descriptions) survive a re-seed. A table
+holding any row that is not reference data is the operator's catalogue (an adopted database's, or one
+they made their own) and gets nothing: our packs beside theirs would go on sale, under names theirs
+may already use. It only flushes: the caller commits. ``sortOrder`` is the 1-based position of a row
+in its tuple below.
 
 Values come from the reference description of the original platform
 (``shared/reference/original-platform.md``, "ref" below) where it gives them.
@@ -203,12 +206,16 @@ M = TypeVar("M", bound=Base)
 async def _ensure(
     session: AsyncSession, model: type[M], key: tuple[str, ...], rows: list[dict[str, Any]], *where: Any
 ) -> tuple[int, dict[tuple[Any, ...], M]]:
-    """Insert the rows whose natural ``key`` is not in ``model`` (rows filtered by ``where``) yet.
+    """Insert the rows whose natural ``key`` is not in ``model`` (rows filtered by ``where``) yet,
+    unless a row there is not one of ``rows``: then the table is the operator's and is left alone.
 
-    Returns how many were inserted and every matching row (existing or new) by its key.
+    Returns how many were inserted and every matching row (existing or new) by its key; nothing
+    for an operator's table, so no reference rows are hung from it either.
     """
     existing = (await session.scalars(select(model).where(*where))).all()
     by_key = {tuple(getattr(obj, k) for k in key): obj for obj in existing}
+    if by_key.keys() - {tuple(row[name] for name in key) for row in rows}:
+        return 0, {}
     created = 0
     for row in rows:
         k = tuple(row[name] for name in key)
@@ -244,7 +251,8 @@ async def seed(session: AsyncSession) -> dict[str, int]:
     for i, p in enumerate(MERCH_PRODUCTS, 1):
         fields = p._asdict()
         del fields["category"], fields["variants"]
-        rows.append({**fields, "category_id": categories[(p.category,)].id, "sort_order": i})
+        if (p.category,) in categories:  # none when the categories are the operator's
+            rows.append({**fields, "category_id": categories[(p.category,)].id, "sort_order": i})
     created["merch_products"], products = await _ensure(
         session, MerchProduct, ("provider", "provider_sku"), rows
     )
@@ -252,9 +260,14 @@ async def seed(session: AsyncSession) -> dict[str, int]:
     rows = [
         {**v._asdict(), "product_id": products[(p.provider, p.provider_sku)].id}
         for p in MERCH_PRODUCTS
+        if (p.provider, p.provider_sku) in products
         for v in p.variants
     ]
-    created["merch_variants"], _ = await _ensure(session, MerchVariant, ("product_id", "provider_sku"), rows)
+    # Only our products' variants: the operator's products keep theirs, and do not make ours foreign.
+    ours = [product.id for product in products.values()]
+    created["merch_variants"], _ = await _ensure(
+        session, MerchVariant, ("product_id", "provider_sku"), rows, MerchVariant.product_id.in_(ours)
+    )
 
     rows = [
         {**p._asdict(), "user_id": None, "visibility": PipelineVisibility.PUBLIC} for p in SYSTEM_PIPELINES
