@@ -19,6 +19,8 @@ from spikeland.db import migrate
 from spikeland.db.adopt import AdoptResult, adopt, adopt_async
 from tests.conftest import create_database, drop_database, with_database
 
+HEAD = "0006_prisma_duplicate_indexes"
+
 PRISMA_MIGRATIONS_DDL = """
 CREATE TABLE "_prisma_migrations" (
     "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
@@ -140,7 +142,7 @@ def test_adopts_prisma_database_then_upgrade_applies_later_migrations(prisma_db:
     assert versions(prisma_db) == [migrate.BASELINE_REVISION]
 
     migrate.upgrade(prisma_db)
-    assert versions(prisma_db) == ["0005_api_key_changes"]
+    assert versions(prisma_db) == [HEAD]
     assert_matches_models(prisma_db)
     indexes = {r[0] for r in fetch(prisma_db, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")}
     assert {"users_referredById_idx", "accounts_userId_idx"} <= indexes
@@ -177,7 +179,7 @@ def test_an_existing_fk_index_of_migration_0002_is_accepted(prisma_db: str) -> N
         "index users_referredById_idx already exists; migration 0002_fk_indexes will keep it" in result.notes
     )
     migrate.upgrade(prisma_db)
-    assert versions(prisma_db) == ["0005_api_key_changes"]
+    assert versions(prisma_db) == [HEAD]
 
 
 async def test_adopt_async_works_inside_an_event_loop(prisma_db: str) -> None:
@@ -332,7 +334,7 @@ def test_refuses_an_already_managed_database(database_url: str) -> None:
         ok=False,
         status="already_managed",
         message=(
-            "the database is already managed by Alembic (current revision: 0005_api_key_changes); "
+            f"the database is already managed by Alembic (current revision: {HEAD}); "
             "there is nothing to adopt: use `db upgrade`"
         ),
     )

@@ -2,9 +2,11 @@
 
 Such a database has the baseline schema but no ``alembic_version`` table (and usually a
 ``_prisma_migrations`` table, which is left alone). Adoption compares the live schema with the
-baseline and, only when nothing differs, stamps it at ``0001_baseline`` in the same
-transaction, so that ``db upgrade`` afterwards applies 0002 and later revisions. On any
-difference nothing is written and the differences are returned, one readable line each.
+baseline (accepting what :mod:`~spikeland.db.adopt.legacy` knows Prisma adds), brings the
+original's data to Spikeland's rules (:mod:`~spikeland.db.adopt.data`: emails, opening ledger
+rows, default albums) and stamps it at ``0001_baseline``, all in one transaction, so that
+``db upgrade`` afterwards applies 0002 and later revisions. On any difference, or accounts whose
+emails differ only by case, nothing is written and they are returned, one readable line each.
 
 The baseline is the model metadata less what later migrations added to the models: today
 only the FK indexes of 0002 (its ``FK_COLUMNS``). A migration that changes the models must
@@ -37,6 +39,6 @@ catalog checks :mod:`~spikeland.db.adopt.keys` (primary and foreign keys),
 columns, table options), over the shared queries of :mod:`~spikeland.db.adopt.catalog`.
 """
 
-from spikeland.db.adopt.run import AdoptResult, Status, adopt, adopt_async, compare
+from spikeland.db.adopt.run import AdoptResult, Status, adopt, adopt_async, compare, needs_adoption
 
-__all__ = ["AdoptResult", "Status", "adopt", "adopt_async", "compare"]
+__all__ = ["AdoptResult", "Status", "adopt", "adopt_async", "compare", "needs_adoption"]

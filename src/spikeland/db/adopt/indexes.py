@@ -1,7 +1,8 @@
 """Indexes and UNIQUE constraints: the baseline's against ``pg_index``.
 
 The baseline's indexes are the models' less the FK indexes migration 0002 adds; an index of
-0002 found already in place is accepted when it is the one 0002 would create.
+0002 found already in place is accepted when it is the one 0002 would create, and so is one of
+the plain indexes Prisma makes beside a unique one (:mod:`~spikeland.db.adopt.legacy`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import Index, Table, UniqueConstraint, text
 from sqlalchemy.engine import Connection
 
 from spikeland.db.adopt.catalog import COLUMNS_OF
+from spikeland.db.adopt.legacy import DUPLICATE_INDEXES, DUPLICATES_REVISION
 from spikeland.db.migrate import alembic_config
 
 FK_INDEX_REVISION = "0002_fk_indexes"
@@ -93,6 +95,8 @@ def index_differences(conn: Connection, tables: Sequence[Table]) -> tuple[list[s
         for name in sorted(have):
             if (table.name, name) in later:
                 _check_later_index(table.name, have[name], lines, notes)
+            elif (table.name, name) in DUPLICATE_INDEXES:
+                _check_duplicate_index(table.name, have[name], lines, notes)
             else:
                 lines.append(f"{table.name}: unexpected index {name}: {have[name].definition}")
     return lines, notes
@@ -106,6 +110,21 @@ def _check_later_index(table: str, row: Any, lines: list[str], notes: list[str])
         notes.append(f"index {row.name} already exists; migration {FK_INDEX_REVISION} will keep it")
     lines.extend(
         f"{table}: index {row.name} (which {FK_INDEX_REVISION} would create) exists but {p}" for p in problems
+    )
+
+
+def _check_duplicate_index(table: str, row: Any, lines: list[str], notes: list[str]) -> None:
+    """One of Prisma's plain indexes beside a unique one (see :mod:`~spikeland.db.adopt.legacy`):
+    accepted only when it is exactly that, a valid plain btree on the one column."""
+    column = DUPLICATE_INDEXES[(table, row.name)]
+    problems = _index_problems(row, _Index(row.name, False, (column,), False))
+    if not problems:
+        notes.append(
+            f"index {row.name} is covered by the unique index leading with {table}.{column} "
+            f"(Prisma made both); migration {DUPLICATES_REVISION} drops it"
+        )
+    lines.extend(
+        f"{table}: index {row.name} (Prisma's duplicate of a unique index) exists but {p}" for p in problems
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from spikeland.db.adopt import data
 from spikeland.db.adopt.autogen import autogenerate_differences
 from spikeland.db.adopt.catalog import (
     IGNORED_TABLES,
@@ -24,12 +25,13 @@ from spikeland.db.adopt.catalog import (
 from spikeland.db.adopt.enums import enum_differences
 from spikeland.db.adopt.indexes import index_differences
 from spikeland.db.adopt.keys import foreign_key_differences, primary_key_differences
+from spikeland.db.adopt.legacy import settle_features
 from spikeland.db.adopt.other import other_differences
 from spikeland.db.engine import SERVER_SETTINGS, async_url
 from spikeland.db.migrate import BASELINE_REVISION, alembic_config
 from spikeland.db.registry import metadata
 
-Status = Literal["adopted", "verified", "already_managed", "empty", "differs"]
+Status = Literal["adopted", "verified", "already_managed", "empty", "differs", "conflicts"]
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,10 @@ class AdoptResult:
     """What :func:`adopt` found and did.
 
     ``status``: ``adopted`` (stamped), ``verified`` (matches; dry run, not stamped),
-    ``already_managed`` (has an ``alembic_version``), ``empty`` (no tables) or ``differs``.
-    ``differences`` holds one line per difference from the baseline; ``notes`` are remarks
-    that do not prevent adoption (e.g. the ``_prisma_migrations`` table left in place).
+    ``already_managed`` (has an ``alembic_version``), ``empty`` (no tables), ``differs`` (the
+    schema) or ``conflicts`` (accounts whose emails differ only by case). ``differences`` holds
+    one line per difference or conflict; ``notes`` are remarks that do not prevent adoption (the
+    ``_prisma_migrations`` table left in place, what was brought to Spikeland's rules).
     """
 
     ok: bool
@@ -50,11 +53,13 @@ class AdoptResult:
 
 
 def adopt(url: str, *, dry_run: bool = False) -> AdoptResult:
-    """Verify that the database at ``url`` matches the baseline and stamp it at ``0001_baseline``.
+    """Verify that the database at ``url`` matches the baseline, bring the original's data to
+    Spikeland's rules (:mod:`~spikeland.db.adopt.data`) and stamp it at ``0001_baseline``.
 
-    With ``dry_run`` it only verifies. Refuses, writing nothing, when the database already has
-    an ``alembic_version`` table, has no tables, or differs from the baseline. Connection
-    errors propagate. Must not be called from a running event loop (use :func:`adopt_async`).
+    One transaction: with ``dry_run``, or when it refuses (an ``alembic_version`` table, no
+    tables, a difference from the baseline, emails differing only by case) or fails, nothing is
+    written. Connection errors propagate. Must not be called from a running event loop (use
+    :func:`adopt_async`).
     """
     return asyncio.run(adopt_async(url, dry_run=dry_run))
 
@@ -74,6 +79,23 @@ async def adopt_async(url: str, *, dry_run: bool = False) -> AdoptResult:
             return result
     finally:
         await engine.dispose()
+
+
+async def needs_adoption(url: str) -> bool:
+    """Whether the database has tables but no ``alembic_version``: made by the original platform
+    and not adopted yet (migrating it would fail on the baseline's first CREATE TABLE)."""
+    engine = create_async_engine(
+        async_url(url), poolclass=NullPool, connect_args={"server_settings": SERVER_SETTINGS}
+    )
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(_unadopted)
+    finally:
+        await engine.dispose()
+
+
+def _unadopted(conn: Connection) -> bool:
+    return _alembic_versions(conn) is None and bool(user_tables(conn) - IGNORED_TABLES)
 
 
 def _adopt(conn: Connection, url: str, dry_run: bool) -> AdoptResult:
@@ -96,12 +118,23 @@ def _adopt(conn: Connection, url: str, dry_run: bool) -> AdoptResult:
             message="the database has no tables: nothing to adopt; create the schema with `db upgrade`",
         )
     notes = _prisma_notes(conn) if PRISMA_TABLE in tables else []
+    notes += settle_features(conn)  # before comparing; undone with everything else on a refusal
     differences, more_notes = compare(conn)
     notes.extend(more_notes)
     if differences:
         return _differs(differences, notes)
+    collisions = data.email_collisions(conn)
+    if collisions:
+        return _conflicts(collisions, notes)
+    notes += data.normalise_emails(conn)
+    notes += data.mark_legacy_password_hashes(conn)
+    notes += data.write_opening_balances(conn)
+    notes += data.add_unlisted_albums(conn)
     if dry_run:
-        message = f"the database matches the baseline; it can be adopted at {BASELINE_REVISION}"
+        message = (
+            f"the database matches the baseline; it can be adopted at {BASELINE_REVISION} "
+            "(the notes say what adoption would do; nothing was written)"
+        )
         return AdoptResult(ok=True, status="verified", message=message, notes=notes)
     _stamp(conn, url)
     message = (
@@ -121,6 +154,20 @@ def _differs(differences: list[str], notes: list[str]) -> AdoptResult:
             f"{'way' if count == 1 else 'ways'}; nothing was changed"
         ),
         differences=differences,
+        notes=notes,
+    )
+
+
+def _conflicts(collisions: list[str], notes: list[str]) -> AdoptResult:
+    return AdoptResult(
+        ok=False,
+        status="conflicts",
+        message=(
+            f"{len(collisions)} email {'address is' if len(collisions) == 1 else 'addresses are'} "
+            "used by accounts that differ only by case; an operator must decide who is who "
+            "(nothing is merged automatically); nothing was changed"
+        ),
+        differences=collisions,
         notes=notes,
     )
 
