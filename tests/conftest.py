@@ -27,7 +27,10 @@ from spikeland.app import create_app
 from spikeland.db import migrate
 from spikeland.db.engine import async_url, make_engine
 from spikeland.settings import Settings
-from tests.factories import ClientFactory, client_of
+from tests.support import ClientFactory, client_of
+
+# Fixtures shared by every folder (a signed-in client of its own, …).
+pytest_plugins = ["tests.support.fixtures"]
 
 
 def _plain(url: str) -> str:

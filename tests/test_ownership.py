@@ -11,8 +11,7 @@ A's own reads of the same ids must succeed, and A's data must be exactly as it w
 from __future__ import annotations
 
 import typing
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +20,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, TypeAdapter
 
-from tests.images.helpers import picture, sign_up, upload, work
+from tests.support import client_of, sign_in
+from tests.support.images import picture, upload, work
 
 API = "/api/v1"
 
@@ -190,13 +190,6 @@ def finding(route: Route, response: httpx.Response, who: str) -> str:
     return f"{route} as {who}: {response.status_code} {response.text[:300]}"
 
 
-@asynccontextmanager
-async def new_client(app: FastAPI, headers: dict[str, str] | None = None) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers) as client:
-        yield client
-
-
 def created(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code in (201, 202), response.text
     body: dict[str, Any] = response.json()
@@ -265,7 +258,7 @@ async def test_a_stranger_gets_404_on_every_owner_scoped_route(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     surface = survey(app)
-    owner_id = await sign_up(client)
+    owner_id = (await sign_in(client)).id
     mine = await owner_resources(app, client)
 
     findings = []
@@ -278,10 +271,10 @@ async def test_a_stranger_gets_404_on_every_owner_scoped_route(
                 )
     before = await state_of(client, mine)
 
-    async with new_client(app) as stranger:
-        await sign_up(stranger)
+    async with client_of(app) as stranger:
+        await sign_in(stranger)
         secret = (created(await stranger.post(f"{API}/api-keys", json={"name": "b"})))["key"]
-        async with new_client(app, {"Authorization": f"Bearer {secret}"}) as by_key:
+        async with client_of(app, headers={"Authorization": f"Bearer {secret}"}) as by_key:
             for who, caller in (("B (cookie)", stranger), ("B (API key)", by_key)):
                 for route in order(surface.owned):
                     response = await call(caller, route, mine)
@@ -304,13 +297,13 @@ async def test_a_stranger_gets_404_on_every_owner_scoped_route(
 
 async def test_ids_inside_bodies_are_owner_scoped_too(app: FastAPI, client: httpx.AsyncClient) -> None:
     """A stranger's own request naming A's image or pipeline in its body is 404 as well."""
-    await sign_up(client)
+    await sign_in(client)
     mine = await owner_resources(app, client)
     before = await state_of(client, mine)
 
     findings, unknown = [], []
-    async with new_client(app) as stranger:
-        await sign_up(stranger)
+    async with client_of(app) as stranger:
+        await sign_in(stranger)
         own: Resources = {"image": await upload(stranger, picture(60, 40)), "share_token": "-"}
         own["album"] = created(await stranger.post(f"{API}/albums", json={"name": "b's"}))["id"]
         for route in api_routes(app):

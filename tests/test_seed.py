@@ -13,7 +13,7 @@ from spikeland.images.models import EnhancementPipeline, PipelineVisibility
 from spikeland.merch.models import MerchCategory, MerchProduct, MerchVariant, PodProvider
 from spikeland.seed import UNLIMITED_ROLLOVER, seed
 from spikeland.tokens.models import TokensPackage
-from tests.factories import make_user
+from tests.support import make_user
 
 MODELS: list[type[Base]] = [
     TokensPackage,

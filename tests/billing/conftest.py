@@ -7,7 +7,6 @@ run in their own transactions), so every test makes its own users.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import delete, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from spikeland.app import create_app
 from spikeland.billing.models import SubscriptionPlan
@@ -29,13 +28,9 @@ from spikeland.ops.models import ErrorLog
 from spikeland.seed import SEED_LOCK_KEY, SUBSCRIPTION_PLANS, TOKEN_PACKAGES
 from spikeland.settings import Settings
 from spikeland.tokens.models import TokensPackage
-from tests import factories
-from tests.factories import make_user
-from tests.integrations.stripe_peer import StripePeer, sign, stripe_peer
-
-WEBHOOK_SECRET = "whsec_test_" + secrets.token_hex(8)
-WEBHOOK_URL = "/api/v1/billing/webhooks/stripe"
-Sessions = async_sessionmaker[AsyncSession]
+from tests.billing.helpers import WEBHOOK_SECRET, Sessions, created_users
+from tests.integrations.stripe_peer import StripePeer, stripe_peer
+from tests.support import client_of
 
 
 @pytest.fixture(scope="session")
@@ -67,9 +62,6 @@ def sessions(engine: AsyncEngine) -> Sessions:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-_created_users: list[str] = []
-
-
 @pytest.fixture(scope="module", autouse=True)
 async def catalogue(engine: AsyncEngine) -> AsyncIterator[dict[str, Any]]:
     """The packs and plans of the seed (committed), by stripePriceId.
@@ -98,7 +90,7 @@ async def catalogue(engine: AsyncEngine) -> AsyncIterator[dict[str, Any]]:
     yield {p.stripe_price_id: p for p in [*packs, *plans]}
 
     async with made() as session, session.begin():
-        await session.execute(delete(User).where(User.id.in_(_created_users)))
+        await session.execute(delete(User).where(User.id.in_(created_users)))
         await session.execute(
             delete(MerchWebhookEvent).where(
                 MerchWebhookEvent.provider == "STRIPE", MerchWebhookEvent.created_at >= started
@@ -109,7 +101,7 @@ async def catalogue(engine: AsyncEngine) -> AsyncIterator[dict[str, Any]]:
         )
         for row in added:
             await session.execute(delete(type(row)).where(type(row).id == row.id))
-    _created_users.clear()
+    created_users.clear()
 
 
 @pytest.fixture
@@ -121,37 +113,5 @@ async def billing_app(billing_settings: Settings, database_url: str) -> AsyncIte
 
 @pytest.fixture
 async def bclient(billing_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=billing_app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with client_of(billing_app) as client:
         yield client
-
-
-async def new_user(sessions: Sessions, **fields: Any) -> str:
-    async with sessions() as session, session.begin():
-        user_id = (await make_user(session, **fields)).id
-    _created_users.append(user_id)
-    return user_id
-
-
-async def sign_in(client: httpx.AsyncClient) -> str:
-    """A new user signed in on ``client``; returns the user id."""
-    email, password = f"buyer-{secrets.token_hex(5)}@example.com", "correct horse battery"
-    user_id = str((await factories.sign_up(client, email, password))["id"])
-    _created_users.append(user_id)
-    return user_id
-
-
-async def deliver(
-    client: httpx.AsyncClient,
-    event: dict[str, Any],
-    *,
-    secret: str = WEBHOOK_SECRET,
-    timestamp: int | None = None,
-) -> httpx.Response:
-    """Post ``event`` as Stripe does: the JSON body and its signature."""
-    body = json.dumps(event).encode()
-    return await client.post(
-        WEBHOOK_URL,
-        content=body,
-        headers={"Stripe-Signature": sign(body, secret, timestamp), "Content-Type": "application/json"},
-    )

@@ -1,7 +1,8 @@
-"""Reading the billing state of a user back from the database, for assertions."""
+"""Billing test steps: making buyers, delivering signed events, and reading the billing state back."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from datetime import datetime, timedelta
@@ -9,14 +10,23 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spikeland.billing.models import StripePayment, Subscription
 from spikeland.core.clock import utcnow
 from spikeland.merch.models import MerchWebhookEvent
 from spikeland.tokens import service as tokens
 from spikeland.tokens.models import TokensPackage, TokenTransaction, TokenTransactionType
-from tests.billing.conftest import Sessions
-from tests.integrations.stripe_peer import StripePeer, event
+from tests import support
+from tests.integrations.stripe_peer import StripePeer, event, sign
+from tests.support import make_user, new_email
+
+WEBHOOK_SECRET = "whsec_test_" + secrets.token_hex(8)
+WEBHOOK_URL = "/api/v1/billing/webhooks/stripe"
+Sessions = async_sessionmaker[AsyncSession]
+
+# Users the module's tests committed, deleted when the module ends (billing's ``catalogue`` fixture).
+created_users: list[str] = []
 
 
 async def payments(sessions: Sessions, user_id: str) -> list[StripePayment]:
@@ -152,3 +162,33 @@ async def buy(sessions: Sessions, user_id: str, amount: int) -> None:
             source="stripe",
             source_id=f"pi_{secrets.token_hex(6)}",
         )
+
+
+async def new_user(sessions: Sessions, **fields: Any) -> str:
+    async with sessions() as session, session.begin():
+        user_id = (await make_user(session, **fields)).id
+    created_users.append(user_id)
+    return user_id
+
+
+async def sign_in(client: httpx.AsyncClient) -> str:
+    """A new user signed in on ``client`` (deleted with the module's other users); returns the id."""
+    user_id = (await support.sign_in(client, new_email("buyer"))).id
+    created_users.append(user_id)
+    return user_id
+
+
+async def deliver(
+    client: httpx.AsyncClient,
+    event: dict[str, Any],
+    *,
+    secret: str = WEBHOOK_SECRET,
+    timestamp: int | None = None,
+) -> httpx.Response:
+    """Post ``event`` as Stripe does: the JSON body and its signature."""
+    body = json.dumps(event).encode()
+    return await client.post(
+        WEBHOOK_URL,
+        content=body,
+        headers={"Stripe-Signature": sign(body, secret, timestamp), "Content-Type": "application/json"},
+    )

@@ -17,9 +17,18 @@ from spikeland.identity.models import User
 from spikeland.integrations.stripe import StripeGateway
 from spikeland.settings import Settings
 from spikeland.tokens.models import TokenTransactionType
-from tests.billing.conftest import WEBHOOK_URL, Sessions, deliver, sign_in
-from tests.billing.helpers import balance, complete, movements, payments
+from tests.billing.helpers import (
+    WEBHOOK_URL,
+    Sessions,
+    balance,
+    complete,
+    deliver,
+    movements,
+    payments,
+    sign_in,
+)
 from tests.integrations.stripe_peer import StripePeer
+from tests.support import client_of
 
 DECLINED_CARD = "4000000000000341"  # attaches, then every charge is declined
 
@@ -115,10 +124,8 @@ async def test_checkout_rules(bclient: httpx.AsyncClient, catalogue: dict[str, A
 async def unconfigured(settings: Settings, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """The application with no Stripe settings at all (the default)."""
     app: FastAPI = create_app(settings, database_url=database_url)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+    async with app.router.lifespan_context(app), client_of(app) as client:
+        yield client
 
 
 async def test_without_stripe_settings_payments_are_unavailable(

@@ -11,8 +11,17 @@ from spikeland.billing.models import StripePaymentStatus
 from spikeland.billing.webhooks import process_pending
 from spikeland.integrations.stripe import StripeGateway
 from spikeland.tokens.models import TokenTransactionType
-from tests.billing.conftest import Sessions, deliver, sign_in
-from tests.billing.helpers import balance, complete, inbox, movements, payments, spend
+from tests.billing.helpers import (
+    Sessions,
+    balance,
+    complete,
+    deliver,
+    inbox,
+    movements,
+    payments,
+    sign_in,
+    spend,
+)
 from tests.integrations.stripe_peer import StripePeer, event
 
 

@@ -19,14 +19,17 @@ from spikeland.db.enums import SubscriptionTier
 from spikeland.integrations.stripe import StripeGateway
 from spikeland.tokens import service as tokens
 from spikeland.tokens.models import TokenTransactionType
-from tests.billing.conftest import Sessions, deliver, new_user, sign_in
 from tests.billing.helpers import (
+    Sessions,
     balance,
     buy,
     complete,
+    deliver,
     end_period,
     invoice_paid,
     movements,
+    new_user,
+    sign_in,
     spend,
     subscription,
 )

@@ -18,8 +18,17 @@ from spikeland.integrations.stripe import StripeGateway
 from spikeland.ops.models import ErrorLog
 from spikeland.settings import Settings
 from spikeland.tokens.models import TokenTransactionType
-from tests.billing.conftest import WEBHOOK_SECRET, WEBHOOK_URL, Sessions, deliver, new_user
-from tests.billing.helpers import inbox, movements, pack_completed, payments
+from tests.billing.helpers import (
+    WEBHOOK_SECRET,
+    WEBHOOK_URL,
+    Sessions,
+    deliver,
+    inbox,
+    movements,
+    new_user,
+    pack_completed,
+    payments,
+)
 from tests.integrations.stripe_peer import event, sign
 
 

@@ -24,7 +24,7 @@ from spikeland.db import migrate
 from spikeland.db.outage import is_outage
 from spikeland.settings import Settings
 from tests.conftest import create_database, drop_database, with_database
-from tests.factories import client_of, sign_up
+from tests.support import client_of, sign_up
 
 
 @dataclass

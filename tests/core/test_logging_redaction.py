@@ -18,7 +18,7 @@ from spikeland.core.errors import install_error_handlers
 from spikeland.core.logging import RedactingFilter
 from spikeland.settings import Settings
 from tests.core.live import base_url, serving
-from tests.factories import client_of
+from tests.support import client_of
 
 ACCESS_FORMAT = '%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s'
 

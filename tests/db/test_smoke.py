@@ -1,7 +1,7 @@
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.factories import make_user
+from tests.support import make_user
 
 
 async def test_user_round_trip(session: AsyncSession) -> None:

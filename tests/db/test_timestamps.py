@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.db.registry import metadata
 from spikeland.identity.models import User
-from tests.factories import make_user
+from tests.support import make_user
 
 users = metadata.tables["users"]
 GAP = 0.01  # seconds: well above timestamp(3)'s millisecond precision

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from spikeland.db.engine import transaction
 from spikeland.images.models import EnhancedImage, ImageEnhancementJob
 from spikeland.integrations.storage.local import LocalStorage
-from tests.gallery.helpers import API, add, image_ids, make_album, path_of
-from tests.images.helpers import http_client, picture, sign_up, upload, work
+from tests.support import http_client, sign_in
+from tests.support.albums import API, add, image_ids, make_album, path_of
+from tests.support.images import picture, upload, work
 
 
 async def balance(client: httpx.AsyncClient) -> int:
@@ -46,7 +47,7 @@ async def post_upload(client: httpx.AsyncClient, album_id: str, data: bytes | No
 
 
 async def test_an_upload_takes_the_albums_tier_and_pipeline(app: FastAPI, client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     pipeline = (await client.post(f"{API}/pipelines", json={"name": "album look"})).json()
     album = await make_album(client, defaultTier="TIER_2K", pipelineId=pipeline["id"])
 
@@ -72,7 +73,7 @@ async def test_an_upload_takes_the_albums_tier_and_pipeline(app: FastAPI, client
 async def test_an_upload_the_balance_cannot_pay_keeps_nothing(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    user_id = await sign_up(client)
+    user_id = (await sign_in(client)).id
     album = await make_album(client, defaultTier="TIER_4K")
     assert (await post_upload(client, album["id"])).status_code == 201  # 10 of 10 tokens
     assert len(stored_files(app, user_id)) == 1
@@ -88,7 +89,7 @@ async def test_an_upload_the_balance_cannot_pay_keeps_nothing(
 
 
 async def test_a_free_album_uploads_at_no_cost(client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     album = await make_album(client, defaultTier="FREE")
     response = await post_upload(client, album["id"])
     assert response.status_code == 201, response.text
@@ -98,16 +99,16 @@ async def test_a_free_album_uploads_at_no_cost(client: httpx.AsyncClient) -> Non
 async def test_upload_into_another_users_album_is_404_and_stores_nothing(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    await sign_up(client)
+    await sign_in(client)
     album = await make_album(client)
     async with http_client(app) as stranger:
-        stranger_id = await sign_up(stranger)
+        stranger_id = (await sign_in(stranger)).id
         assert (await post_upload(stranger, album["id"])).status_code == 404
         assert stored_files(app, stranger_id) == []
 
 
 async def test_album_batch_enhance_charges_each_image_once(app: FastAPI, client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     pipeline = (await client.post(f"{API}/pipelines", json={"name": "batch look"})).json()
     album = await make_album(client, defaultTier="TIER_1K", pipelineId=pipeline["id"])
     ids = [await upload(client, picture(60 + i, 40)) for i in range(3)]
@@ -143,7 +144,7 @@ async def test_album_batch_enhance_charges_each_image_once(app: FastAPI, client:
 
 
 async def test_album_batch_enhance_with_an_idempotency_key_runs_once(client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     album = await make_album(client)
     await add(client, album["id"], await upload(client), await upload(client))
     headers = {"Idempotency-Key": "album-once"}
@@ -155,7 +156,7 @@ async def test_album_batch_enhance_with_an_idempotency_key_runs_once(client: htt
 
 
 async def test_album_batch_enhance_needs_images(client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     album = await make_album(client)
     empty = await client.post(f"{API}/albums/{album['id']}/enhance")
     assert empty.status_code == 422 and empty.json()["error"]["code"] == "album_empty"
@@ -164,7 +165,7 @@ async def test_album_batch_enhance_needs_images(client: httpx.AsyncClient) -> No
 async def test_album_batch_enhance_with_a_reused_key_and_another_tier_is_refused(
     client: httpx.AsyncClient,
 ) -> None:
-    await sign_up(client)
+    await sign_in(client)
     album = await make_album(client)
     await add(client, album["id"], await upload(client))
     headers = {"Idempotency-Key": "album-tier"}

@@ -8,8 +8,9 @@ import asyncio
 import httpx
 from fastapi import FastAPI
 
-from tests.gallery.helpers import API, add, image_ids, make_album
-from tests.images.helpers import http_client, picture, sign_up, upload
+from tests.support import http_client, sign_in
+from tests.support.albums import API, add, image_ids, make_album
+from tests.support.images import picture, upload
 
 
 async def _images(client: httpx.AsyncClient, count: int) -> list[str]:
@@ -17,7 +18,7 @@ async def _images(client: httpx.AsyncClient, count: int) -> list[str]:
 
 
 async def test_images_are_appended_in_order_and_counted(client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     album = await make_album(client)
     a, b, c = await _images(client, 3)
     added = await add(client, album["id"], b, a)
@@ -29,7 +30,7 @@ async def test_images_are_appended_in_order_and_counted(client: httpx.AsyncClien
 
 
 async def test_a_duplicate_image_is_409_and_adds_nothing(client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     album = await make_album(client)
     a, b = await _images(client, 2)
     await add(client, album["id"], a)
@@ -45,7 +46,7 @@ async def test_a_duplicate_image_is_409_and_adds_nothing(client: httpx.AsyncClie
 
 
 async def test_concurrent_adds_of_one_image_link_it_once(client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     album = await make_album(client)
     (image,) = await _images(client, 1)
     others = await _images(client, 2)
@@ -63,11 +64,11 @@ async def test_concurrent_adds_of_one_image_link_it_once(client: httpx.AsyncClie
 
 
 async def test_another_users_image_cannot_be_added(app: FastAPI, client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     album = await make_album(client)
     mine = await upload(client)
     async with http_client(app) as stranger:
-        await sign_up(stranger)
+        await sign_in(stranger)
         theirs = await upload(stranger)
     refused = await add(client, album["id"], mine, theirs)
     assert refused.status_code == 404 and refused.json()["error"]["code"] == "image_not_found"
@@ -78,7 +79,7 @@ async def test_another_users_image_cannot_be_added(app: FastAPI, client: httpx.A
 async def test_reordering_persists_and_must_name_every_image_once(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    await sign_up(client)
+    await sign_in(client)
     album = await make_album(client)
     a, b, c = await _images(client, 3)
     await add(client, album["id"], a, b, c)
@@ -97,7 +98,7 @@ async def test_reordering_persists_and_must_name_every_image_once(
         response = await client.put(order, json={"imageIds": wrong})
         assert response.status_code == 422, (wrong, response.text)
     async with http_client(app) as stranger:
-        await sign_up(stranger)
+        await sign_in(stranger)
         theirs = await upload(stranger)
     not_mine = await client.put(order, json={"imageIds": [c, a, b, d, theirs]})
     assert not_mine.status_code == 404
@@ -108,7 +109,7 @@ async def test_reordering_persists_and_must_name_every_image_once(
 
 
 async def test_removing_an_image_keeps_it_and_clears_the_cover(client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     album = await make_album(client)
     url = f"{API}/albums/{album['id']}"
     a, b = await _images(client, 2)
@@ -125,7 +126,7 @@ async def test_removing_an_image_keeps_it_and_clears_the_cover(client: httpx.Asy
 
 
 async def test_the_cover_must_be_one_of_the_albums_images(client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     album = await make_album(client)
     url = f"{API}/albums/{album['id']}"
     inside, outside = await _images(client, 2)
@@ -138,7 +139,7 @@ async def test_the_cover_must_be_one_of_the_albums_images(client: httpx.AsyncCli
 
 
 async def test_deleting_an_image_takes_it_out_of_its_albums(client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     album = await make_album(client)
     url = f"{API}/albums/{album['id']}"
     a, b = await _images(client, 2)

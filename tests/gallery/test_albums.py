@@ -8,12 +8,13 @@ import asyncio
 import httpx
 from fastapi import FastAPI
 
-from tests.gallery.helpers import API, add, make_album, path_of
-from tests.images.helpers import http_client, picture, sign_up, upload
+from tests.support import http_client, sign_in
+from tests.support.albums import API, add, make_album, path_of
+from tests.support.images import picture, upload
 
 
 async def test_a_new_user_has_one_default_album_per_privacy_level(client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     listed = await client.get(f"{API}/albums")
     assert listed.status_code == 200, listed.text
     albums = listed.json()["items"]
@@ -29,7 +30,7 @@ async def test_a_new_user_has_one_default_album_per_privacy_level(client: httpx.
 
 
 async def test_create_read_update_delete(client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     album = await make_album(
         client, name="  Holidays  ", description="Summer", privacy="PRIVATE", defaultTier="TIER_2K"
     )
@@ -54,7 +55,7 @@ async def test_create_read_update_delete(client: httpx.AsyncClient) -> None:
 
 
 async def test_invalid_albums_are_422(client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     for body in (
         {"name": "   "},
         {"name": "x" * 101},
@@ -72,7 +73,7 @@ async def test_invalid_albums_are_422(client: httpx.AsyncClient) -> None:
 
 
 async def test_a_duplicate_name_and_privacy_is_409(app: FastAPI, client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     await make_album(client, name="Trips", privacy="PUBLIC")
     again = await client.post(f"{API}/albums", json={"name": "Trips", "privacy": "PUBLIC"})
     assert again.status_code == 409 and again.json()["error"]["code"] == "album_exists"
@@ -88,7 +89,7 @@ async def test_a_duplicate_name_and_privacy_is_409(app: FastAPI, client: httpx.A
 
     # Another user may use the same name.
     async with http_client(app) as stranger:
-        await sign_up(stranger)
+        await sign_in(stranger)
         same = await stranger.post(f"{API}/albums", json={"name": "Trips", "privacy": "PUBLIC"})
         assert same.status_code == 201
 
@@ -96,7 +97,7 @@ async def test_a_duplicate_name_and_privacy_is_409(app: FastAPI, client: httpx.A
 async def test_a_rename_onto_a_taken_name_with_a_pipeline_or_cover_is_409(client: httpx.AsyncClient) -> None:
     """The pipeline and cover checks query the database: they must not flush the new name first
     (that raised the duplicate outside the 409 guard: a 500)."""
-    await sign_up(client)
+    await sign_in(client)
     await make_album(client, name="Taken", privacy="PRIVATE")
     pipeline = (await client.post(f"{API}/pipelines", json={"name": "mine"})).json()
     album = await make_album(client, name="Free", privacy="PRIVATE")
@@ -113,7 +114,7 @@ async def test_a_rename_onto_a_taken_name_with_a_pipeline_or_cover_is_409(client
 
 async def test_concurrent_duplicates_make_one_album(client: httpx.AsyncClient) -> None:
     """No check-then-insert race: the unique index decides, and the loser gets 409, not 500."""
-    await sign_up(client)
+    await sign_in(client)
     body = {"name": "Race", "privacy": "UNLISTED"}
     responses = await asyncio.gather(*(client.post(f"{API}/albums", json=body) for _ in range(4)))
     assert sorted(r.status_code for r in responses) == [201, 409, 409, 409], [r.text for r in responses]
@@ -122,7 +123,7 @@ async def test_concurrent_duplicates_make_one_album(client: httpx.AsyncClient) -
 
 
 async def test_listing_pages_in_sort_order(client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     made = [await make_album(client, sortOrder=order) for order in (7, 5, 5)]
     seen, cursor = [], None
     while True:
@@ -141,10 +142,10 @@ async def test_listing_pages_in_sort_order(client: httpx.AsyncClient) -> None:
 
 
 async def test_privacy_decides_who_reads_an_album_by_id(app: FastAPI, client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     albums = {p: await make_album(client, privacy=p) for p in ("PRIVATE", "UNLISTED", "PUBLIC")}
     async with http_client(app) as anonymous, http_client(app) as stranger:
-        await sign_up(stranger)
+        await sign_in(stranger)
         for privacy, album in albums.items():
             url = f"{API}/albums/{album['id']}"
             assert (await client.get(url)).status_code == 200
@@ -163,7 +164,7 @@ async def test_privacy_decides_who_reads_an_album_by_id(app: FastAPI, client: ht
 async def test_an_unlisted_album_opens_through_its_share_link(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    await sign_up(client)
+    await sign_in(client)
     album = await make_album(client, name="For friends", privacy="UNLISTED")
     token = album["shareToken"]
     assert token and album["shareUrl"].endswith(f"/share/{token}")
@@ -202,7 +203,7 @@ async def test_an_unlisted_album_opens_through_its_share_link(
 
 
 async def test_a_public_album_opens_by_id_and_by_link(app: FastAPI, client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     album = await make_album(client, privacy="PUBLIC")
     image = await upload(client)
     await add(client, album["id"], image)
@@ -221,7 +222,7 @@ async def test_a_public_album_opens_by_id_and_by_link(app: FastAPI, client: http
 async def test_the_album_pipeline_must_be_usable_by_the_owner(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    await sign_up(client)
+    await sign_in(client)
     own = (await client.post(f"{API}/pipelines", json={"name": "mine"})).json()
     album = await make_album(client, pipelineId=own["id"])
     assert album["pipelineId"] == own["id"]
@@ -233,7 +234,7 @@ async def test_the_album_pipeline_must_be_usable_by_the_owner(
     assert (await client.delete(f"{API}/pipelines/{own['id']}")).status_code == 204
 
     async with http_client(app) as stranger:
-        await sign_up(stranger)
+        await sign_in(stranger)
         private = (await stranger.post(f"{API}/pipelines", json={"name": "theirs"})).json()
     refused = await client.post(f"{API}/albums", json={"name": "x", "pipelineId": private["id"]})
     assert refused.status_code == 404 and refused.json()["error"]["code"] == "pipeline_not_found"
@@ -242,7 +243,7 @@ async def test_the_album_pipeline_must_be_usable_by_the_owner(
 
 
 async def test_every_album_endpoint_is_404_to_another_user(app: FastAPI, client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     album = await make_album(client, privacy="UNLISTED")
     image = await upload(client, picture(60, 40))
     await add(client, album["id"], image)
@@ -261,7 +262,7 @@ async def test_every_album_endpoint_is_404_to_another_user(app: FastAPI, client:
     ]
     before = (await client.get(url)).json()
     async with http_client(app) as stranger:
-        await sign_up(stranger)
+        await sign_in(stranger)
         own_image = await upload(stranger, picture(50, 40))
         for method, path, body in calls:
             response = await stranger.request(method, path, json=body)

@@ -4,8 +4,8 @@ public listing — active items only, in order, by category, cached and invalida
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -13,37 +13,17 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, select, text
 
-from spikeland.core.security import hash_password
-from spikeland.db.engine import transaction
 from spikeland.gallery.featured import FeaturedCache, aspect_ratio
 from spikeland.gallery.featured_schemas import FeaturedGallery
 from spikeland.gallery.models import FeaturedGalleryItem
 from spikeland.identity.models import UserRole
-from tests.factories import make_user
-from tests.images.helpers import http_client, picture, sign_up, upload, work
+from tests.support import sign_in
+from tests.support.fixtures import UserClient
+from tests.support.images import picture, upload, work
 
 ADMIN = "/api/v1/admin/featured-gallery"
 PUBLIC = "/api/v1/gallery/featured"
 PASSWORD = "correct horse battery"
-SignIn = Callable[..., Awaitable[tuple[httpx.AsyncClient, str]]]
-
-
-@pytest.fixture
-async def sign_in(app: FastAPI) -> AsyncIterator[SignIn]:
-    """``await sign_in(role)``: a committed user of that role, signed in on a client of their own."""
-    async with AsyncExitStack() as stack:
-
-        async def make(role: UserRole = UserRole.USER) -> tuple[httpx.AsyncClient, str]:
-            email = f"featured-{secrets.token_hex(4)}@example.com"
-            password_hash = await hash_password(PASSWORD, app.state.settings.bcrypt_cost)
-            async with transaction(app.state.sessionmaker) as session:
-                user_id = (await make_user(session, email=email, password_hash=password_hash, role=role)).id
-            client = await stack.enter_async_context(http_client(app))
-            login = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
-            assert login.status_code == 200, login.text
-            return client, user_id
-
-        yield make
 
 
 def body(**fields: Any) -> dict[str, Any]:
@@ -79,8 +59,8 @@ def counted_statements(app: FastAPI) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-async def test_admin_crud(app: FastAPI, sign_in: SignIn) -> None:
-    admin, admin_id = await sign_in(UserRole.ADMIN)
+async def test_admin_crud(app: FastAPI, user_client: UserClient) -> None:
+    admin, admin_id = await user_client(UserRole.ADMIN)
     first = await create(admin, description="Golden hour", sortOrder=900_000)  # above the others
     assert (first["createdBy"], first["sortOrder"], first["isActive"]) == (admin_id, 900_000, True)
     assert (first["width"], first["height"], first["category"]) == (16, 9, "LANDSCAPE")
@@ -110,8 +90,8 @@ async def test_admin_crud(app: FastAPI, sign_in: SignIn) -> None:
     assert (await admin.patch(f"{ADMIN}/{first['id']}", json={"title": "x"})).status_code == 404
 
 
-async def test_admin_list_pages_in_display_order(sign_in: SignIn) -> None:
-    admin, _ = await sign_in(UserRole.ADMIN)
+async def test_admin_list_pages_in_display_order(user_client: UserClient) -> None:
+    admin, _ = await user_client(UserRole.ADMIN)
     category = "ARCHITECTURE"
     made = [await create(admin, category=category, sortOrder=order) for order in (2, 1, 1, 0)]
     seen: list[dict[str, Any]] = []
@@ -152,25 +132,25 @@ async def test_admin_list_pages_in_display_order(sign_in: SignIn) -> None:
         {"sortOrder": -1},
     ],
 )
-async def test_create_refuses_bad_bodies(sign_in: SignIn, fields: dict[str, Any]) -> None:
-    admin, _ = await sign_in(UserRole.ADMIN)
+async def test_create_refuses_bad_bodies(user_client: UserClient, fields: dict[str, Any]) -> None:
+    admin, _ = await user_client(UserRole.ADMIN)
     response = await admin.post(ADMIN, json=body(**fields))
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == "validation_error"
 
 
-async def test_update_refuses_nulls_and_bad_values(sign_in: SignIn) -> None:
-    admin, _ = await sign_in(UserRole.ADMIN)
+async def test_update_refuses_nulls_and_bad_values(user_client: UserClient) -> None:
+    admin, _ = await user_client(UserRole.ADMIN)
     item = await create(admin)
     for change in ({"title": None}, {"isActive": None}, {"width": 0}, {"title": "<p></p>"}):
         response = await admin.patch(f"{ADMIN}/{item['id']}", json=change)
         assert response.status_code == 422, (change, response.text)
 
 
-async def test_only_admins(client: httpx.AsyncClient, sign_in: SignIn) -> None:
-    admin, _ = await sign_in(UserRole.ADMIN)
+async def test_only_admins(client: httpx.AsyncClient, user_client: UserClient) -> None:
+    admin, _ = await user_client(UserRole.ADMIN)
     item = await create(admin)
-    user, _ = await sign_in(UserRole.USER)
+    user, _ = await user_client(UserRole.USER)
     calls = [
         ("GET", ADMIN, None),
         ("POST", ADMIN, body()),
@@ -185,13 +165,15 @@ async def test_only_admins(client: httpx.AsyncClient, sign_in: SignIn) -> None:
         assert refused.json()["error"]["code"] == "admin_required"
         anonymous = await client.request(method, url, json=payload)
         assert anonymous.status_code == 401, (method, url, anonymous.text)
-    super_admin, _ = await sign_in(UserRole.SUPER_ADMIN)
+    super_admin, _ = await user_client(UserRole.SUPER_ADMIN)
     assert (await super_admin.get(f"{ADMIN}/{item['id']}")).json()["title"] == item["title"]
 
 
-async def test_item_from_a_completed_job(app: FastAPI, client: httpx.AsyncClient, sign_in: SignIn) -> None:
-    admin, admin_id = await sign_in(UserRole.ADMIN)
-    await sign_up(client)
+async def test_item_from_a_completed_job(
+    app: FastAPI, client: httpx.AsyncClient, user_client: UserClient
+) -> None:
+    admin, admin_id = await user_client(UserRole.ADMIN)
+    await sign_in(client)
     image_id = await upload(client, picture(320, 200))
     enhanced = await client.post(f"/api/v1/images/{image_id}/enhance", json={"tier": "FREE"})
     assert enhanced.status_code == 202, enhanced.text
@@ -241,8 +223,8 @@ def test_aspect_ratio() -> None:
     assert aspect_ratio(100_000, 7) == (100, 1) and aspect_ratio(7, 100_000) == (1, 100)
 
 
-async def test_reorder_persists(sign_in: SignIn) -> None:
-    admin, _ = await sign_in(UserRole.ADMIN)
+async def test_reorder_persists(user_client: UserClient) -> None:
+    admin, _ = await user_client(UserRole.ADMIN)
     a, b, c = [await create(admin, category="PORTRAIT", sortOrder=50) for _ in range(3)]
     response = await admin.put(f"{ADMIN}/order", json={"itemIds": [c["id"], a["id"], b["id"]]})
     assert response.status_code == 200, response.text
@@ -263,8 +245,8 @@ async def test_reorder_persists(sign_in: SignIn) -> None:
     assert (await admin.put(f"{ADMIN}/order", json={"itemIds": []})).status_code == 422
 
 
-async def test_public_listing(client: httpx.AsyncClient, sign_in: SignIn) -> None:
-    admin, _ = await sign_in(UserRole.ADMIN)
+async def test_public_listing(client: httpx.AsyncClient, user_client: UserClient) -> None:
+    admin, _ = await user_client(UserRole.ADMIN)
     later = await create(admin, category="PRODUCT", sortOrder=2)
     hidden = await create(admin, category="PRODUCT", sortOrder=0, isActive=False)
     first = await create(admin, category="PRODUCT", sortOrder=1)
@@ -296,9 +278,9 @@ async def test_public_listing(client: httpx.AsyncClient, sign_in: SignIn) -> Non
 
 
 async def test_cache_serves_repeats_and_admin_changes_invalidate(
-    app: FastAPI, client: httpx.AsyncClient, sign_in: SignIn
+    app: FastAPI, client: httpx.AsyncClient, user_client: UserClient
 ) -> None:
-    admin, _ = await sign_in(UserRole.ADMIN)
+    admin, _ = await user_client(UserRole.ADMIN)
     item = await create(admin, category="ARCHITECTURE", sortOrder=0)
     params = {"category": "ARCHITECTURE"}
 

@@ -8,8 +8,9 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from tests.gallery.helpers import API, add, make_album
-from tests.images.helpers import http_client, picture, sign_up, upload
+from tests.support import http_client, sign_in
+from tests.support.albums import API, add, make_album
+from tests.support.images import picture, upload
 
 
 async def walk(client: httpx.AsyncClient, path: str, limit: int) -> list[dict[str, Any]]:
@@ -33,7 +34,7 @@ def newest_first(items: list[dict[str, Any]]) -> bool:
 
 
 async def test_public_images_page_newest_first(app: FastAPI, client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     ids = [await upload(client, picture(30 + i, 30)) for i in range(4)]
     for image_id in ids[:3]:
         published = await client.patch(f"{API}/images/{image_id}", json={"isPublic": True})
@@ -49,7 +50,7 @@ async def test_public_images_page_newest_first(app: FastAPI, client: httpx.Async
 
 
 async def test_public_albums_with_images_page_newest_first(app: FastAPI, client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     image = await upload(client)
     public = [await make_album(client, privacy="PUBLIC") for _ in range(3)]
     for album in public:

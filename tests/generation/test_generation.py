@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spikeland.db.engine import make_sessionmaker
 from spikeland.tokens.models import TokenTransaction, TokenTransactionType
-from tests.images.helpers import http_client, picture, sign_up, upload, work
+from tests.support import http_client, sign_in
+from tests.support.images import picture, upload, work
 
 
 async def balance(client: httpx.AsyncClient) -> int:
@@ -33,7 +34,7 @@ async def ledger_for(engine: AsyncEngine, job_id: str) -> list[TokenTransaction]
 async def test_generate_with_an_api_key_renders_at_the_tier_size(
     client: httpx.AsyncClient, app: FastAPI, engine: AsyncEngine
 ) -> None:
-    await sign_up(client)
+    await sign_in(client)
     key = (await client.post("/api/v1/api-keys", json={"name": "mcp"})).json()
     async with http_client(app) as agent:
         agent.headers["Authorization"] = f"Bearer {key['key']}"
@@ -57,7 +58,7 @@ async def test_generate_with_an_api_key_renders_at_the_tier_size(
 
 
 async def test_four_at_once_three_accepted_one_refused(client: httpx.AsyncClient, app: FastAPI) -> None:
-    await sign_up(client)
+    await sign_in(client)
     responses = await asyncio.gather(
         *(
             client.post("/api/v1/generation/generate", json={"prompt": f"p{i}", "tier": "FREE"})
@@ -77,7 +78,7 @@ async def test_four_at_once_three_accepted_one_refused(client: httpx.AsyncClient
 
 
 async def test_a_short_balance_is_402_and_no_job(client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     response = await client.post("/api/v1/generation/generate", json={"prompt": "big", "tier": "TIER_4K"})
     assert response.status_code == 202  # 10 of 10 tokens
     refused = await client.post("/api/v1/generation/generate", json={"prompt": "more", "tier": "TIER_1K"})
@@ -89,7 +90,7 @@ async def test_a_short_balance_is_402_and_no_job(client: httpx.AsyncClient) -> N
 
 
 async def test_modify_an_own_image_or_an_inline_one(client: httpx.AsyncClient, app: FastAPI) -> None:
-    await sign_up(client)
+    await sign_in(client)
     image_id = await upload(client, picture(300, 200))
     by_id = await client.post(
         "/api/v1/generation/modify", json={"prompt": "black and white", "imageId": image_id, "tier": "FREE"}
@@ -125,7 +126,7 @@ async def test_modify_an_own_image_or_an_inline_one(client: httpx.AsyncClient, a
 async def test_a_failed_job_is_refunded_once(
     client: httpx.AsyncClient, app: FastAPI, engine: AsyncEngine
 ) -> None:
-    await sign_up(client)
+    await sign_in(client)
     image_id = await upload(client)
     job = (
         await client.post(
@@ -144,13 +145,13 @@ async def test_a_failed_job_is_refunded_once(
 
 
 async def test_jobs_are_private_to_their_owner(client: httpx.AsyncClient, app: FastAPI) -> None:
-    await sign_up(client)
+    await sign_in(client)
     job = (await client.post("/api/v1/generation/generate", json={"prompt": "mine", "tier": "FREE"})).json()[
         "job"
     ]
     await work(app)
     mine = await upload(client)
-    await sign_up(client)
+    await sign_in(client)
     for path in ("", "/image", "/input"):
         assert (await client.get(f"/api/v1/generation/jobs/{job['id']}{path}")).status_code == 404
     assert (await client.get("/api/v1/generation/jobs")).json()["items"] == []

@@ -13,14 +13,14 @@ from spikeland.core.clock import utcnow
 from spikeland.growth.models import Voucher, VoucherRedemption
 from spikeland.identity.models import UserRole
 from spikeland.ops.models import AuditAction, AuditLog
-from tests.factories import make_user
-from tests.growth.conftest import SignIn, committed_voucher, fetch, new_code
+from tests.support import committed_voucher, fetch, make_user, new_code
+from tests.support.fixtures import UserClient
 
 ADMIN = "/api/v1/admin/vouchers"
 
 
-async def test_create_normalises_the_code_and_is_audited(app: FastAPI, sign_in: SignIn) -> None:
-    boss, boss_id = await sign_in(UserRole.ADMIN)
+async def test_create_normalises_the_code_and_is_audited(app: FastAPI, user_client: UserClient) -> None:
+    boss, boss_id = await user_client(UserRole.ADMIN)
     code = new_code("launch").lower()
     body = {"code": f"  {code}  ", "type": "FIXED_TOKENS", "value": 100, "maxUses": 3, "metadata": {"c": "x"}}
     created = await boss.post(ADMIN, json=body)
@@ -40,8 +40,8 @@ async def test_create_normalises_the_code_and_is_audited(app: FastAPI, sign_in: 
 @pytest.mark.parametrize(
     "code", ["", "   ", "AB-CD", "AB CD", "A" * 51, "ÄBC", "v\u0131p", "drop;table", "x\u0000"]
 )
-async def test_bad_codes_are_422(sign_in: SignIn, code: str) -> None:
-    boss, _ = await sign_in(UserRole.ADMIN)
+async def test_bad_codes_are_422(user_client: UserClient, code: str) -> None:
+    boss, _ = await user_client(UserRole.ADMIN)
     response = await boss.post(ADMIN, json={"code": code, "type": "FIXED_TOKENS", "value": 5})
     assert response.status_code == 422 and response.json()["error"]["code"] == "validation_error"
     for path in ("/api/v1/vouchers/validate", "/api/v1/vouchers/redeem"):
@@ -71,15 +71,15 @@ async def test_bad_codes_are_422(sign_in: SignIn, code: str) -> None:
         ({"type": "GIFT", "value": 5}, "validation_error"),
     ],
 )
-async def test_value_rules(sign_in: SignIn, body: dict[str, Any], code: str) -> None:
-    boss, _ = await sign_in(UserRole.ADMIN)
+async def test_value_rules(user_client: UserClient, body: dict[str, Any], code: str) -> None:
+    boss, _ = await user_client(UserRole.ADMIN)
     response = await boss.post(ADMIN, json={"code": new_code(), **body})
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == code
 
 
-async def test_trial_tier_defaults_to_basic(sign_in: SignIn) -> None:
-    boss, _ = await sign_in(UserRole.ADMIN)
+async def test_trial_tier_defaults_to_basic(user_client: UserClient) -> None:
+    boss, _ = await user_client(UserRole.ADMIN)
     trial = await boss.post(ADMIN, json={"code": new_code(), "type": "SUBSCRIPTION_TRIAL", "value": 14})
     assert trial.status_code == 201 and trial.json()["metadata"] == {"tier": "BASIC"}
     body = {"code": new_code(), "type": "SUBSCRIPTION_TRIAL", "value": 1, "metadata": {"tier": "premium"}}
@@ -87,8 +87,8 @@ async def test_trial_tier_defaults_to_basic(sign_in: SignIn) -> None:
     assert premium.json()["metadata"] == {"tier": "PREMIUM"}
 
 
-async def test_update_rederives_status_and_is_audited(app: FastAPI, sign_in: SignIn) -> None:
-    boss, boss_id = await sign_in(UserRole.ADMIN)
+async def test_update_rederives_status_and_is_audited(app: FastAPI, user_client: UserClient) -> None:
+    boss, boss_id = await user_client(UserRole.ADMIN)
     voucher = (await boss.post(ADMIN, json={"code": new_code(), "type": "FIXED_TOKENS", "value": 5})).json()
     url = f"{ADMIN}/{voucher['id']}"
 
@@ -112,8 +112,8 @@ async def test_update_rederives_status_and_is_audited(app: FastAPI, sign_in: Sig
     assert rows[0].metadata_["changes"] == {"status": ["ACTIVE", "INACTIVE"]}
 
 
-async def test_depleted_by_a_lower_limit(app: FastAPI, sign_in: SignIn) -> None:
-    boss, _ = await sign_in(UserRole.ADMIN)
+async def test_depleted_by_a_lower_limit(app: FastAPI, user_client: UserClient) -> None:
+    boss, _ = await user_client(UserRole.ADMIN)
     voucher = await committed_voucher(app, current_uses=4, max_uses=10)
     lowered = await boss.patch(f"{ADMIN}/{voucher.id}", json={"maxUses": 4})
     assert lowered.json()["status"] == "DEPLETED"
@@ -121,8 +121,8 @@ async def test_depleted_by_a_lower_limit(app: FastAPI, sign_in: SignIn) -> None:
     assert raised.json()["status"] == "ACTIVE"
 
 
-async def test_list_counts_redemptions_and_delete_cascades(app: FastAPI, sign_in: SignIn) -> None:
-    boss, boss_id = await sign_in(UserRole.ADMIN)
+async def test_list_counts_redemptions_and_delete_cascades(app: FastAPI, user_client: UserClient) -> None:
+    boss, boss_id = await user_client(UserRole.ADMIN)
     voucher = await committed_voucher(app, current_uses=2)
     from spikeland.db.engine import transaction
 
@@ -157,9 +157,9 @@ async def test_list_counts_redemptions_and_delete_cascades(app: FastAPI, sign_in
     )
 
 
-async def test_users_and_strangers_are_kept_out(client: httpx.AsyncClient, sign_in: SignIn) -> None:
+async def test_users_and_strangers_are_kept_out(client: httpx.AsyncClient, user_client: UserClient) -> None:
     assert (await client.get(ADMIN)).status_code == 401
-    user, _ = await sign_in(UserRole.USER)
+    user, _ = await user_client(UserRole.USER)
     body = {"code": new_code(), "type": "FIXED_TOKENS", "value": 5}
     for method, path, json in [
         ("GET", ADMIN, None),

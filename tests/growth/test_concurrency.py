@@ -14,8 +14,7 @@ from spikeland.db.engine import transaction
 from spikeland.growth import service
 from spikeland.growth.models import Voucher, VoucherRedemption, VoucherStatus, VoucherType
 from spikeland.tokens.models import TokenTransaction
-from tests.factories import make_user
-from tests.growth.conftest import make_voucher
+from tests.support import make_user, make_voucher
 
 
 async def _attempt(makers: async_sessionmaker[AsyncSession], user_id: str, code: str) -> str:

@@ -10,8 +10,7 @@ from spikeland.growth import service
 from spikeland.growth.models import VoucherRedemption, VoucherType
 from spikeland.tokens import service as tokens
 from spikeland.tokens.models import TokenTransaction, TokenTransactionType
-from tests.factories import make_user
-from tests.growth.conftest import make_voucher
+from tests.support import make_user, make_voucher
 
 
 async def redeem(session: AsyncSession, user_id: str, code: str) -> service.Redeemed:

@@ -18,7 +18,8 @@ from spikeland.growth import tasks
 from spikeland.growth.models import Voucher, VoucherRedemption, VoucherStatus, VoucherType
 from spikeland.tokens import service as tokens
 from spikeland.tokens.models import TokenTransaction, TokenTransactionType
-from tests.growth.conftest import SignIn, committed_voucher, fetch, new_code
+from tests.support import committed_voucher, fetch, new_code
+from tests.support.fixtures import UserClient
 
 VALIDATE, REDEEM = "/api/v1/vouchers/validate", "/api/v1/vouchers/redeem"
 PAST = timedelta(minutes=-5)
@@ -43,14 +44,16 @@ def error(response: httpx.Response) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("path", [VALIDATE, REDEEM])
-async def test_not_found(sign_in: SignIn, path: str) -> None:
-    client, _ = await sign_in()
+async def test_not_found(user_client: UserClient, path: str) -> None:
+    client, _ = await user_client()
     assert error(await client.post(path, json={"code": new_code()})) == (404, "voucher_not_found")
 
 
 @pytest.mark.parametrize("path", [VALIDATE, REDEEM])
-async def test_inactive_before_expired_depleted_redeemed(app: FastAPI, sign_in: SignIn, path: str) -> None:
-    client, user_id = await sign_in()
+async def test_inactive_before_expired_depleted_redeemed(
+    app: FastAPI, user_client: UserClient, path: str
+) -> None:
+    client, user_id = await user_client()
     voucher = await committed_voucher(
         app, status=VoucherStatus.INACTIVE, expires_at=utcnow() + PAST, max_uses=1, current_uses=1
     )
@@ -61,9 +64,9 @@ async def test_inactive_before_expired_depleted_redeemed(app: FastAPI, sign_in: 
 
 @pytest.mark.parametrize("path", [VALIDATE, REDEEM])
 async def test_expired_before_depleted_redeemed_and_recorded(
-    app: FastAPI, sign_in: SignIn, path: str
+    app: FastAPI, user_client: UserClient, path: str
 ) -> None:
-    client, user_id = await sign_in()
+    client, user_id = await user_client()
     voucher = await committed_voucher(app, expires_at=utcnow() + PAST, max_uses=1, current_uses=1)
     await redeemed_by(app, voucher, user_id)
     response = await client.post(path, json={"code": voucher.code.lower()})
@@ -73,8 +76,10 @@ async def test_expired_before_depleted_redeemed_and_recorded(
 
 
 @pytest.mark.parametrize("path", [VALIDATE, REDEEM])
-async def test_depleted_before_redeemed_and_recorded(app: FastAPI, sign_in: SignIn, path: str) -> None:
-    client, user_id = await sign_in()
+async def test_depleted_before_redeemed_and_recorded(
+    app: FastAPI, user_client: UserClient, path: str
+) -> None:
+    client, user_id = await user_client()
     voucher = await committed_voucher(app, max_uses=2, current_uses=2)
     await redeemed_by(app, voucher, user_id)
     assert error(await client.post(path, json={"code": voucher.code})) == (409, "voucher_depleted")
@@ -82,8 +87,8 @@ async def test_depleted_before_redeemed_and_recorded(app: FastAPI, sign_in: Sign
 
 
 @pytest.mark.parametrize("path", [VALIDATE, REDEEM])
-async def test_already_redeemed(app: FastAPI, sign_in: SignIn, path: str) -> None:
-    client, user_id = await sign_in()
+async def test_already_redeemed(app: FastAPI, user_client: UserClient, path: str) -> None:
+    client, user_id = await user_client()
     voucher = await committed_voucher(app, max_uses=5, current_uses=1)
     await redeemed_by(app, voucher, user_id)
     assert error(await client.post(path, json={"code": voucher.code})) == (409, "voucher_already_redeemed")
@@ -117,8 +122,10 @@ async def ledger_rows(app: FastAPI, user_id: str, type_: TokenTransactionType) -
         return list((await session.scalars(statement.order_by(TokenTransaction.created_at))).all())
 
 
-async def test_fixed_tokens_credit_now_and_a_keyed_repeat_replays(app: FastAPI, sign_in: SignIn) -> None:
-    client, user_id = await sign_in()
+async def test_fixed_tokens_credit_now_and_a_keyed_repeat_replays(
+    app: FastAPI, user_client: UserClient
+) -> None:
+    client, user_id = await user_client()
     voucher = await committed_voucher(app, value=30, max_uses=1)
     headers = {"Idempotency-Key": "redeem-1"}
     first = await client.post(REDEEM, json={"code": voucher.code}, headers=headers)
@@ -145,8 +152,8 @@ async def test_fixed_tokens_credit_now_and_a_keyed_repeat_replays(app: FastAPI, 
         assert (await tokens.get_balance(session, user_id)).balance == 40
 
 
-async def test_percentage_bonus_waits_for_a_purchase(app: FastAPI, sign_in: SignIn) -> None:
-    client, user_id = await sign_in()
+async def test_percentage_bonus_waits_for_a_purchase(app: FastAPI, user_client: UserClient) -> None:
+    client, user_id = await user_client()
     voucher = await committed_voucher(app, type=VoucherType.PERCENTAGE_BONUS, value=20)
     response = await client.post(REDEEM, json={"code": voucher.code})
     body = response.json()
@@ -157,9 +164,9 @@ async def test_percentage_bonus_waits_for_a_purchase(app: FastAPI, sign_in: Sign
 
 
 async def test_trial_starts_a_trialing_subscription_and_raises_the_tier(
-    app: FastAPI, sign_in: SignIn
+    app: FastAPI, user_client: UserClient
 ) -> None:
-    client, user_id = await sign_in()
+    client, user_id = await user_client()
     metadata = {"tier": "STANDARD", "campaign": "spring"}
     voucher = await committed_voucher(app, type=VoucherType.SUBSCRIPTION_TRIAL, value=14, metadata_=metadata)
     before = utcnow()
@@ -184,9 +191,9 @@ async def test_trial_starts_a_trialing_subscription_and_raises_the_tier(
     "status", [SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING, SubscriptionStatus.PAST_DUE]
 )
 async def test_trial_refused_to_a_subscriber(
-    app: FastAPI, sign_in: SignIn, status: SubscriptionStatus
+    app: FastAPI, user_client: UserClient, status: SubscriptionStatus
 ) -> None:
-    client, user_id = await sign_in()
+    client, user_id = await user_client()
     await _subscription(app, user_id, status)
     voucher = await committed_voucher(app, type=VoucherType.SUBSCRIPTION_TRIAL, value=7)
     for path in (VALIDATE, REDEEM):
@@ -195,8 +202,8 @@ async def test_trial_refused_to_a_subscriber(
     assert stored.current_uses == 0 and await fetch(app, VoucherRedemption, voucher_id=voucher.id) == []
 
 
-async def test_trial_replaces_a_canceled_subscription(app: FastAPI, sign_in: SignIn) -> None:
-    client, user_id = await sign_in()
+async def test_trial_replaces_a_canceled_subscription(app: FastAPI, user_client: UserClient) -> None:
+    client, user_id = await user_client()
     await _subscription(app, user_id, SubscriptionStatus.CANCELED)
     voucher = await committed_voucher(app, type=VoucherType.SUBSCRIPTION_TRIAL, value=3)
     assert (await client.post(REDEEM, json={"code": voucher.code})).status_code == 200
@@ -244,9 +251,9 @@ async def test_the_periodic_job_settles_statuses(app: FastAPI) -> None:
         assert await tasks.settle_vouchers(session) == {"expired": 0, "depleted": 0}
 
 
-async def test_redemptions_are_rate_limited_per_user(app: FastAPI, sign_in: SignIn) -> None:
-    client, _ = await sign_in()
-    other, _ = await sign_in()
+async def test_redemptions_are_rate_limited_per_user(app: FastAPI, user_client: UserClient) -> None:
+    client, _ = await user_client()
+    other, _ = await user_client()
     for _ in range(5):  # failed attempts count too: guessing codes is what this stops
         assert (await client.post(REDEEM, json={"code": new_code()})).status_code == 404
     voucher = await committed_voucher(app)
@@ -263,8 +270,8 @@ async def test_validation_is_rate_limited_per_ip(app: FastAPI, client: httpx.Asy
     assert error(await client.post(VALIDATE, json={"code": new_code()})) == (429, "rate_limited")
 
 
-async def test_a_trial_never_lowers_a_tier(app: FastAPI, sign_in: SignIn) -> None:
-    client, user_id = await sign_in()
+async def test_a_trial_never_lowers_a_tier(app: FastAPI, user_client: UserClient) -> None:
+    client, user_id = await user_client()
     async with transaction(app.state.sessionmaker) as session:
         await tokens.change_tier(session, user_id, SubscriptionTier.PREMIUM, raise_to_cap=True, source="test")
     voucher = await committed_voucher(

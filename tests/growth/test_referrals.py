@@ -24,8 +24,8 @@ from spikeland.settings import Settings
 from spikeland.tokens import service as tokens
 from spikeland.tokens.models import TokenTransaction
 from tests import factories
-from tests.factories import make_user
-from tests.growth.conftest import PASSWORD, SignIn, fetch, http_client, new_email, user_row
+from tests.support import PASSWORD, fetch, http_client, make_user, new_email, user_row
+from tests.support.fixtures import UserClient
 
 
 def new_ip() -> str:
@@ -254,8 +254,8 @@ async def test_more_than_ten_a_day(session: AsyncSession, earlier: int, status: 
 # ----------------------------------------------------------------------------- link and stats
 
 
-async def test_link_and_stats(app: FastAPI, sign_in: SignIn) -> None:
-    client, boss_id = await sign_in(referral_code=None)
+async def test_link_and_stats(app: FastAPI, user_client: UserClient) -> None:
+    client, boss_id = await user_client(referral_code=None)
     link = (await client.get("/api/v1/referrals/link")).json()
     assert re.fullmatch(r"[A-Z2-9]{8}", link["code"])
     assert link["url"] == f"{app.state.settings.public_url}/?ref={link['code']}"

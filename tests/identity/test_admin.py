@@ -24,9 +24,9 @@ from spikeland.identity.models import User, UserRole
 from spikeland.ops.models import AuditAction, AuditLog
 from spikeland.settings import Settings
 from tests.db.rows import insert_row
-from tests.factories import make_user
+from tests.support import PASSWORD, http_client, make_user
+from tests.support import sign_in as support_sign_in
 
-PASSWORD = "correct horse battery"
 SignIn = Callable[..., Awaitable[tuple[httpx.AsyncClient, str]]]
 
 
@@ -43,21 +43,17 @@ async def sign_in(app: FastAPI) -> AsyncIterator[SignIn]:
             role: UserRole = UserRole.USER, email: str | None = None
         ) -> tuple[httpx.AsyncClient, str]:
             email = email or new_email()
+            client = await stack.enter_async_context(http_client(app))
+            if role == UserRole.USER:
+                return client, (await support_sign_in(client, email, bare=True)).id
+            # Admins the way the CLI makes them, and logged in through the API: both are audited.
             async with transaction(app.state.sessionmaker) as session:
-                if role == UserRole.USER:
-                    user = await make_user(session, email=email, password_hash=await _hash(app))
-                else:
-                    user = await admin.create_or_promote_admin(
-                        session, app.state.settings, email, PASSWORD, role == UserRole.SUPER_ADMIN
-                    )
-                user_id = user.id
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-            client = await stack.enter_async_context(
-                httpx.AsyncClient(transport=transport, base_url="http://test")
-            )
+                user = await admin.create_or_promote_admin(
+                    session, app.state.settings, email, PASSWORD, role == UserRole.SUPER_ADMIN
+                )
             login = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
             assert login.status_code == 200, login.text
-            return client, user_id
+            return client, user.id
 
         yield make
 

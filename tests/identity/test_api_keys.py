@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -16,17 +15,9 @@ from spikeland.core.clock import utcnow
 from spikeland.core.errors import ValidationFailed
 from spikeland.core.security import digest
 from spikeland.identity import api_keys
-from tests.factories import ClientFactory, make_user, sign_up
+from tests.support import ClientFactory, bearer, make_user, sign_in
 
 PASSWORD = "correct horse battery"
-
-
-async def sign_in(client: httpx.AsyncClient) -> dict[str, Any]:
-    return await sign_up(client, f"keys-{secrets.token_hex(4)}@example.com", PASSWORD)
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 async def create_key(client: httpx.AsyncClient, name: str = "laptop") -> dict[str, Any]:
@@ -72,7 +63,7 @@ async def test_create_list_use_revoke(
 
     async with new_client() as other:  # no cookie: the key alone signs the request in
         me = await other.get("/api/v1/me", headers=bearer(key))
-        assert me.status_code == 200 and me.json()["id"] == user["id"]
+        assert me.status_code == 200 and me.json()["id"] == user.id
 
         assert (await client.delete(f"/api/v1/api-keys/{created['id']}")).status_code == 204
         revoked = await other.get("/api/v1/me", headers=bearer(key))
@@ -157,7 +148,7 @@ async def test_concurrent_creations_stop_at_ten(client: httpx.AsyncClient, engin
     assert codes == [201] * 10 + [409] * 5, [r.text for r in responses if r.status_code not in (201, 409)]
     async with engine.connect() as conn:
         active = await conn.scalar(
-            text('select count(*) from api_keys where "userId" = :u and "isActive"'), {"u": user["id"]}
+            text('select count(*) from api_keys where "userId" = :u and "isActive"'), {"u": user.id}
         )
     assert active == 10
 

@@ -16,7 +16,7 @@ from spikeland.core.clock import utcnow
 from spikeland.core.security import digest
 from spikeland.identity.deps import SESSION_COOKIE
 from spikeland.identity.models import ApiKey, Session, User
-from tests.factories import sign_up
+from tests.support import sign_up
 
 PASSWORD = "correct horse battery"
 

@@ -13,8 +13,8 @@ from spikeland.app import create_app
 from spikeland.core.csrf import origin_of
 from spikeland.identity.deps import SESSION_COOKIE
 from spikeland.settings import Settings
-from tests.factories import client_of, sign_up
-from tests.images.helpers import picture, upload
+from tests.support import client_of, sign_up
+from tests.support.images import picture, upload
 
 EVIL = {"Origin": "https://evil.example"}
 FILE = {"file": ("photo.jpg", picture(), "application/octet-stream")}

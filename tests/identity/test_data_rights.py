@@ -29,7 +29,7 @@ from spikeland.identity.data_rights import (
 from spikeland.identity.deps import SESSION_COOKIE
 from spikeland.identity.models import User, UserRole
 from spikeland.settings import Settings
-from tests.factories import make_user, sign_up
+from tests.support import make_user, sign_up
 
 PASSWORD = "correct horse battery"
 Edge = tuple[str, str, str, str]  # child table, child column, parent table, ON DELETE

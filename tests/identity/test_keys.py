@@ -16,7 +16,7 @@ from spikeland.core.security import Keyring, load_keyring, new_key_spec, parse_k
 from spikeland.identity import keys
 from spikeland.identity.models import Account
 from spikeland.settings import Settings
-from tests.factories import make_user
+from tests.support import make_user
 
 LEGACY_KEY = bytes.fromhex("11" * 32)
 

@@ -18,7 +18,7 @@ from spikeland.app import create_app
 from spikeland.core.errors import TooManyRequests
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.settings import Settings
-from tests.factories import client_of
+from tests.support import client_of
 
 GUESSES = 50
 PASSWORD = "the right password"

@@ -14,7 +14,7 @@ from spikeland.core.security import cost_of, hash_password, verify_password
 from spikeland.identity.models import User
 from spikeland.identity.password_costs import DecoyCost, most_common_cost
 from spikeland.settings import Settings
-from tests.factories import client_of
+from tests.support import client_of
 
 PASSWORD = "an old password"
 

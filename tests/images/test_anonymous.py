@@ -12,7 +12,8 @@ from PIL import Image
 from spikeland.app import body_cap
 from spikeland.images.jobs import ANONYMOUS_USER_ID
 from spikeland.settings import Settings
-from tests.images.helpers import app_with, picture, sign_up, upload, work
+from tests.support import sign_in
+from tests.support.images import app_with, picture, upload, work
 
 
 async def anonymous_upload(client: httpx.AsyncClient) -> dict[str, str]:
@@ -42,7 +43,7 @@ async def test_a_visitor_uploads_and_enhances_for_free(client: httpx.AsyncClient
     assert Image.open(io.BytesIO(output.content)).format == "JPEG"
 
     # Anyone with the id may read an anonymous job — but not change it.
-    await sign_up(client)
+    await sign_in(client)
     assert (await client.get(f"/api/v1/jobs/{job['id']}")).status_code == 200
     assert (await client.post(f"/api/v1/jobs/{job['id']}/cancel")).status_code == 404
 
@@ -55,7 +56,7 @@ async def test_without_the_share_token_there_is_nothing_to_enhance(client: httpx
         )
         assert response.status_code in (404, 422)
     # A member's image is not an anonymous upload, even with its share token.
-    await sign_up(client)
+    await sign_in(client)
     image_id = await upload(client)
     token = (await client.post(f"/api/v1/images/{image_id}/share")).json()["shareToken"]
     client.cookies.clear()

@@ -14,7 +14,7 @@ from PIL import Image
 
 from spikeland.images.files import inspect_upload
 from spikeland.integrations.imaging.budget import MB, DecodeBudget, decode_budget
-from tests.images.helpers import sign_up
+from tests.support import sign_in
 
 MAX_PIXELS = 64_000_000
 
@@ -91,7 +91,7 @@ async def test_a_cancelled_wait_gives_nothing_away() -> None:
 
 
 async def test_a_large_upload_over_http_holds_the_process_budget(client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     budget = decode_budget()
     data = png(4000)  # 64 MB decoded, from a small file
     response = await client.post("/api/v1/images", files={"file": ("big.png", data, "image/png")})

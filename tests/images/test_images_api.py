@@ -21,7 +21,8 @@ from spikeland.images.models import EnhancedImage, ImageEnhancementJob
 from spikeland.integrations.storage import enhanced_key
 from spikeland.integrations.storage.local import LocalStorage
 from spikeland.settings import Settings
-from tests.images.helpers import app_with, http_client, sign_up
+from tests.support import http_client, sign_in
+from tests.support.images import app_with
 
 API = "/api/v1"
 PASSWORD = "long enough password"
@@ -111,7 +112,7 @@ async def completed_job(app: FastAPI, image_id: str, user_id: str, tier: Enhance
 async def test_upload_stores_row_and_file(
     app: FastAPI, client: httpx.AsyncClient, fmt: str, filename: str, content_type: str, ext: str
 ) -> None:
-    user_id = await sign_up(client)
+    user_id = (await sign_in(client)).id
     data = picture(fmt)
     created = await upload(client, data, filename, "application/octet-stream")
     assert created.status_code == 201, created.text
@@ -138,7 +139,7 @@ async def test_upload_stores_row_and_file(
 
 
 async def test_refused_files_leave_nothing_behind(app: FastAPI, client: httpx.AsyncClient) -> None:
-    user_id = await sign_up(client)
+    user_id = (await sign_in(client)).id
     empty = await upload(client, b"")
     assert empty.status_code == 422 and empty.json()["error"]["code"] == "empty_file"
     text = await upload(client, b"just some text, not a picture\n" * 10, "notes.jpg")
@@ -157,7 +158,7 @@ async def test_refused_files_leave_nothing_behind(app: FastAPI, client: httpx.As
 async def test_upload_over_the_size_limit_is_413(settings: Settings, database_url: str) -> None:
     data = noise_png()
     async with app_with(settings, database_url, upload_max_bytes=len(data) - 1) as (app, client):
-        user_id = await sign_up(client)
+        user_id = (await sign_in(client)).id
         refused = await upload(client, data, "big.png", "image/png")
         assert refused.status_code == 413 and refused.json()["error"]["code"] == "file_too_large"
         assert await image_rows(app, user_id) == 0
@@ -168,7 +169,7 @@ async def test_upload_over_the_size_limit_is_413(settings: Settings, database_ur
 
 async def test_uploads_are_rate_limited_per_user(settings: Settings, database_url: str) -> None:
     async with app_with(settings, database_url, uploads_per_minute=2) as (_, client):
-        await sign_up(client)
+        await sign_in(client)
         for _ in range(2):
             assert (await upload(client, picture("JPEG"))).status_code == 201
         limited = await upload(client, picture("JPEG"))
@@ -176,14 +177,14 @@ async def test_uploads_are_rate_limited_per_user(settings: Settings, database_ur
         assert int(limited.headers["retry-after"]) >= 1
         # Someone else is not held back by this user's uploads.
         client.cookies.clear()
-        await sign_up(client)
+        await sign_in(client)
         assert (await upload(client, picture("JPEG"))).status_code == 201
 
 
 async def test_upload_when_the_store_fails_is_503_without_a_row(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    user_id = await sign_up(client)
+    user_id = (await sign_in(client)).id
     # A plain file where the user's directory would go: the store cannot write under it.
     blocker = storage_root(app) / "users" / user_id
     blocker.parent.mkdir(parents=True, exist_ok=True)
@@ -196,10 +197,10 @@ async def test_upload_when_the_store_fails_is_503_without_a_row(
 async def test_list_is_newest_first_in_pages(
     client: httpx.AsyncClient, clients: list[httpx.AsyncClient]
 ) -> None:
-    await sign_up(client)
+    await sign_in(client)
     ids = [(await uploaded(client, filename=f"n{i}.jpg"))["id"] for i in range(3)]
     other = clients[0]
-    await sign_up(other)
+    await sign_in(other)
     await uploaded(other)
 
     first = (await client.get(f"{API}/images", params={"limit": 2})).json()
@@ -217,7 +218,7 @@ async def test_list_is_newest_first_in_pages(
 
 
 async def test_a_page_with_enhancements_is_one_query(app: FastAPI, client: httpx.AsyncClient) -> None:
-    user_id = await sign_up(client)
+    user_id = (await sign_in(client)).id
     ids = [(await uploaded(client))["id"] for _ in range(3)]
     jobs = [await completed_job(app, image_id, user_id, EnhancementTier.TIER_1K) for image_id in ids]
     statements: list[str] = []
@@ -236,7 +237,7 @@ async def test_a_page_with_enhancements_is_one_query(app: FastAPI, client: httpx
 
 
 async def test_rename_and_describe(client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+    await sign_in(client)
     image_id = (await uploaded(client))["id"]
     url = f"{API}/images/{image_id}"
 
@@ -270,8 +271,8 @@ async def test_public_images_are_readable_by_anyone_and_count_views(
     client: httpx.AsyncClient, clients: list[httpx.AsyncClient]
 ) -> None:
     other, anonymous = clients[0], clients[2]
-    await sign_up(client)
-    await sign_up(other)
+    await sign_in(client)
+    await sign_in(other)
     image_id = (await uploaded(client))["id"]
     url = f"{API}/images/{image_id}"
     await client.post(f"{url}/share")
@@ -300,7 +301,7 @@ async def test_share_link_flow(
     app: FastAPI, client: httpx.AsyncClient, clients: list[httpx.AsyncClient]
 ) -> None:
     anonymous = clients[2]
-    user_id = await sign_up(client)
+    user_id = (await sign_in(client)).id
     image = await uploaded(client, filename="My café photo.jpg")
     image_url = f"{API}/images/{image['id']}"
 
@@ -354,7 +355,7 @@ async def test_share_pages_are_rate_limited_per_ip(client: httpx.AsyncClient) ->
 
 
 async def test_delete_removes_row_jobs_and_files(app: FastAPI, client: httpx.AsyncClient) -> None:
-    user_id = await sign_up(client)
+    user_id = (await sign_in(client)).id
     image = await uploaded(client)
     kept = await uploaded(client)
     job_id = await completed_job(app, image["id"], user_id, EnhancementTier.TIER_1K)
@@ -375,8 +376,8 @@ async def test_another_user_gets_404_on_every_owner_endpoint(
     client: httpx.AsyncClient, clients: list[httpx.AsyncClient]
 ) -> None:
     other = clients[0]
-    await sign_up(client)
-    await sign_up(other)
+    await sign_in(client)
+    await sign_in(other)
     image_id = (await uploaded(client))["id"]
     url = f"{API}/images/{image_id}"
     await client.post(f"{url}/share")

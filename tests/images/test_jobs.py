@@ -19,7 +19,8 @@ from spikeland.db.engine import make_sessionmaker, transaction
 from spikeland.images.queue import EVENTS_CHANNEL
 from spikeland.tokens import service
 from spikeland.tokens.models import TokenTransaction, TokenTransactionType
-from tests.images.helpers import picture, sign_up, upload, work
+from tests.support import sign_in
+from tests.support.images import picture, upload, work
 
 # FREE never enlarges: its output is the input's size up to 1024 on the long side.
 TIER_SIDE = {"FREE": 300, "TIER_1K": 1024, "TIER_2K": 2048, "TIER_4K": 4096}
@@ -49,7 +50,7 @@ async def credit(engine: AsyncEngine, user_id: str, tokens: int) -> None:
 async def test_each_tier_completes_with_its_long_side(
     client: httpx.AsyncClient, app: FastAPI, engine: AsyncEngine, tier: str
 ) -> None:
-    user_id = await sign_up(client)
+    user_id = (await sign_in(client)).id
     await credit(engine, user_id, 20)
     image_id = await upload(client, picture(300, 200))
     before = await balance(client)
@@ -78,7 +79,7 @@ async def test_each_tier_completes_with_its_long_side(
 async def test_short_balance_is_402_and_creates_no_job(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
-    await sign_up(client)
+    await sign_in(client)
     image_id = await upload(client)
     paid = await client.post(f"/api/v1/images/{image_id}/enhance", json={"tier": "TIER_4K"})
     assert paid.status_code == 202
@@ -92,7 +93,7 @@ async def test_short_balance_is_402_and_creates_no_job(
 
 
 async def test_batch_is_all_or_nothing(client: httpx.AsyncClient, engine: AsyncEngine, app: FastAPI) -> None:
-    await sign_up(client)
+    await sign_in(client)
     ids = [await upload(client) for _ in range(3)]
     # 3 x 5 = 15 > 10: refused whole.
     refused = await client.post("/api/v1/images/batch-enhance", json={"imageIds": ids, "tier": "TIER_2K"})
@@ -110,7 +111,7 @@ async def test_batch_is_all_or_nothing(client: httpx.AsyncClient, engine: AsyncE
 
 
 async def test_idempotency_key_queues_and_charges_once(client: httpx.AsyncClient, app: FastAPI) -> None:
-    await sign_up(client)
+    await sign_in(client)
     image_id = await upload(client)
     headers = {"Idempotency-Key": "enhance-once"}
     first = await client.post(f"/api/v1/images/{image_id}/enhance", json={"tier": "TIER_1K"}, headers=headers)
@@ -125,7 +126,7 @@ async def test_idempotency_key_queues_and_charges_once(client: httpx.AsyncClient
 async def test_cancel_refunds_a_waiting_job_once_and_refuses_a_finished_one(
     client: httpx.AsyncClient, app: FastAPI, engine: AsyncEngine
 ) -> None:
-    user_id = await sign_up(client)
+    user_id = (await sign_in(client)).id
     image_id = await upload(client)
     job = (await client.post(f"/api/v1/images/{image_id}/enhance", json={"tier": "TIER_2K"})).json()["job"]
     assert await balance(client) == 5
@@ -145,7 +146,7 @@ async def test_cancel_refunds_a_waiting_job_once_and_refuses_a_finished_one(
 
 
 async def test_a_pipeline_is_applied_and_counted(client: httpx.AsyncClient, app: FastAPI) -> None:
-    await sign_up(client)
+    await sign_in(client)
     created = await client.post(
         "/api/v1/pipelines",
         json={
@@ -188,10 +189,10 @@ async def test_a_pipeline_is_applied_and_counted(client: httpx.AsyncClient, app:
 
 
 async def test_another_users_pipeline_or_blend_source_is_404(client: httpx.AsyncClient, app: FastAPI) -> None:
-    await sign_up(client)
+    await sign_in(client)
     private = (await client.post("/api/v1/pipelines", json={"name": "Mine"})).json()
     foreign_image = await upload(client)
-    await sign_up(client)  # the same client, now someone else
+    await sign_in(client)  # the same client, now someone else
     image_id = await upload(client)
     for body in (
         {"tier": "FREE", "pipelineId": private["id"]},
@@ -203,7 +204,7 @@ async def test_another_users_pipeline_or_blend_source_is_404(client: httpx.Async
 
 
 async def test_blend_uses_the_second_image(client: httpx.AsyncClient, app: FastAPI) -> None:
-    await sign_up(client)
+    await sign_in(client)
     target = await upload(client)
     source = await upload(client, picture(200, 200, color=(200, 20, 20)))
     job = (
@@ -216,11 +217,11 @@ async def test_blend_uses_the_second_image(client: httpx.AsyncClient, app: FastA
 
 
 async def test_jobs_are_private_to_their_owner(client: httpx.AsyncClient, app: FastAPI) -> None:
-    await sign_up(client)
+    await sign_in(client)
     image_id = await upload(client)
     job = (await client.post(f"/api/v1/images/{image_id}/enhance", json={"tier": "FREE"})).json()["job"]
     await work(app)
-    await sign_up(client)
+    await sign_in(client)
     for method, path in [
         ("GET", f"/api/v1/jobs/{job['id']}"),
         ("GET", f"/api/v1/jobs/{job['id']}/download"),
@@ -236,7 +237,7 @@ async def test_stage_history_is_recorded_in_order(
     client: httpx.AsyncClient, app: FastAPI, engine: AsyncEngine
 ) -> None:
     """The stream's source: each stage change NOTIFYs with the job's status and stage."""
-    await sign_up(client)
+    await sign_in(client)
     image_id = await upload(client)
     job = (await client.post(f"/api/v1/images/{image_id}/enhance", json={"tier": "FREE"})).json()["job"]
     url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -273,7 +274,7 @@ def parse_sse(body: str) -> list[tuple[str, dict[str, Any]]]:
 async def test_the_progress_stream_pushes_every_stage_and_the_end(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
-    await sign_up(client)
+    await sign_in(client)
     image_id = await upload(client)
     job = (await client.post(f"/api/v1/images/{image_id}/enhance", json={"tier": "TIER_1K"})).json()["job"]
 
@@ -294,7 +295,7 @@ async def test_the_progress_stream_pushes_every_stage_and_the_end(
 async def test_the_stream_of_a_finished_job_is_its_final_state(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
-    await sign_up(client)
+    await sign_in(client)
     image_id = await upload(client)
     job = (await client.post(f"/api/v1/images/{image_id}/enhance", json={"tier": "FREE"})).json()["job"]
     await work(app)
@@ -305,7 +306,7 @@ async def test_the_stream_of_a_finished_job_is_its_final_state(
 async def test_deleting_an_image_refunds_its_unfinished_jobs_once(
     client: httpx.AsyncClient, app: FastAPI, engine: AsyncEngine
 ) -> None:
-    user_id = await sign_up(client)
+    user_id = (await sign_in(client)).id
     image_id = await upload(client)
     response = await client.post(f"/api/v1/images/{image_id}/enhance", json={"tier": "TIER_2K"})
     waiting = response.json()["job"]
@@ -321,7 +322,7 @@ async def test_deleting_an_image_refunds_its_unfinished_jobs_once(
 async def test_an_idempotency_key_reused_for_another_enhancement_is_refused(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
-    await sign_up(client)
+    await sign_in(client)
     image_id, other_id = await upload(client), await upload(client)
     headers = {"Idempotency-Key": "enhance-one"}
     first = await client.post(f"/api/v1/images/{image_id}/enhance", json={"tier": "TIER_1K"}, headers=headers)

@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -20,7 +19,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from spikeland.core.errors import SpikelandError
-from spikeland.core.security import hash_password
 from spikeland.db.engine import transaction
 from spikeland.db.enums import EnhancementTier, JobStatus
 from spikeland.gallery.models import Album
@@ -28,11 +26,10 @@ from spikeland.identity.models import User
 from spikeland.images import pipelines
 from spikeland.images.models import EnhancedImage, EnhancementPipeline, ImageEnhancementJob
 from spikeland.images.pipeline_schemas import PipelineCreate
-from tests.factories import make_user
-from tests.growth.conftest import PASSWORD, http_client, new_email
+from tests.support import http_client, make_user
+from tests.support.fixtures import UserClient
 
 URL = "/api/v1/pipelines"
-SignIn = Callable[[], Awaitable[tuple[httpx.AsyncClient, str]]]
 
 
 @pytest.fixture
@@ -46,22 +43,15 @@ async def made(app: FastAPI) -> AsyncIterator[dict[str, list[str]]]:
 
 
 @pytest.fixture
-async def sign_in(app: FastAPI, made: dict[str, list[str]]) -> AsyncIterator[SignIn]:
-    """``await sign_in()``: a committed user signed in on a client of its own."""
-    async with AsyncExitStack() as stack:
+def user_client(user_client: UserClient, made: dict[str, list[str]]) -> UserClient:
+    """The shared ``user_client``, its users recorded in ``made`` to be deleted after the test."""
 
-        async def make() -> tuple[httpx.AsyncClient, str]:
-            email = new_email("pipe")
-            password_hash = await hash_password(PASSWORD, app.state.settings.bcrypt_cost)
-            async with transaction(app.state.sessionmaker) as session:
-                user_id = (await make_user(session, email=email, password_hash=password_hash)).id
-            made["users"].append(user_id)
-            client = await stack.enter_async_context(http_client(app))
-            login = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
-            assert login.status_code == 200, login.text
-            return client, user_id
+    async def make(*args: Any, **kwargs: Any) -> tuple[httpx.AsyncClient, str]:
+        client, user_id = await user_client(*args, **kwargs)
+        made["users"].append(user_id)
+        return client, user_id
 
-        yield make
+    return make
 
 
 async def create(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
@@ -106,8 +96,8 @@ def error_code(response: httpx.Response) -> str:
     return str(response.json()["error"]["code"])
 
 
-async def test_create_read_update_delete(app: FastAPI, sign_in: SignIn) -> None:
-    client, user_id = await sign_in()
+async def test_create_read_update_delete(app: FastAPI, user_client: UserClient) -> None:
+    client, user_id = await user_client()
     created = await create(
         client,
         name="  Night shots  ",
@@ -162,8 +152,8 @@ async def test_create_read_update_delete(app: FastAPI, sign_in: SignIn) -> None:
         {"usageCount": 1000},  # not the client's to set
     ],
 )
-async def test_invalid_bodies_are_422(sign_in: SignIn, body: dict[str, Any]) -> None:
-    client, _ = await sign_in()
+async def test_invalid_bodies_are_422(user_client: UserClient, body: dict[str, Any]) -> None:
+    client, _ = await user_client()
     response = await client.post(URL, json={"name": "ok", **body})
     assert (response.status_code, error_code(response)) == (422, "validation_error"), response.text
     pipeline = await create(client)
@@ -171,15 +161,15 @@ async def test_invalid_bodies_are_422(sign_in: SignIn, body: dict[str, Any]) -> 
     assert patched.status_code == 422, patched.text
 
 
-async def test_required_fields_cannot_be_patched_to_null(sign_in: SignIn) -> None:
-    client, _ = await sign_in()
+async def test_required_fields_cannot_be_patched_to_null(user_client: UserClient) -> None:
+    client, _ = await user_client()
     pipeline = await create(client)
     for field in ("name", "tier", "visibility"):
         assert (await client.patch(f"{URL}/{pipeline['id']}", json={field: None})).status_code == 422
 
 
-async def test_anonymous_callers_read_but_do_not_write(app: FastAPI, sign_in: SignIn) -> None:
-    owner, _ = await sign_in()
+async def test_anonymous_callers_read_but_do_not_write(app: FastAPI, user_client: UserClient) -> None:
+    owner, _ = await user_client()
     public = await create(owner, visibility="PUBLIC")
     async with http_client(app) as anonymous:
         assert (await anonymous.get(f"{URL}/{public['id']}")).json()["isOwner"] is False
@@ -188,9 +178,9 @@ async def test_anonymous_callers_read_but_do_not_write(app: FastAPI, sign_in: Si
         assert (await anonymous.post(f"{URL}/{public['id']}/fork")).status_code == 401
 
 
-async def test_visibility_rules(app: FastAPI, sign_in: SignIn) -> None:
-    owner, _ = await sign_in()
-    other, _ = await sign_in()
+async def test_visibility_rules(app: FastAPI, user_client: UserClient) -> None:
+    owner, _ = await user_client()
+    other, _ = await user_client()
     private = await create(owner)
     public = await create(owner, visibility="PUBLIC")
     link = await create(owner, visibility="LINK")
@@ -237,8 +227,8 @@ async def test_visibility_rules(app: FastAPI, sign_in: SignIn) -> None:
     assert made_link["shareToken"] and made_link["shareToken"] != token
 
 
-async def test_list_is_paginated_newest_first(sign_in: SignIn) -> None:
-    client, _ = await sign_in()
+async def test_list_is_paginated_newest_first(user_client: UserClient) -> None:
+    client, _ = await user_client()
     ids = [(await create(client))["id"] for _ in range(3)]
     first = (await client.get(URL, params={"limit": 2})).json()
     assert first["nextCursor"]
@@ -249,9 +239,9 @@ async def test_list_is_paginated_newest_first(sign_in: SignIn) -> None:
     assert (bad.status_code, error_code(bad)) == (422, "invalid_cursor")
 
 
-async def test_fork_copies_and_follows_the_access_rule(sign_in: SignIn) -> None:
-    owner, _ = await sign_in()
-    other, _ = await sign_in()
+async def test_fork_copies_and_follows_the_access_rule(user_client: UserClient) -> None:
+    owner, _ = await user_client()
+    other, _ = await user_client()
     link = await create(
         owner,
         name="n" * 100,
@@ -276,8 +266,8 @@ async def test_fork_copies_and_follows_the_access_rule(sign_in: SignIn) -> None:
     assert (await other.post(f"{URL}/{private['id']}/fork")).status_code == 404
 
 
-async def test_fifty_pipelines_per_user_forks_included(app: FastAPI, sign_in: SignIn) -> None:
-    client, user_id = await sign_in()
+async def test_fifty_pipelines_per_user_forks_included(app: FastAPI, user_client: UserClient) -> None:
+    client, user_id = await user_client()
     public = await create(client, visibility="PUBLIC")
     await add_rows(app, *(EnhancementPipeline(name=f"p{i}", user_id=user_id) for i in range(48)))
     last = await create(client)  # the 50th
@@ -317,8 +307,8 @@ async def test_concurrent_creates_never_pass_the_limit(
         assert await session.scalar(count) == 50
 
 
-async def test_delete_is_refused_while_an_album_uses_it(app: FastAPI, sign_in: SignIn) -> None:
-    client, user_id = await sign_in()
+async def test_delete_is_refused_while_an_album_uses_it(app: FastAPI, user_client: UserClient) -> None:
+    client, user_id = await user_client()
     pipeline = await create(client)
     album = Album(user_id=user_id, name="Trips", pipeline_id=pipeline["id"])
     image = EnhancedImage(
@@ -353,10 +343,10 @@ async def test_delete_is_refused_while_an_album_uses_it(app: FastAPI, sign_in: S
 
 
 async def test_system_pipelines_are_for_everyone_and_nobody_edits_them(
-    app: FastAPI, sign_in: SignIn, made: dict[str, list[str]]
+    app: FastAPI, user_client: UserClient, made: dict[str, list[str]]
 ) -> None:
     system = await system_pipeline(app, made, tier=EnhancementTier.TIER_2K)
-    client, _ = await sign_in()
+    client, _ = await user_client()
     seen = (await listed(client))[system.id]
     assert (seen["isSystem"], seen["isOwner"], seen["tier"]) == (True, False, "TIER_2K")
     async with http_client(app) as anonymous:

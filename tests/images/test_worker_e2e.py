@@ -32,8 +32,9 @@ from spikeland.images.queue import end_with_refund
 from spikeland.settings import Settings
 from spikeland.tokens.models import TokenTransaction, TokenTransactionType
 from tests.conftest import create_database, drop_database
-from tests.images.helpers import picture, runner_for, sign_up, upload
 from tests.integrations.gemini_peer import GeminiPeer, Received, error_answer, gemini_peer, text_answer
+from tests.support import client_of, sign_in
+from tests.support.images import picture, runner_for, upload
 
 ENDED = {"COMPLETED", "FAILED", "REFUNDED", "CANCELLED"}
 ANALYSIS = {"mainSubject": "a test card", "imageStyle": "photograph", "defects": {"isBlurry": True}}
@@ -56,10 +57,8 @@ async def started(
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The application on ``url``, started, and a client on it."""
     app = create_app(settings.model_copy(update={"database_url": url, **overrides}), database_url=url)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield app, client
+    async with app.router.lifespan_context(app), client_of(app) as client:
+        yield app, client
 
 
 def model(peer: GeminiPeer, *, generation: tuple[int, Any] | None) -> None:
@@ -158,7 +157,7 @@ async def test_a_killed_workers_job_completes_on_another_worker(
     settings: Settings, own_url: str, worker: Worker, hanging_peer: GeminiPeer
 ) -> None:
     async with started(settings, own_url) as (app, client):
-        await sign_up(client)
+        await sign_in(client)
         job_id = await enhance(client, await upload(client, picture(320, 200)), tier="TIER_1K")
 
         # Until the worker is inside the model call (the stage is recorded just before it).
@@ -215,7 +214,7 @@ async def test_a_failing_model_is_retried_then_refunded_once(settings: Settings,
         model(peer, generation=OVERLOADED)
         gemini = {"gemini_api_key": SecretStr("x"), "gemini_api_base": peer.url}
         async with started(settings, own_url, job_retry_base_seconds=0.05, **gemini) as (app, client):
-            await sign_up(client)
+            await sign_in(client)
             created = await client.post(
                 "/api/v1/pipelines", json={"name": "Two retries", "generationConfig": {"retryAttempts": 2}}
             )

@@ -14,8 +14,8 @@ from spikeland.integrations.email.resend import ResendEmailSender
 from spikeland.ops.emails import OutgoingEmail, send_and_record
 from spikeland.ops.models import EmailStatus
 from spikeland.settings import Settings
-from tests.factories import make_user
 from tests.integrations.resend_peer import resend_peer
+from tests.support import make_user
 
 MESSAGE = EmailMessage(
     to="someone@example.com",

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spikeland.core.errors import NotFound
 from spikeland.ops import audit
 from spikeland.ops.models import AuditAction
-from tests.factories import make_user
+from tests.support import make_user
 
 
 async def test_record_and_read_back(session: AsyncSession) -> None:

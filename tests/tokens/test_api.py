@@ -1,20 +1,14 @@
-import secrets
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.factories import sign_up
-
-
-async def signed_in(client: httpx.AsyncClient) -> str:
-    email = f"tokens-{secrets.token_hex(4)}@example.com"
-    return str((await sign_up(client, email))["id"])
+from tests.support import sign_in
 
 
 async def test_balance_spend_history_and_point_in_time(client: httpx.AsyncClient) -> None:
-    await signed_in(client)
+    await sign_in(client)
     balance = (await client.get("/api/v1/tokens/balance")).json()
     assert balance["balance"] == 10 and balance["maxBalance"] == 10 and balance["tier"] == "FREE"
     before_spend = datetime.now(UTC)
@@ -45,7 +39,7 @@ async def test_balance_spend_history_and_point_in_time(client: httpx.AsyncClient
 
 
 async def test_idempotency_key_makes_a_spend_happen_once(client: httpx.AsyncClient) -> None:
-    await signed_in(client)
+    await sign_in(client)
     headers = {"Idempotency-Key": "order-42"}
     body = {"amount": 2, "purpose": "box"}
     first = await client.post("/api/v1/tokens/spend", json=body, headers=headers)
@@ -58,9 +52,9 @@ async def test_idempotency_key_makes_a_spend_happen_once(client: httpx.AsyncClie
 async def test_admin_adjustment_is_audited_and_bounded(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
-    target = await signed_in(client)
+    target = (await sign_in(client)).id
     client.cookies.clear()
-    admin_id = await signed_in(client)
+    admin_id = (await sign_in(client)).id
     async with engine.begin() as conn:
         await conn.execute(text("update users set role = 'ADMIN' where id = :id"), {"id": admin_id})
 
@@ -104,6 +98,6 @@ async def test_admin_adjustment_is_audited_and_bounded(
 
 
 async def test_plain_users_cannot_adjust(client: httpx.AsyncClient) -> None:
-    me = await signed_in(client)
+    me = (await sign_in(client)).id
     response = await client.post(f"/api/v1/admin/users/{me}/tokens", json={"amount": 5, "reason": "me"})
     assert response.status_code == 403

@@ -23,7 +23,7 @@ from spikeland.tokens import service
 from spikeland.tokens.models import TokenTransactionType as T
 from spikeland.tokens.service import InsufficientTokens
 from spikeland.tokens.verify import verify
-from tests.factories import make_user, sign_up
+from tests.support import make_user, sign_up
 
 R = TypeVar("R")
 Sessions = async_sessionmaker[AsyncSession]

@@ -14,8 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spikeland.tokens.idempotency import FINGERPRINT_KEY
-from tests.factories import ClientFactory
-from tests.tokens.test_api import signed_in
+from tests.support import ClientFactory, sign_in
 
 SPEND = "/api/v1/tokens/spend"
 
@@ -40,7 +39,7 @@ async def balance(client: httpx.AsyncClient) -> int:
 async def test_a_key_reused_for_another_spend_is_refused(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
-    user_id = await signed_in(client)
+    user_id = (await sign_in(client)).id
     first = await spend(client, "order-1", amount=2, purpose="box", description="a box")
     assert first.status_code == 201 and first.json()["applied"] is True
     for other in (
@@ -61,10 +60,10 @@ async def test_a_key_reused_for_another_spend_is_refused(
 
 
 async def test_a_key_belongs_to_one_user(client: httpx.AsyncClient, new_client: ClientFactory) -> None:
-    await signed_in(client)
+    await sign_in(client)
     assert (await spend(client, "shared", amount=1, purpose="box")).status_code == 201
     async with new_client() as other:
-        await signed_in(other)
+        await sign_in(other)
         theirs = await spend(other, "shared", amount=4, purpose="generation")
         assert theirs.status_code == 201 and theirs.json()["applied"] is True
         assert await balance(other) == 6
@@ -73,7 +72,7 @@ async def test_a_key_belongs_to_one_user(client: httpx.AsyncClient, new_client: 
 async def test_ten_different_requests_at_once_under_one_key_move_once(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
-    user_id = await signed_in(client)
+    user_id = (await sign_in(client)).id
     key = f"race-{secrets.token_hex(4)}"
     bodies = [{"amount": 1 + i % 2, "purpose": "box"} for i in range(10)]
     responses = await asyncio.gather(*(spend(client, key, **body) for body in bodies))
@@ -90,9 +89,9 @@ async def test_ten_different_requests_at_once_under_one_key_move_once(
 async def test_an_admin_key_names_one_adjustment_of_a_user(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
-    target = await signed_in(client)
+    target = (await sign_in(client)).id
     client.cookies.clear()
-    admin_id = await signed_in(client)
+    admin_id = (await sign_in(client)).id
     async with engine.begin() as conn:
         await conn.execute(text("update users set role = 'ADMIN' where id = :id"), {"id": admin_id})
     url, headers = f"/api/v1/admin/users/{target}/tokens", {"Idempotency-Key": "fix-1"}

@@ -10,7 +10,7 @@ from spikeland.tokens import service
 from spikeland.tokens.models import TokenTransaction, UserTokenBalance
 from spikeland.tokens.models import TokenTransactionType as T
 from spikeland.tokens.service import InsufficientTokens
-from tests.factories import make_user
+from tests.support import make_user
 
 
 async def history(session: AsyncSession, user_id: str) -> list[TokenTransaction]:

@@ -27,7 +27,7 @@ from spikeland.tokens.ledger import Movement
 from spikeland.tokens.models import TokenTransactionType as T
 from spikeland.tokens.service import EARN_TYPES, SPEND_TYPES, InsufficientTokens
 from spikeland.tokens.verify import verify
-from tests.factories import make_user
+from tests.support import make_user
 
 SOURCE_IDS = ["s1", "s2", "s3"]
 maybe_source = st.sampled_from([None, *SOURCE_IDS])

@@ -4,7 +4,6 @@ credential, and keep one transaction per request."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -17,25 +16,10 @@ from spikeland.core.clock import utcnow
 from spikeland.core.security import digest
 from spikeland.identity.deps import SESSION_COOKIE
 from spikeland.identity.service import SLIDE_EVERY
-from tests.factories import ClientFactory, sign_up
+from tests.support import ClientFactory, bearer, new_key, sign_in
 
 SPEND = "/api/v1/tokens/spend"
 BODY = {"amount": 1, "purpose": "enhancement"}
-
-
-async def sign_in(client: httpx.AsyncClient) -> dict[str, Any]:
-    return await sign_up(client, f"hot-{secrets.token_hex(4)}@example.com")
-
-
-async def new_key(client: httpx.AsyncClient) -> dict[str, Any]:
-    created = await client.post("/api/v1/api-keys", json={"name": "hot path"})
-    assert created.status_code == 201, created.text
-    key: dict[str, Any] = created.json()
-    return key
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 async def last_used(engine: AsyncEngine, key_id: str) -> Any:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import httpx
 
-from tests.tokens.test_api import signed_in
+from tests.support import sign_in
 
 SPEND = "/api/v1/tokens/spend"
 
 
 async def test_a_nul_anywhere_in_a_spend_is_422_and_spends_nothing(client: httpx.AsyncClient) -> None:
-    await signed_in(client)
+    await sign_in(client)
     for body in (
         {"amount": 1, "purpose": "box", "description": "bad\x00text"},
         {"amount": 1, "purpose": "box", "description": "bell\x07"},

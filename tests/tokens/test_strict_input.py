@@ -9,8 +9,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.gallery.helpers import make_album
-from tests.tokens.test_api import signed_in
+from tests.support import sign_in
+from tests.support.albums import make_album
 
 
 def refused(response: httpx.Response) -> bool:
@@ -18,12 +18,12 @@ def refused(response: httpx.Response) -> bool:
 
 
 async def test_integers_are_integers(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
-    target = await signed_in(client)
+    target = (await sign_in(client)).id
     for amount in ("2", True, 2.0, 2.5, None):
         response = await client.post("/api/v1/tokens/spend", json={"amount": amount, "purpose": "box"})
         assert refused(response), (amount, response.text)
     client.cookies.clear()
-    admin_id = await signed_in(client)
+    admin_id = (await sign_in(client)).id
     async with engine.begin() as conn:
         await conn.execute(text("update users set role = 'ADMIN' where id = :id"), {"id": admin_id})
     for amount in ("100", True, 100.0):
@@ -36,7 +36,7 @@ async def test_integers_are_integers(client: httpx.AsyncClient, engine: AsyncEng
 
 
 async def test_a_point_in_time_is_an_iso_date_time(client: httpx.AsyncClient) -> None:
-    await signed_in(client)
+    await sign_in(client)
     assert (await client.get("/api/v1/tokens/balance")).json()["balance"] == 10
     for at in ("0.5", "1700000000", "-1", "true", "now"):
         response = await client.get("/api/v1/tokens/balance", params={"at": at})
@@ -47,7 +47,7 @@ async def test_a_point_in_time_is_an_iso_date_time(client: httpx.AsyncClient) ->
 
 
 async def test_a_sort_order_and_enums_keep_their_json_types(client: httpx.AsyncClient) -> None:
-    await signed_in(client)
+    await sign_in(client)
     album = await make_album(client, privacy="UNLISTED", defaultTier="TIER_2K", sortOrder=7)
     assert (album["privacy"], album["defaultTier"], album["sortOrder"]) == ("UNLISTED", "TIER_2K", 7)
     url = f"/api/v1/albums/{album['id']}"

@@ -7,7 +7,7 @@ from spikeland.core.clock import utcnow
 from spikeland.tokens import service
 from spikeland.tokens.models import TokenTransactionType, UserTokenBalance
 from spikeland.tokens.tasks import regenerate_due
-from tests.factories import make_user
+from tests.support import make_user
 
 
 async def test_the_job_regenerates_balances_nobody_read(session: AsyncSession) -> None:

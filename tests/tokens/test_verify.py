@@ -24,7 +24,7 @@ from spikeland.tokens import service
 from spikeland.tokens.models import TokenTransactionType as T
 from spikeland.tokens.verify import verify
 from tests.conftest import create_database, drop_database
-from tests.factories import make_user
+from tests.support import make_user
 
 
 async def user_with_history(session: AsyncSession) -> str:

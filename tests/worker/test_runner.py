@@ -28,8 +28,8 @@ from spikeland.tokens import service as tokens
 from spikeland.tokens.models import TokenTransaction, TokenTransactionType
 from spikeland.worker.runner import Claimed, LeaseLost, Runner
 from tests.conftest import create_database, drop_database
-from tests.factories import make_user
-from tests.images.helpers import picture
+from tests.support import make_user
+from tests.support.images import picture
 
 
 @pytest.fixture(scope="module")

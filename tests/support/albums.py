@@ -1,4 +1,4 @@
-"""Shared steps of the gallery tests: making albums and reading them back over HTTP."""
+"""Albums in tests: making them and reading them back over HTTP."""
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""Shared steps of the images tests: a signed-in client, a real image, a worker run."""
+"""Images in tests: a real picture, an upload through the API, a worker run, an app of its own."""
 
 from __future__ import annotations
 
 import io
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,17 +15,7 @@ from spikeland.app import create_app
 from spikeland.settings import Settings
 from spikeland.worker.process import build_runner
 from spikeland.worker.runner import Runner
-from tests import factories
-
-
-async def sign_up(client: httpx.AsyncClient) -> str:
-    """A new user, signed in on ``client`` (cookie); returns the user id."""
-    return str((await factories.sign_up(client, f"images-{secrets.token_hex(4)}@example.com"))["id"])
-
-
-def http_client(app: FastAPI) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    return httpx.AsyncClient(transport=transport, base_url="http://test")
+from tests.support.clients import http_client
 
 
 @asynccontextmanager
