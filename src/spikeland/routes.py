@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 
 def api_routers() -> list[APIRouter]:
+    from spikeland import share_api
     from spikeland.billing import api as billing_api
     from spikeland.gallery import api as gallery_api
     from spikeland.gallery import featured_api
@@ -33,6 +34,7 @@ def api_routers() -> list[APIRouter]:
         growth_api.router,
         growth_admin_api.router,
         images_api.router,
+        share_api.router,  # an image's or an album's share link: above both domains
         jobs_api.router,
         pipelines_api.router,
         anonymous_api.router,

@@ -2,7 +2,8 @@
 the public gallery (public images, public albums).
 
 An album is read by its owner, or by anyone when PUBLIC; everything else is the owner's, and
-anyone else gets 404. An UNLISTED album opens through ``GET /share/{token}`` (images/api.py).
+anyone else gets 404. An UNLISTED album opens through ``GET /share/{token}`` (``spikeland.share_api``,
+above images and gallery).
 """
 
 from __future__ import annotations
@@ -33,11 +34,10 @@ from spikeland.gallery.schemas import (
 )
 from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
 from spikeland.images import service as images
-from spikeland.images.api import image_out
 from spikeland.images.deps import LimitEnhancements, LimitPublic, LimitUploads, read_upload
 from spikeland.images.job_schemas import Job
 from spikeland.images.jobs_api import IdempotencyKey
-from spikeland.images.schemas import ImagePage, ShareOut
+from spikeland.images.schemas import ImagePage, ShareOut, image_out
 from spikeland.integrations.deps import StorageDep
 from spikeland.settings import Settings
 

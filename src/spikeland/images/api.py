@@ -1,4 +1,7 @@
-"""Uploaded images: upload, list, read, edit, delete, share links and file downloads."""
+"""Uploaded images: upload, list, read, edit, delete, share links and file downloads.
+
+``GET /share/{token}`` itself (an image's or an album's link) is served above both domains, by
+``spikeland.share_api``; the shared image's downloads stay here."""
 
 from __future__ import annotations
 
@@ -6,56 +9,21 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, File, Response, UploadFile, status
-from pydantic import Field
 
 from spikeland.core.deps import SettingsDep
 from spikeland.core.errors import NotFound
 from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.db.session import DbSession
-from spikeland.gallery import service as gallery
-from spikeland.gallery.schemas import SharedAlbumOut, album_image_out, album_out
 from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
 from spikeland.images import service
 from spikeland.images.deps import LimitPublic, LimitUploads, read_upload
-from spikeland.images.schemas import (
-    EnhancementOut,
-    ImageOut,
-    ImagePage,
-    ImageUpdate,
-    SharedImageOut,
-    ShareOut,
-)
+from spikeland.images.schemas import ImageOut, ImagePage, ImageUpdate, ShareOut, image_out
 from spikeland.integrations.deps import StorageDep
 
 router = APIRouter(tags=["images"])
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _TIER_LABELS = {"FREE": "free", "TIER_1K": "1k", "TIER_2K": "2k", "TIER_4K": "4k"}
-
-
-def image_out(view: service.ImageView, viewer_id: str | None) -> ImageOut:
-    """The image as ``viewer_id`` sees it (the share token is the owner's only); albums use it too."""
-    image, latest = view.image, view.enhancement
-    return ImageOut(
-        id=image.id,
-        name=image.name,
-        description=image.description,
-        original_url=image.original_url,
-        original_width=image.original_width,
-        original_height=image.original_height,
-        original_size_bytes=image.original_size_bytes,
-        original_format=image.original_format,
-        is_public=image.is_public,
-        view_count=image.view_count,
-        share_token=image.share_token if image.user_id == viewer_id else None,
-        created_at=image.created_at,
-        updated_at=image.updated_at,
-        latest_enhancement=EnhancementOut(
-            job_id=latest.job_id, url=latest.url, width=latest.width, height=latest.height, tier=latest.tier
-        )
-        if latest
-        else None,
-    )
 
 
 def _file(data: bytes, content_type: str, filename: str) -> Response:
@@ -154,38 +122,6 @@ async def download_original(
     data = await service.read_file(storage, image.original_r2_key)
     ext = image.original_r2_key.rsplit(".", 1)[-1]
     return _file(data, service.content_type_of(image), _filename(image.name, ext))
-
-
-SharedOut = Annotated[SharedImageOut | SharedAlbumOut, Field(discriminator="type")]
-
-
-@router.get("/share/{token}", response_model=SharedOut, dependencies=[LimitPublic])
-async def open_share(
-    token: str, session: DbSession, settings: SettingsDep
-) -> SharedImageOut | SharedAlbumOut:
-    """What a share link shows (no sign-in): an image (every opening counts as a view), or an
-    UNLISTED or PUBLIC album with its images in the album's order."""
-    public_url = settings.public_url
-    base = f"{public_url.rstrip('/')}/api/v1/share/{token}"
-    try:
-        shared = await service.resolve_share(session, token)
-    except service.ShareNotFound:
-        # Not an image's token: an album's, or nothing (then the gallery raises the same 404).
-        album = await gallery.shared_album(session, token)
-        items = await gallery.album_items(session, album.album)
-        return SharedAlbumOut(
-            album=album_out(album, None, public_url),
-            images=[
-                album_image_out(item, image_out(item.view, None), f"{base}/images/{item.view.image.id}/file")
-                for item in items
-            ],
-        )
-    await service.count_view(session, shared.image)
-    return SharedImageOut(
-        image=image_out(service.ImageView(shared.image, shared.enhancement), None),
-        original_download_url=f"{base}/original",
-        enhanced_download_url=f"{base}/enhanced" if shared.enhancement else None,
-    )
 
 
 @router.get(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import StringConstraints, field_validator
 
 from spikeland.core.schemas import TEXT_WHITESPACE, RequestSchema, Schema, no_control
 from spikeland.db.enums import EnhancementTier
+
+if TYPE_CHECKING:
+    from spikeland.images.service import ImageView
 
 MAX_NAME = 255
 MAX_DESCRIPTION = 2000
@@ -92,3 +95,29 @@ class SharedImageOut(Schema):
     image: ImageOut
     original_download_url: str
     enhanced_download_url: str | None
+
+
+def image_out(view: ImageView, viewer_id: str | None) -> ImageOut:
+    """The image as ``viewer_id`` sees it (the share token is the owner's only); the album, share and
+    gallery routes use it too, so it lives with the schema rather than in a router."""
+    image, latest = view.image, view.enhancement
+    return ImageOut(
+        id=image.id,
+        name=image.name,
+        description=image.description,
+        original_url=image.original_url,
+        original_width=image.original_width,
+        original_height=image.original_height,
+        original_size_bytes=image.original_size_bytes,
+        original_format=image.original_format,
+        is_public=image.is_public,
+        view_count=image.view_count,
+        share_token=image.share_token if image.user_id == viewer_id else None,
+        created_at=image.created_at,
+        updated_at=image.updated_at,
+        latest_enhancement=EnhancementOut(
+            job_id=latest.job_id, url=latest.url, width=latest.width, height=latest.height, tier=latest.tier
+        )
+        if latest
+        else None,
+    )
