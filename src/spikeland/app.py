@@ -25,10 +25,10 @@ from spikeland.images.queue import EVENTS_CHANNEL
 from spikeland.integrations.email import make_email_sender
 from spikeland.integrations.imaging import make_imaging
 from spikeland.integrations.storage import make_storage
+from spikeland.jobs import run_worker
 from spikeland.routes import api_routers, register_hooks
 from spikeland.settings import Settings, get_settings
 from spikeland.worker.events import JobEvents
-from spikeland.worker.process import run_worker
 
 MULTIPART_OVERHEAD = 1024 * 1024  # room for the form's other fields and boundaries around a file
 

@@ -290,8 +290,8 @@ def tokens_verify() -> None:
 @app.command()
 def worker() -> None:
     """Run the periodic jobs (expired sessions and tokens, ...) until interrupted."""
+    from spikeland.jobs import worker_main
     from spikeland.routes import register_hooks
-    from spikeland.worker.scheduler import worker_main
 
     register_hooks()  # the same reactions as in the app, whatever a job triggers
 
@@ -303,7 +303,7 @@ def worker() -> None:
 @app.command()
 def maintenance() -> None:
     """Run every periodic job once and print what each did."""
-    from spikeland.worker.scheduler import maintenance_main
+    from spikeland.jobs import maintenance_main
 
     settings = get_settings()
     for name, outcome in asyncio.run(maintenance_main(_database(settings), settings)).items():

@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from PIL import Image
 
 from spikeland.app import create_app
+from spikeland.jobs import build_runner
 from spikeland.settings import Settings
-from spikeland.worker.process import build_runner
 from spikeland.worker.runner import Runner
 from tests.support.clients import http_client
 

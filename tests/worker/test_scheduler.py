@@ -13,15 +13,10 @@ from spikeland.core.clock import utcnow
 from spikeland.db.cuid import cuid
 from spikeland.db.engine import make_sessionmaker, transaction
 from spikeland.identity.models import Session, User, VerificationToken
+from spikeland.jobs import maintenance_main, worker_main
+from spikeland.jobs import schedule as default_schedule
 from spikeland.settings import Settings
-from spikeland.worker.scheduler import (
-    ScheduledJob,
-    default_schedule,
-    maintenance_main,
-    run_forever,
-    run_once,
-    worker_main,
-)
+from spikeland.worker.scheduler import ScheduledJob, run_forever, run_once
 
 Maker = async_sessionmaker[AsyncSession]
 
@@ -66,7 +61,7 @@ async def test_run_once_purges_expired_sessions_and_tokens(engine: AsyncEngine) 
             ],
         )
 
-    results = await run_once(sessionmaker)
+    results = await run_once(sessionmaker, default_schedule())
 
     purged = results["identity.purge_expired"]
     assert purged["sessions"] >= 1 and purged["verification_tokens"] >= 1
@@ -170,6 +165,6 @@ async def test_serve_runs_the_periodic_jobs_in_process(
 
 
 async def test_every_scheduled_job_runs_clean(engine: AsyncEngine) -> None:
-    results = await run_once(async_sessionmaker(engine, expire_on_commit=False))
+    results = await run_once(async_sessionmaker(engine, expire_on_commit=False), default_schedule())
     assert set(results) == {job.name for job in default_schedule()}
     assert [name for name, result in results.items() if result is None] == []  # None: the job failed

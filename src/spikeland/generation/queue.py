@@ -3,15 +3,21 @@ without success: REFUNDED with its REFUND ledger row (FAILED when it cost nothin
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.clock import utcnow
 from spikeland.generation.models import McpGenerationJob
+from spikeland.tokens import service as tokens
 from spikeland.worker.table_queue import TableQueue, TableSpec, end_paid_job, failed_status
 
 JOBS_CHANNEL = "spikeland_generation_jobs"
 REFUND_SOURCE = "generation_failed"
+# The job runner ends a job through ``worker.table_queue``, which knows no domain: the refund
+# of what the job cost is this domain's to name.
+_refund = functools.partial(tokens.refund_job, source=REFUND_SOURCE)
 
 
 async def notify_new_jobs(session: AsyncSession) -> None:
@@ -56,7 +62,7 @@ async def end_with_refund(
         job_id,
         fence=fence,
         values=values,
-        refund_source=REFUND_SOURCE,
+        on_end=_refund,
         reason=error,
     )
     return job

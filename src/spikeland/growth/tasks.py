@@ -1,4 +1,4 @@
-"""Growth's periodic jobs (scheduled in worker/scheduler.py)."""
+"""Growth's periodic jobs (scheduled by spikeland/jobs.py)."""
 
 from __future__ import annotations
 

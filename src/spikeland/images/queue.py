@@ -5,6 +5,7 @@ when it cost nothing), or CANCELLED by its owner while it waits.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spikeland.core.clock import utcnow
 from spikeland.db.enums import JobStatus
 from spikeland.images.models import ImageEnhancementJob, PipelineStage
+from spikeland.tokens import service as tokens
 from spikeland.worker.runner import Claimed
 from spikeland.worker.table_queue import (
     EVENTS_CHANNEL,
@@ -27,6 +29,9 @@ __all__ = ["EVENTS_CHANNEL", "LOST_LEASE", "EnhancementQueue", "end_with_refund"
 
 JOBS_CHANNEL = "spikeland_image_jobs"  # a job became claimable
 REFUND_SOURCE = "enhancement_failed"
+# The job runner ends a job through ``worker.table_queue``, which knows no domain: the refund
+# of what the job cost is this domain's to name.
+_refund = functools.partial(tokens.refund_job, source=REFUND_SOURCE)
 
 
 async def notify_new_jobs(session: AsyncSession) -> None:
@@ -95,7 +100,7 @@ async def end_with_refund(
         job_id,
         fence=None if cancel else fence,
         values=values,
-        refund_source=REFUND_SOURCE,
+        on_end=_refund,
         reason="cancelled" if cancel else (error or "failed"),
     )
     return job

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -148,6 +148,29 @@ async def refund(
     return await _move(
         session, user_id, Entry(TokenTransactionType.REFUND, amount, source, source_id, metadata)
     )
+
+
+class PaidJob(Protocol):
+    """A job row that may have cost tokens (image enhancement, generation)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def user_id(self) -> str: ...
+
+    @property
+    def tokens_cost(self) -> int: ...
+
+
+async def refund_job(session: Db, job: PaidJob, reason: str, *, source: str) -> None:
+    """Give back what a job that will not complete cost (nothing when it was free), once per job.
+    The job runner calls it, through the owning domain's queue, as the job ends."""
+    if job.tokens_cost > 0:
+        metadata = {"jobId": job.id, "reason": reason[:500]}
+        await refund(
+            session, job.user_id, job.tokens_cost, source=source, source_id=job.id, metadata=metadata
+        )
 
 
 async def reverse(

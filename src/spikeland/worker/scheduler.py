@@ -1,8 +1,10 @@
 """A minimal periodic scheduler: named jobs, each run every N seconds in its own transaction.
 
 One process runs the loop (``spikeland worker``); ``run_once`` runs every job one time
-(``spikeland maintenance``, tests). A failing job is logged and tried again at its next turn; it
-never stops the others. Queued work (jobs) is the runner's (``worker.runner``).
+(``spikeland maintenance``, tests). Which jobs exist is not this module's business: the list is
+``spikeland.jobs.schedule()``, above the domains whose tasks it names. A failing job is logged
+and tried again at its next turn; it never stops the others. Queued work (jobs) is the runner's
+(``worker.runner``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -18,8 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from spikeland.db.engine import make_engine, make_sessionmaker, transaction
-from spikeland.settings import Settings
+from spikeland.db.engine import transaction
 
 _log = logging.getLogger(__name__)
 
@@ -44,21 +44,6 @@ def in_transaction(work: Callable[[AsyncSession], Awaitable[Any]]) -> JobFunctio
     return job
 
 
-def default_schedule() -> list[ScheduledJob]:
-    from spikeland.billing.tasks import end_of_period, process_webhooks
-    from spikeland.growth.tasks import settle_vouchers
-    from spikeland.identity.tasks import purge_expired
-    from spikeland.tokens.tasks import regenerate_due
-
-    return [
-        ScheduledJob("billing.process_webhooks", 5, process_webhooks),
-        ScheduledJob("billing.end_of_period", 60, end_of_period),
-        ScheduledJob("growth.settle_vouchers", 15 * 60, in_transaction(settle_vouchers)),
-        ScheduledJob("identity.purge_expired", 15 * 60, in_transaction(purge_expired)),
-        ScheduledJob("tokens.regenerate", 60, in_transaction(regenerate_due)),
-    ]
-
-
 async def _run(job: ScheduledJob, sessionmaker: Sessionmaker) -> tuple[bool, Any]:
     started = time.monotonic()
     try:
@@ -70,21 +55,20 @@ async def _run(job: ScheduledJob, sessionmaker: Sessionmaker) -> tuple[bool, Any
     return True, result
 
 
-async def run_once(sessionmaker: Sessionmaker, jobs: Sequence[ScheduledJob] | None = None) -> dict[str, Any]:
+async def run_once(sessionmaker: Sessionmaker, jobs: Sequence[ScheduledJob]) -> dict[str, Any]:
     """Run every job once, in order; returns each job's result (None for a job that failed)."""
     results: dict[str, Any] = {}
-    for job in default_schedule() if jobs is None else jobs:
+    for job in jobs:
         _ok, results[job.name] = await _run(job, sessionmaker)
     return results
 
 
 async def run_forever(
     sessionmaker: Sessionmaker,
-    jobs: Sequence[ScheduledJob] | None = None,
+    jobs: Sequence[ScheduledJob],
     stop: asyncio.Event | None = None,
 ) -> None:
     """Run each job when it falls due (every job once at start), until ``stop`` is set."""
-    jobs = default_schedule() if jobs is None else list(jobs)
     stop = stop or asyncio.Event()
     due = {job.name: time.monotonic() for job in jobs}
     _log.info("scheduler started: %s", ", ".join(f"{j.name} every {j.interval:g} s" for j in jobs))
@@ -99,39 +83,3 @@ async def run_forever(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=pause)
     _log.info("scheduler stopped")
-
-
-# ----------------------------------------------------------------------------- entry points (CLI)
-
-
-async def maintenance_main(url: str, settings: Settings) -> dict[str, Any]:
-    """``spikeland maintenance``: every scheduled job once, on its own engine."""
-    engine = make_engine(url, settings)
-    try:
-        return await run_once(make_sessionmaker(engine))
-    finally:
-        await engine.dispose()
-
-
-async def worker_main(url: str, settings: Settings) -> None:
-    """``spikeland worker``: scheduler and job runner until SIGINT/SIGTERM, finishing the jobs in hand."""
-    from spikeland.integrations.imaging import make_imaging
-    from spikeland.integrations.storage import make_storage
-    from spikeland.worker.process import run_worker
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for signum in signals:
-        with contextlib.suppress(NotImplementedError):  # not on Windows
-            loop.add_signal_handler(signum, stop.set)
-    engine = make_engine(url, settings)
-    try:
-        await run_worker(
-            engine, make_sessionmaker(engine), settings, make_storage(settings), make_imaging(settings), stop
-        )
-    finally:
-        for signum in signals:
-            with contextlib.suppress(NotImplementedError):
-                loop.remove_signal_handler(signum)
-        await engine.dispose()

@@ -26,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from spikeland.core.clock import utcnow
 from spikeland.db.engine import transaction
 from spikeland.db.enums import JobStatus
-from spikeland.tokens import service as tokens
 from spikeland.worker.runner import Claimed, LeaseLost, backoff, driver
 
 NOW = "(now() AT TIME ZONE 'UTC')::timestamp(3)"
@@ -197,6 +196,12 @@ WITH changed AS (
         return len(rows)
 
 
+# What else ending a job without success means, in the same transaction: the owner's refund. The
+# domain that owns the job passes it (e.g. ``tokens.service.refund_job``), so this machinery knows
+# no domain. Called with the session, the ended row and the reason.
+OnEnd = Callable[[AsyncSession, Any, str], Awaitable[None]]
+
+
 async def end_paid_job(
     session: AsyncSession,
     model: Any,
@@ -204,15 +209,16 @@ async def end_paid_job(
     *,
     fence: int | None,
     values: dict[str, Any],
-    refund_source: str,
+    on_end: OnEnd,
     reason: str,
 ) -> Any | None:
-    """End a job that will not complete and give its tokens back, in the caller's transaction.
+    """End a job that will not complete and give its tokens back (``on_end``), in the caller's
+    transaction.
 
     ``fence`` None: a PENDING job (cancelled); else a PROCESSING job on that attempt. The status
-    change and the refund commit together, and the refund is keyed by the job id, so a job is
-    refunded once whichever path ends it. Returns the ended row, or None when it was not in that
-    state. ``model`` is the job table's ORM class (``status``, ``retry_count``, ``tokens_cost``…).
+    change and ``on_end`` commit together, and only the call that ended the row runs ``on_end``,
+    so a job is refunded once whichever path ends it. Returns the ended row, or None when it was
+    not in that state. ``model`` is the job table's ORM class (``status``, ``retry_count``…).
     """
     if fence is None:
         condition = model.status == JobStatus.PENDING
@@ -228,11 +234,7 @@ async def end_paid_job(
     job = (await session.execute(statement)).scalar_one_or_none()
     if job is None:
         return None
-    if job.tokens_cost > 0:
-        metadata = {"jobId": job.id, "reason": reason[:500]}
-        await tokens.refund(
-            session, job.user_id, job.tokens_cost, source=refund_source, source_id=job.id, metadata=metadata
-        )
+    await on_end(session, job, reason)
     stage = getattr(job, "current_stage", None)
     payload = f"{job.id} {job.status.value} {stage.value if stage else ''}"
     await session.execute(select(func.pg_notify(EVENTS_CHANNEL, payload)))

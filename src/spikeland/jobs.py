@@ -1,0 +1,121 @@
+"""Which background work exists: every domain's job queues and periodic jobs, and the worker's
+entry points (``spikeland worker``, ``spikeland maintenance``, the worker ``serve`` runs beside the
+API).
+
+The machinery (``worker.runner``, ``worker.table_queue``, ``worker.scheduler``) knows no domain;
+like ``routes`` for the routers, this module composes it with the domains' tasks, above them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from spikeland.db.engine import make_engine, make_sessionmaker
+from spikeland.integrations.imaging import Imaging, make_imaging
+from spikeland.integrations.storage import Storage, make_storage
+from spikeland.settings import Settings
+from spikeland.worker.runner import Queue, Runner
+from spikeland.worker.scheduler import ScheduledJob, in_transaction, run_forever, run_once
+
+
+def schedule() -> list[ScheduledJob]:
+    """Every periodic job, with its interval in seconds."""
+    from spikeland.billing.tasks import end_of_period, process_webhooks
+    from spikeland.growth.tasks import settle_vouchers
+    from spikeland.identity.tasks import purge_expired
+    from spikeland.tokens.tasks import regenerate_due
+
+    return [
+        ScheduledJob("billing.process_webhooks", 5, process_webhooks),
+        ScheduledJob("billing.end_of_period", 60, end_of_period),
+        ScheduledJob("growth.settle_vouchers", 15 * 60, in_transaction(settle_vouchers)),
+        ScheduledJob("identity.purge_expired", 15 * 60, in_transaction(purge_expired)),
+        ScheduledJob("tokens.regenerate", 60, in_transaction(regenerate_due)),
+    ]
+
+
+def queues(
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    storage: Storage,
+    imaging: Imaging,
+) -> list[Queue]:
+    """Every domain's job queues, for the runner."""
+    from spikeland.generation.tasks import generation_queues
+    from spikeland.images.tasks import image_queues
+
+    return [
+        *image_queues(engine, sessionmaker, storage, imaging, settings),
+        *generation_queues(engine, sessionmaker, storage, imaging, settings),
+    ]
+
+
+def build_runner(
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    storage: Storage,
+    imaging: Imaging,
+    *,
+    concurrency: int | None = None,
+) -> Runner:
+    return Runner(
+        engine,
+        queues(engine, sessionmaker, settings, storage, imaging),
+        concurrency=concurrency or settings.worker_concurrency,
+        poll=settings.job_poll_seconds,
+        lease=settings.job_lease_seconds,
+        retry_base=settings.job_retry_base_seconds,
+    )
+
+
+async def run_worker(
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    storage: Storage,
+    imaging: Imaging,
+    stop: asyncio.Event,
+) -> None:
+    """The periodic scheduler and the job runner side by side, until ``stop`` is set.
+
+    ``spikeland worker`` runs one per process; ``serve`` runs one beside the API unless
+    ``SPIKELAND_WORKER_IN_PROCESS`` is false. Any number may run against one database.
+    """
+    runner = build_runner(engine, sessionmaker, settings, storage, imaging)
+    await asyncio.gather(run_forever(sessionmaker, schedule(), stop=stop), runner.run(stop))
+
+
+async def maintenance_main(url: str, settings: Settings) -> dict[str, Any]:
+    """``spikeland maintenance``: every scheduled job once, on its own engine."""
+    engine = make_engine(url, settings)
+    try:
+        return await run_once(make_sessionmaker(engine), schedule())
+    finally:
+        await engine.dispose()
+
+
+async def worker_main(url: str, settings: Settings) -> None:
+    """``spikeland worker``: scheduler and job runner until SIGINT/SIGTERM, finishing the jobs in hand."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for signum in signals:
+        with contextlib.suppress(NotImplementedError):  # not on Windows
+            loop.add_signal_handler(signum, stop.set)
+    engine = make_engine(url, settings)
+    try:
+        await run_worker(
+            engine, make_sessionmaker(engine), settings, make_storage(settings), make_imaging(settings), stop
+        )
+    finally:
+        for signum in signals:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(signum)
+        await engine.dispose()
