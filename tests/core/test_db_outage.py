@@ -20,8 +20,8 @@ from fastapi import FastAPI
 from sqlalchemy import exc as sa_exc
 
 from spikeland.app import create_app
+from spikeland.core.outage import is_outage
 from spikeland.db import migrate
-from spikeland.db.outage import is_outage
 from spikeland.settings import Settings
 from tests.conftest import create_database, drop_database, with_database
 from tests.support import client_of, sign_up

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from spikeland.core.boundary import LOGGED, install_boundary
 from spikeland.core.methods import allowed_methods
-from spikeland.db.outage import is_outage
+from spikeland.core.outage import is_outage
 
 _log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ RETRY_AFTER_SECONDS = 5  # a restart or failover of PostgreSQL takes seconds
 
 
 class DatabaseUnavailable(ServiceUnavailable):
-    """The database cannot be reached (db.outage.is_outage): the client may retry shortly."""
+    """The database cannot be reached (core.outage.is_outage): the client may retry shortly."""
 
     code = "database_unavailable"
 

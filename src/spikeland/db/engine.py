@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from spikeland.db.outage import watch_connects
+from spikeland.core.outage import watch_connects
 from spikeland.settings import Settings
 
 # Every connection works in UTC, so CURRENT_TIMESTAMP in a `timestamp without time zone`

@@ -12,6 +12,9 @@ Core, or the asyncpg connection of a driver-mode unit):
   ``connection_invalidated``;
 - no connection was free within the pool's timeout (``sqlalchemy.exc.TimeoutError``).
 
+It lives in ``core`` beside the error handlers that answer 503 (it needs only SQLAlchemy and
+asyncpg), so ``core`` stays below ``db``; ``db.engine`` installs ``watch_connects``.
+
 The marks leave the exceptions' types alone, so the worker's outage handling (which catches
 ``OSError`` / ``SQLAlchemyError`` / ``asyncpg.PostgresError``) is unchanged.
 """
