@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint lock clean-data
+.PHONY: install run test test-fast lint lock clean-data
 
 install: $(STAMP)
 
@@ -21,8 +21,13 @@ $(STAMP): requirements.lock pyproject.toml
 run: install
 	$(BIN)/spikeland serve
 
+# Both cores (pytest-xdist): each worker migrates a database of its own on one shared server.
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+# The suite without the tests marked slow (real servers, the OpenAPI fuzzing, end-to-end runs).
+test-fast: install
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not slow"
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks scripts

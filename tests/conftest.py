@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -58,21 +59,68 @@ async def drop_database(server_url: str, name: str) -> None:
     await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# Under xdist the embedded server is one for the whole run, started by the controller: each
+# worker starting its own would cost every worker the server's start-up and its memory. Workers
+# learn its URL through ``workerinput``; each still makes and migrates a database of its own
+# (``database_url``), so tests in different workers never see each other's rows.
+_SERVER_URL = "spikeland_server_url"
+_embedded = pytest.StashKey[tuple[tempfile.TemporaryDirectory[str], str]]()
+
+
+def _distributed(config: pytest.Config) -> bool:
+    """This process is xdist's controller of a distributed run (not a worker, not ``-n 0``)."""
+    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None))
+
+
+def _start_embedded() -> tuple[tempfile.TemporaryDirectory[str], str]:
+    from spikeland.db.embedded import start_embedded
+
+    tmp = tempfile.TemporaryDirectory(prefix="spikeland-test-")
+    Path(tmp.name).chmod(0o755)  # as root the server runs as its own user and must reach its data
+    return tmp, start_embedded(Path(tmp.name), database="postgres")
+
+
+def _stop_embedded(tmp: tempfile.TemporaryDirectory[str]) -> None:
+    from spikeland.db.embedded import stop_embedded
+
+    stop_embedded(Path(tmp.name))  # before its directory goes, or the server would outlive the run
+    tmp.cleanup()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _distributed(config) and not os.environ.get("SPIKELAND_TEST_DATABASE_URL"):
+        config.stash[_embedded] = _start_embedded()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist's hook, in the controller, for each worker it starts: hand it the server's URL."""
+    if _embedded in node.config.stash:
+        node.workerinput[_SERVER_URL] = node.config.stash[_embedded][1]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _embedded in config.stash:
+        _stop_embedded(config.stash[_embedded][0])
+        del config.stash[_embedded]
+
+
 @pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
+def server_url(pytestconfig: pytest.Config) -> Iterator[str]:
     """A URL to a PostgreSQL server where tests may create and drop databases."""
     configured = os.environ.get("SPIKELAND_TEST_DATABASE_URL")
     if configured:
         yield _plain(configured)
         return
-    from spikeland.db.embedded import start_embedded, stop_embedded
-
-    with tempfile.TemporaryDirectory(prefix="spikeland-test-") as tmp:
-        Path(tmp).chmod(0o755)  # as root the server runs as its own user and must reach its data
-        try:
-            yield start_embedded(Path(tmp), database="postgres")
-        finally:
-            stop_embedded(Path(tmp))  # before its directory goes, or the server would outlive the run
+    shared = getattr(pytestconfig, "workerinput", {}).get(_SERVER_URL)
+    if shared:
+        yield shared
+        return
+    tmp, url = _start_embedded()
+    try:
+        yield url
+    finally:
+        _stop_embedded(tmp)
 
 
 @contextmanager

@@ -4,9 +4,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic.script import ScriptDirectory
 
 from spikeland.db import migrate
+
+# Slow: every test runs the CLI in a process of its own (a second or more of imports each).
+pytestmark = pytest.mark.slow
 
 HEAD = ScriptDirectory.from_config(migrate.alembic_config("postgresql://unused")).get_current_head() or ""
 

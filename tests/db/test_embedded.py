@@ -6,6 +6,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+# Slow: two processes each start and stop a real embedded server.
+pytestmark = pytest.mark.slow
+
 SCRIPT = textwrap.dedent(
     """
     import asyncio, sys

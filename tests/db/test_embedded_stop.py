@@ -16,6 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+# Slow: each test starts real embedded servers and `spikeland serve` processes.
+pytestmark = pytest.mark.slow
+
 SPIKELAND = Path(sys.executable).parent / "spikeland"
 # Hang guards only: a healthy run takes a fraction of these; a server left running never goes.
 STARTUP_LIMIT = 300.0

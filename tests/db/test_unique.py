@@ -15,11 +15,13 @@ from tests.db.spec import spec_unique_indexes
 
 def _unique_indexes() -> list[tuple[Table, str, tuple[str, ...]]]:
     found = []
+    # Sorted: a table's indexes and constraints are sets, and xdist's workers must collect the
+    # same tests in the same order.
     for table in metadata.sorted_tables:
-        for index in table.indexes:
+        for index in sorted(table.indexes, key=lambda index: str(index.name)):
             if index.unique:
                 found.append((table, str(index.name), tuple(c.name for c in index.columns)))
-        for constraint in table.constraints:
+        for constraint in sorted(table.constraints, key=lambda constraint: str(constraint.name)):
             if isinstance(constraint, UniqueConstraint):
                 found.append((table, str(constraint.name), tuple(c.name for c in constraint.columns)))
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -15,6 +16,10 @@ from spikeland.growth import service
 from spikeland.growth.models import Voucher, VoucherRedemption, VoucherStatus, VoucherType
 from spikeland.tokens.models import TokenTransaction
 from tests.support import make_user, make_voucher
+
+# One xdist worker runs all the tests that open many connections at once, one after another:
+# two of them side by side would pass the server's max_connections (100).
+pytestmark = pytest.mark.xdist_group("many_connections")
 
 
 async def _attempt(makers: async_sessionmaker[AsyncSession], user_id: str, code: str) -> str:

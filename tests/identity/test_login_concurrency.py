@@ -20,6 +20,10 @@ from spikeland.core.ratelimit import RateLimiter
 from spikeland.settings import Settings
 from tests.support import client_of
 
+# One xdist worker runs all the tests that open many connections at once, one after another:
+# two of them side by side would pass the server's max_connections (100).
+pytestmark = pytest.mark.xdist_group("many_connections")
+
 GUESSES = 50
 PASSWORD = "the right password"
 

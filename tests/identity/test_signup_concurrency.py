@@ -13,6 +13,7 @@ import secrets
 from collections import Counter
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -20,6 +21,10 @@ from spikeland.core.errors import Conflict
 from spikeland.identity.models import User
 from spikeland.identity.service import create_user
 from spikeland.ops.models import EmailLog
+
+# One xdist worker runs all the tests that open many connections at once, one after another:
+# two of them side by side would pass the server's max_connections (100).
+pytestmark = pytest.mark.xdist_group("many_connections")
 
 RACERS = 20
 

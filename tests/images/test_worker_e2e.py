@@ -36,6 +36,9 @@ from tests.integrations.gemini_peer import GeminiPeer, Received, error_answer, g
 from tests.support import client_of, sign_in
 from tests.support.images import picture, runner_for, upload
 
+# Slow: end to end, with `spikeland worker` processes and a database of its own.
+pytestmark = pytest.mark.slow
+
 ENDED = {"COMPLETED", "FAILED", "REFUNDED", "CANCELLED"}
 ANALYSIS = {"mainSubject": "a test card", "imageStyle": "photograph", "defects": {"isBlurry": True}}
 OVERLOADED = error_answer(503, "The model is overloaded. Please try again later.", "UNAVAILABLE")

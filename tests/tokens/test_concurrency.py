@@ -25,6 +25,10 @@ from spikeland.tokens.service import InsufficientTokens
 from spikeland.tokens.verify import verify
 from tests.support import make_user, sign_up
 
+# One xdist worker runs all the tests that open many connections at once, one after another:
+# two of them side by side would pass the server's max_connections (100).
+pytestmark = pytest.mark.xdist_group("many_connections")
+
 R = TypeVar("R")
 Sessions = async_sessionmaker[AsyncSession]
 
