@@ -230,7 +230,7 @@ def keys_generate(
     kid: Annotated[str | None, typer.Argument(help="Key id (default: the UTC time).")] = None,
 ) -> None:
     """Print a new key entry; put it first in SPIKELAND_ENCRYPTION_KEYS to make it current."""
-    from spikeland.identity.keys import generate_spec
+    from spikeland.keys import generate_spec
 
     typer.echo(generate_spec(kid))
 
@@ -238,8 +238,8 @@ def keys_generate(
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Re-encrypt every stored secret under the current key (resumable; commits batch by batch)."""
+    from spikeland import keys
     from spikeland.core.security import load_keyring
-    from spikeland.identity import keys
 
     settings = get_settings()
     url = _database(settings)

@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     google_client_secret: SecretStr | None = None
     google_metadata_url: str = "https://accounts.google.com/.well-known/openid-configuration"
 
-    # OAuth sign-in and key rotation (identity/oauth.py, identity/keys.py): GitHub's endpoints are
+    # OAuth sign-in and key rotation (identity/oauth.py, keys.py): GitHub's endpoints are
     # settings so a local peer (tests) or GitHub Enterprise can stand in; the legacy key opens the
     # original platform's 'ivHex:authTagHex:ciphertextHex' marketing tokens during `keys rotate`.
     github_oauth_url: str = "https://github.com/login/oauth"

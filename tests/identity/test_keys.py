@@ -11,9 +11,9 @@ from pydantic import SecretStr
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spikeland import keys
 from spikeland.analytics.models import MarketingAccount, MarketingPlatform
 from spikeland.core.security import Keyring, load_keyring, new_key_spec, parse_keys
-from spikeland.identity import keys
 from spikeland.identity.models import Account
 from spikeland.settings import Settings
 from tests.support import make_user

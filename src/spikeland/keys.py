@@ -1,5 +1,8 @@
 """Encryption-key rotation: every secret at rest re-encrypted under the keyring's current key.
 
+It reaches identity's OAuth tokens and analytics' marketing tokens, so it sits above the domains
+(beside ``routes`` and ``jobs``), used by the ``spikeland keys`` commands only.
+
 ``spikeland keys generate`` prints a new ``kid:base64key`` entry (put it first in
 ``SPIKELAND_ENCRYPTION_KEYS``, keep the old ones after it); ``spikeland keys rotate`` then calls
 ``rotate``, after which the old keys can be dropped once ``count_pending`` is 0.
