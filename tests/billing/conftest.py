@@ -23,8 +23,7 @@ from spikeland.billing.models import SubscriptionPlan
 from spikeland.core.clock import utcnow
 from spikeland.identity.models import User
 from spikeland.integrations.stripe import StripeGateway, make_gateway
-from spikeland.merch.models import MerchWebhookEvent
-from spikeland.ops.models import ErrorLog
+from spikeland.ops.models import ErrorLog, MerchWebhookEvent
 from spikeland.seed import SEED_LOCK_KEY, SUBSCRIPTION_PLANS, TOKEN_PACKAGES
 from spikeland.settings import Settings
 from spikeland.tokens.models import TokensPackage

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spikeland.billing.models import StripePayment, Subscription
 from spikeland.core.clock import utcnow
-from spikeland.merch.models import MerchWebhookEvent
+from spikeland.ops.models import MerchWebhookEvent
 from spikeland.tokens import service as tokens
 from spikeland.tokens.models import TokensPackage, TokenTransaction, TokenTransactionType
 from tests import support

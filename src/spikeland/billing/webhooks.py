@@ -30,8 +30,7 @@ from spikeland.billing.handlers import HANDLERS, Context
 from spikeland.core.clock import utcnow
 from spikeland.core.errors import ServiceUnavailable, SpikelandError
 from spikeland.integrations.stripe import InvalidSignature, StripeGateway, make_gateway, verify_webhook
-from spikeland.merch.models import MerchWebhookEvent
-from spikeland.ops.models import ErrorEnvironment, ErrorLog
+from spikeland.ops.models import ErrorEnvironment, ErrorLog, MerchWebhookEvent
 from spikeland.settings import Settings, get_settings
 
 _log = logging.getLogger(__name__)

@@ -246,21 +246,3 @@ class MerchOrderEvent(Base):
     type: Mapped[str] = mapped_column("type")
     data: Mapped[Any] = mapped_column("data", Json, nullable=True)
     created_at: Mapped[datetime] = now_default()
-
-
-class MerchWebhookEvent(Base):
-    __tablename__ = "merch_webhook_events"
-    __table_args__ = (
-        Index(None, "eventId", unique=True),
-        Index(None, "provider", "eventType"),
-        Index(None, "processed", "createdAt"),
-    )
-
-    id: Mapped[str] = id_column()
-    provider: Mapped[str] = mapped_column("provider")
-    event_id: Mapped[str] = mapped_column("eventId")
-    event_type: Mapped[str] = mapped_column("eventType")
-    processed: Mapped[bool] = mapped_column("processed", server_default=server_default(False))
-    payload: Mapped[Any] = mapped_column("payload", Json, nullable=False)
-    processed_at: Mapped[datetime | None] = mapped_column("processedAt")
-    created_at: Mapped[datetime] = now_default()

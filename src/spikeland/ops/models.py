@@ -9,7 +9,17 @@ from typing import Any
 from sqlalchemy import Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from spikeland.db.base import Base, Json, enum_default, fk, id_column, now_default, pg_enum, updated_at
+from spikeland.db.base import (
+    Base,
+    Json,
+    enum_default,
+    fk,
+    id_column,
+    now_default,
+    pg_enum,
+    server_default,
+    updated_at,
+)
 
 
 class AuditAction(StrEnum):
@@ -145,3 +155,24 @@ class EmailLog(Base):
     clicked_at: Mapped[datetime | None] = mapped_column("clickedAt")
     bounced_at: Mapped[datetime | None] = mapped_column("bouncedAt")
     metadata_: Mapped[Any] = mapped_column("metadata", Json, nullable=True)
+
+
+# The inbox every provider's webhooks land in before a worker applies them: Stripe's (billing)
+# today, the print-on-demand providers' (merch) later. The original named it after merch; it lives
+# here, below both, so neither domain imports the other for it.
+class MerchWebhookEvent(Base):
+    __tablename__ = "merch_webhook_events"
+    __table_args__ = (
+        Index(None, "eventId", unique=True),
+        Index(None, "provider", "eventType"),
+        Index(None, "processed", "createdAt"),
+    )
+
+    id: Mapped[str] = id_column()
+    provider: Mapped[str] = mapped_column("provider")
+    event_id: Mapped[str] = mapped_column("eventId")
+    event_type: Mapped[str] = mapped_column("eventType")
+    processed: Mapped[bool] = mapped_column("processed", server_default=server_default(False))
+    payload: Mapped[Any] = mapped_column("payload", Json, nullable=False)
+    processed_at: Mapped[datetime | None] = mapped_column("processedAt")
+    created_at: Mapped[datetime] = now_default()
