@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spikeland.billing.models import Subscription, SubscriptionPlan, SubscriptionStatus
 from spikeland.billing.plans import plan_for_tier, tier_of
 from spikeland.db.enums import SubscriptionTier
-from spikeland.tokens import ledger
 from spikeland.tokens import service as tokens
 from spikeland.tokens.models import TokenTransaction, TokenTransactionType
 
@@ -138,7 +137,7 @@ async def renew(
         await execute_downgrade(session, sub)
     if sub.status == SubscriptionStatus.CANCELED:
         return {"skipped": "the subscription has ended"}
-    await ledger.lock(session, sub.user_id)  # no spend slips between the reading and the credit
+    await tokens.lock_balance(session, sub.user_id)  # no spend slips between the reading and the credit
     balance = (await tokens.get_balance(session, sub.user_id)).balance
     allowance = sub.tokens_per_month + sub.rollover_tokens
     spent = await _spent_since(session, sub.user_id, sub.current_period_start)

@@ -32,9 +32,7 @@ from spikeland.db.enums import SubscriptionTier
 from spikeland.growth import trial, vouchers
 from spikeland.growth.errors import VoucherAlreadyRedeemed, VoucherUnavailable
 from spikeland.growth.models import Voucher, VoucherRedemption, VoucherStatus, VoucherType
-from spikeland.tokens import ledger
 from spikeland.tokens import service as tokens
-from spikeland.tokens.ledger import Movement
 from spikeland.tokens.models import TokenTransactionType
 
 RATE_WINDOW = 3600.0
@@ -236,7 +234,7 @@ async def _replayed(session: AsyncSession, voucher: Voucher, redemption: Voucher
     else:
         type_, percent, granted = None, voucher.value, 0  # the bonus itself comes with a purchase
     if type_ is not None:
-        movement = await ledger.find_movement(session, redemption.user_id, type_, redemption.id)
+        movement = await tokens.find_movement(session, redemption.user_id, type_, redemption.id)
         balance = movement.balance_after if movement else None
     return Redeemed(
         redemption.id,
@@ -255,7 +253,7 @@ async def _replayed(session: AsyncSession, voucher: Voucher, redemption: Voucher
 
 async def apply_purchase_bonus(
     session: AsyncSession, user_id: str, purchased_tokens: int, source_id: str
-) -> Movement | None:
+) -> tokens.Movement | None:
     """Grant the user's oldest pending PERCENTAGE_BONUS on a token-pack purchase: floor(purchased *
     percent / 100) tokens as EARN_BONUS with ``source_id`` (the purchase), once per purchase.
 
@@ -264,7 +262,7 @@ async def apply_purchase_bonus(
     """
     if purchased_tokens <= 0:
         return None
-    earlier = await ledger.find_movement(session, user_id, TokenTransactionType.EARN_BONUS, source_id)
+    earlier = await tokens.find_movement(session, user_id, TokenTransactionType.EARN_BONUS, source_id)
     if earlier is not None:
         return earlier
     pending = (
@@ -283,7 +281,7 @@ async def apply_purchase_bonus(
     ).first()
     if pending is None:
         # A concurrent call for this same purchase may have taken the last one: its grant is ours.
-        return await ledger.find_movement(session, user_id, TokenTransactionType.EARN_BONUS, source_id)
+        return await tokens.find_movement(session, user_id, TokenTransactionType.EARN_BONUS, source_id)
     amount = purchased_tokens * pending.value // 100
     if amount <= 0:
         return None

@@ -22,7 +22,8 @@ from spikeland.core.pagination import Page, newest_first
 from spikeland.db.enums import SubscriptionTier
 from spikeland.tokens import idempotency, ledger
 from spikeland.tokens.costs import REGENERATION_INTERVAL, TIER_CAP
-from spikeland.tokens.ledger import Db, Entry, Movement
+from spikeland.tokens.ledger import Db, Entry
+from spikeland.tokens.ledger import Movement as Movement  # on the public surface: what a movement returns
 from spikeland.tokens.models import TokenTransaction, TokenTransactionType, UserTokenBalance
 
 EARN_TYPES = frozenset(
@@ -148,6 +149,20 @@ async def refund(
     return await _move(
         session, user_id, Entry(TokenTransactionType.REFUND, amount, source, source_id, metadata)
     )
+
+
+async def lock_balance(session: Db, user_id: str) -> None:
+    """Hold the user's balance row until the transaction ends, so no spend slips between a caller's
+    reading of the balance and its credit (a subscription's renewal)."""
+    await ledger.lock(session, user_id)
+
+
+async def find_movement(
+    session: Db, user_id: str, type_: TokenTransactionType, source_id: str
+) -> Movement | None:
+    """The movement recorded for (user, type, source), if any; read-only, no lock (a replayed
+    redemption answers with what the first one moved)."""
+    return await ledger.find_movement(session, user_id, type_, source_id)
 
 
 class PaidJob(Protocol):
