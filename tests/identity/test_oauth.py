@@ -17,9 +17,10 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from spikeland import keys
 from spikeland.app import create_app
 from spikeland.core.security import DecryptionError, Keyring, load_keyring, new_key_spec, parse_keys
-from spikeland.identity import keys, oauth
+from spikeland.identity import oauth
 from spikeland.settings import Settings
 from tests.identity.oidc_peer import GitHubPeer, OidcPeer, run_github_peer, run_oidc_peer
 
