@@ -21,7 +21,7 @@ import pytest
 from spikeland.core.security import digest
 from tests.conftest import create_database, drop_database
 from tests.identity.oidc_peer import OidcPeer, run_oidc_peer
-from tests.identity.test_verification import RESET, SIGN_IN, mails_to, token_of
+from tests.support.mail import RESET, SIGN_IN, mails_to, token_of
 
 # Slow: a real `spikeland serve` process and an OIDC peer for one full flow.
 pytestmark = pytest.mark.slow

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from spikeland.app import create_app
 from spikeland.identity.models import User
 from spikeland.settings import Settings
-from tests.identity.test_verification import CONFIRM, mails_to
 from tests.support import client_of
+from tests.support.mail import CONFIRM, mails_to
 
 SIGNUP = "/api/v1/auth/signup"
 LOGIN = "/api/v1/auth/login"

@@ -2,12 +2,8 @@
 reading the mails from the local outbox."""
 
 import asyncio
-import email.policy
-import re
 import secrets
 from collections.abc import AsyncIterator
-from email.message import EmailMessage
-from email.parser import BytesParser
 from typing import Any
 
 import httpx
@@ -24,6 +20,7 @@ from spikeland.db.engine import make_sessionmaker, transaction
 from spikeland.identity import verification
 from spikeland.settings import Settings
 from tests.integrations.resend_peer import resend_peer
+from tests.support.mail import CONFIRM, RESET, SIGN_IN, link_of, mails_to, token_of
 
 API = "/api/v1/auth"
 PASSWORD = "first password"
@@ -31,36 +28,6 @@ PASSWORD = "first password"
 
 def new_email() -> str:
     return f"verify-{secrets.token_hex(4)}@example.com"
-
-
-CONFIRM = "Confirm your email address"
-SIGN_IN = "Your Spike Land sign-in link"
-RESET = "Reset your Spike Land password"
-
-
-def mails_to(settings: Settings, address: str, subject: str | None = None) -> list[EmailMessage]:
-    """The mails in the local outbox for ``address`` (with that subject when given), oldest first."""
-    outbox = settings.data_dir / "outbox"
-    found = []
-    for path in sorted(outbox.glob("*.eml")) if outbox.exists() else []:
-        with path.open("rb") as handle:
-            mail = BytesParser(policy=email.policy.default).parse(handle)
-        assert isinstance(mail, EmailMessage)
-        if mail["To"] == address and subject in (None, mail["Subject"]):
-            found.append(mail)
-    return found
-
-
-def link_of(mail: EmailMessage) -> str:
-    body = mail.get_body(preferencelist=("plain",))
-    assert body is not None
-    match = re.search(r"https?://\S+\?token=[A-Za-z0-9_-]+", body.get_content())
-    assert match, "no link in the mail"
-    return match.group(0)
-
-
-def token_of(mail: EmailMessage) -> str:
-    return link_of(mail).rsplit("token=", 1)[1]
 
 
 async def register(client: httpx.AsyncClient, address: str, *, login: bool = True) -> str:

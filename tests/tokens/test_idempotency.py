@@ -10,6 +10,7 @@ import secrets
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -69,6 +70,8 @@ async def test_a_key_belongs_to_one_user(client: httpx.AsyncClient, new_client: 
         assert await balance(other) == 6
 
 
+# Ten requests at once: beside the many-connection tests it could pass max_connections (503).
+@pytest.mark.xdist_group("many_connections")
 async def test_ten_different_requests_at_once_under_one_key_move_once(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
