@@ -53,7 +53,19 @@ API_KEY_NOTIFY: set[Fact] = {
     ("function", "spikeland_api_key_changed"),
 }
 
-EXTENSIONS: set[Fact] = ALEMBIC | FK_INDEXES | JOB_COLUMNS | API_KEY_NOTIFY
+# 0007: the lists' keyset order (createdAt, id) after their equality column, and the latest
+# COMPLETED job of an image, so pages and the "latest enhancement" lateral read in index order.
+KEYSET_INDEXES: set[Fact] = {
+    ("index", table, f"{table}_{'_'.join(columns)}_idx", columns, False)
+    for table, columns in [
+        ("enhanced_images", ("isPublic", "createdAt", "id")),
+        ("enhanced_images", ("userId", "createdAt", "id")),
+        ("token_transactions", ("userId", "createdAt", "id")),
+        ("image_enhancement_jobs", ("imageId", "status", "createdAt", "id")),
+    ]
+}
+
+EXTENSIONS: set[Fact] = ALEMBIC | FK_INDEXES | JOB_COLUMNS | API_KEY_NOTIFY | KEYSET_INDEXES
 
 # What a database migrated to head holds, fact by fact.
 EXPECTED: set[Fact] = contract_facts(load()) | EXTENSIONS

@@ -19,7 +19,7 @@ from spikeland.db import migrate
 from spikeland.db.adopt import AdoptResult, adopt, adopt_async
 from tests.conftest import create_database, drop_database, with_database
 
-HEAD = "0006_prisma_duplicate_indexes"
+HEAD = "0007_keyset_indexes"
 
 PRISMA_MIGRATIONS_DDL = """
 CREATE TABLE "_prisma_migrations" (

@@ -43,6 +43,8 @@ class EnhancedImage(Base):
         Index(None, "userId", "createdAt"),
         Index(None, "isPublic", "createdAt"),
         Index(None, "shareToken"),
+        Index(None, "isPublic", "createdAt", "id"),  # keyset order, migration 0007
+        Index(None, "userId", "createdAt", "id"),  # keyset order, migration 0007
     )
 
     id: Mapped[str] = id_column()
@@ -72,6 +74,7 @@ class ImageEnhancementJob(Base):
         Index(None, "pipelineId"),
         Index(None, "status", "currentStage"),
         Index(None, "sourceImageId"),  # FK index, migration 0002
+        Index(None, "imageId", "status", "createdAt", "id"),  # latest enhancement, migration 0007
     )
 
     id: Mapped[str] = id_column()

@@ -60,6 +60,7 @@ class TokenTransaction(Base):
     __table_args__ = (
         Index(None, "userId", "createdAt"),
         Index(None, "sourceId"),
+        Index(None, "userId", "createdAt", "id"),  # keyset order, migration 0007
     )
 
     id: Mapped[str] = id_column()

@@ -1,8 +1,9 @@
 """Indexes and UNIQUE constraints: the baseline's against ``pg_index``.
 
-The baseline's indexes are the models' less the FK indexes migration 0002 adds; an index of
-0002 found already in place is accepted when it is the one 0002 would create, and so is one of
-the plain indexes Prisma makes beside a unique one (:mod:`~spikeland.db.adopt.legacy`).
+The baseline's indexes are the models' less those later migrations add (0002's FK indexes, 0007's
+keyset indexes); such an index found already in place is accepted when it is the one its migration
+would create, and so is one of the plain indexes Prisma makes beside a unique one
+(:mod:`~spikeland.db.adopt.legacy`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from spikeland.db.adopt.legacy import DUPLICATE_INDEXES, DUPLICATES_REVISION
 from spikeland.db.migrate import alembic_config
 
 FK_INDEX_REVISION = "0002_fk_indexes"
+KEYSET_INDEX_REVISION = "0007_keyset_indexes"
 
 _INDEXES_SQL = (
     "SELECT t.relname AS table, i.relname AS name, ix.indisunique AS unique, "
@@ -49,16 +51,29 @@ def _index_columns(index: Index) -> tuple[str, ...]:
     return tuple(str(getattr(expr, "name", expr)) for expr in index.expressions)
 
 
-def _fk_index_names() -> set[tuple[str, str]]:
-    """(table, index) of the indexes migration 0002 adds to the models."""
+@dataclass(frozen=True)
+class _Later:
+    """An index a later migration adds (``IF NOT EXISTS``): its columns and that migration."""
+
+    columns: tuple[str, ...]
+    revision: str
+
+
+def _later_indexes() -> dict[tuple[str, str], _Later]:
+    """(table, index) of the indexes migrations 0002 and 0007 add to the models, read from them."""
     script = ScriptDirectory.from_config(alembic_config("postgresql://unused"))
-    revision = script.get_revision(FK_INDEX_REVISION)
-    assert revision is not None and revision.module is not None
-    fk_columns: list[tuple[str, str]] = revision.module.FK_COLUMNS
-    return {(table, f"{table}_{column}_idx") for table, column in fk_columns}
+    fk, keyset = (script.get_revision(r) for r in (FK_INDEX_REVISION, KEYSET_INDEX_REVISION))
+    assert fk is not None and fk.module is not None and keyset is not None and keyset.module is not None
+    later = {
+        (table, f"{table}_{column}_idx"): _Later((column,), FK_INDEX_REVISION)
+        for table, column in fk.module.FK_COLUMNS
+    }
+    for table, columns in keyset.module.INDEXES:
+        later[(table, keyset.module._name(table, columns))] = _Later(tuple(columns), KEYSET_INDEX_REVISION)
+    return later
 
 
-def _baseline_indexes(table: Table, later: set[tuple[str, str]]) -> dict[str, _Index]:
+def _baseline_indexes(table: Table, later: dict[tuple[str, str], _Later]) -> dict[str, _Index]:
     indexes = {
         str(ix.name): _Index(str(ix.name), bool(ix.unique), _index_columns(ix), constraint=False)
         for ix in table.indexes
@@ -76,7 +91,7 @@ def index_differences(conn: Connection, tables: Sequence[Table]) -> tuple[list[s
     found: dict[str, dict[str, Any]] = {}
     for row in conn.execute(text(_INDEXES_SQL)):
         found.setdefault(row.table, {})[row.name] = row
-    later = _fk_index_names()
+    later = _later_indexes()
     lines: list[str] = []
     notes: list[str] = []
     for table in tables:
@@ -94,7 +109,7 @@ def index_differences(conn: Connection, tables: Sequence[Table]) -> tuple[list[s
             )
         for name in sorted(have):
             if (table.name, name) in later:
-                _check_later_index(table.name, have[name], lines, notes)
+                _check_later_index(table.name, have[name], later[(table.name, name)], lines, notes)
             elif (table.name, name) in DUPLICATE_INDEXES:
                 _check_duplicate_index(table.name, have[name], lines, notes)
             else:
@@ -102,14 +117,13 @@ def index_differences(conn: Connection, tables: Sequence[Table]) -> tuple[list[s
     return lines, notes
 
 
-def _check_later_index(table: str, row: Any, lines: list[str], notes: list[str]) -> None:
-    """0002 creates its indexes IF NOT EXISTS: an identical one is fine, another would stay."""
-    column = row.name.removeprefix(f"{table}_").removesuffix("_idx")
-    problems = _index_problems(row, _Index(row.name, False, (column,), False))
+def _check_later_index(table: str, row: Any, later: _Later, lines: list[str], notes: list[str]) -> None:
+    """0002 and 0007 create their indexes IF NOT EXISTS: an identical one is fine, another would stay."""
+    problems = _index_problems(row, _Index(row.name, False, later.columns, False))
     if not problems:
-        notes.append(f"index {row.name} already exists; migration {FK_INDEX_REVISION} will keep it")
+        notes.append(f"index {row.name} already exists; migration {later.revision} will keep it")
     lines.extend(
-        f"{table}: index {row.name} (which {FK_INDEX_REVISION} would create) exists but {p}" for p in problems
+        f"{table}: index {row.name} (which {later.revision} would create) exists but {p}" for p in problems
     )
 
 
