@@ -17,6 +17,7 @@ from spikeland.billing.schemas import (
     SubscriptionOut,
     WebhookAck,
 )
+from spikeland.core import http_cache
 from spikeland.core.deps import SettingsDep
 from spikeland.core.errors import SpikelandError
 from spikeland.core.pagination import PageLimit
@@ -30,7 +31,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
 
 
 # The catalogue changes when an operator edits it, rarely; a pricing page may show it a minute late.
-_CATALOGUE_CACHE = "public, max-age=60"
+_CATALOGUE_CACHE = http_cache.PUBLIC_MINUTE
 
 
 class PayloadTooLarge(SpikelandError):
@@ -39,19 +40,17 @@ class PayloadTooLarge(SpikelandError):
 
 
 @router.get("/packages", response_model=list[OfferOut])
-async def list_packages(session: DbSession, settings: SettingsDep, response: Response) -> list[OfferOut]:
+async def list_packages(session: DbSession, settings: SettingsDep, request: Request) -> Response:
     """The token packs on sale (public: the pricing page's data)."""
-    response.headers["Cache-Control"] = _CATALOGUE_CACHE
     offers = await catalogue.packages(session, settings.stripe_currency)
-    return [OfferOut.model_validate(offer) for offer in offers]
+    return http_cache.respond(request, [OfferOut.model_validate(o) for o in offers], _CATALOGUE_CACHE)
 
 
 @router.get("/plans", response_model=list[OfferOut])
-async def list_plans(session: DbSession, settings: SettingsDep, response: Response) -> list[OfferOut]:
+async def list_plans(session: DbSession, settings: SettingsDep, request: Request) -> Response:
     """The monthly subscription plans on sale, with the tier each gives (public)."""
-    response.headers["Cache-Control"] = _CATALOGUE_CACHE
     offers = await catalogue.plans(session, settings.stripe_currency)
-    return [OfferOut.model_validate(offer) for offer in offers]
+    return http_cache.respond(request, [OfferOut.model_validate(o) for o in offers], _CATALOGUE_CACHE)
 
 
 @router.post("/checkout", response_model=CheckoutOut)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, File, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Request, Response, UploadFile, status
 
+from spikeland.core import http_cache
 from spikeland.core.deps import SettingsDep
 from spikeland.core.errors import NotFound
 from spikeland.core.pagination import PageCursor, PageLimit
@@ -42,6 +43,30 @@ from spikeland.integrations.deps import StorageDep
 from spikeland.settings import Settings
 
 router = APIRouter(tags=["gallery"])
+
+# The gallery's first page as sent, per limit: the most read page, and one anyone may see a few
+# seconds late (a shared cache keeps it longer: PUBLIC_SHORT).
+FIRST_PAGE_SECONDS = 10
+
+
+async def first_page_cache(request: Request) -> http_cache.TtlCache[int, http_cache.Rendered]:
+    """The application's cache, made on first use (async: see ``featured_api.featured_cache``)."""
+    state = request.app.state
+    cache: http_cache.TtlCache[int, http_cache.Rendered] | None = getattr(state, "gallery_first_page", None)
+    if cache is None:
+        cache = state.gallery_first_page = http_cache.TtlCache(FIRST_PAGE_SECONDS)
+    return cache
+
+
+FirstPageCache = Annotated[http_cache.TtlCache[int, http_cache.Rendered], Depends(first_page_cache)]
+
+# A public album reads the same for everyone signed out, so shared caches may keep it; the owner
+# (and anyone signed in) is answered privately, and ``Vary`` keeps the two apart in a cache.
+_BY_VIEWER = "Authorization, Cookie"
+
+
+def _album_cache_control(viewer_id: str | None) -> str:
+    return http_cache.PUBLIC_SHORT if viewer_id is None else http_cache.PRIVATE
 
 
 class Variant(StrEnum):
@@ -125,12 +150,13 @@ async def list_albums(
 
 @router.get("/albums/{album_id}", response_model=AlbumOut)
 async def get_album(
-    album_id: str, session: DbSession, principal: OptionalPrincipal, settings: SettingsDep
-) -> AlbumOut:
+    album_id: str, request: Request, session: DbSession, principal: OptionalPrincipal, settings: SettingsDep
+) -> Response:
     """The owner's album, or anyone's PUBLIC album (an UNLISTED one only through its share link)."""
     viewer_id = user_id_of(principal)
     view = await service.read_album(session, album_id, viewer_id)
-    return album_out(view, viewer_id, settings.public_url)
+    body = album_out(view, viewer_id, settings.public_url)
+    return http_cache.respond(request, body, _album_cache_control(viewer_id), vary=_BY_VIEWER)
 
 
 @router.patch("/albums/{album_id}", response_model=AlbumOut)
@@ -164,12 +190,13 @@ async def share_album(
 
 @router.get("/albums/{album_id}/images", response_model=AlbumImages)
 async def album_images(
-    album_id: str, session: DbSession, principal: OptionalPrincipal, settings: SettingsDep
-) -> AlbumImages:
+    album_id: str, request: Request, session: DbSession, principal: OptionalPrincipal, settings: SettingsDep
+) -> Response:
     """All the album's images in its order (owner, or anyone for a PUBLIC album)."""
     viewer_id = user_id_of(principal)
     album, items = await service.readable_items(session, album_id, viewer_id)
-    return _items(settings, items, viewer_id, f"/albums/{album.id}/images")
+    body = _items(settings, items, viewer_id, f"/albums/{album.id}/images")
+    return http_cache.respond(request, body, _album_cache_control(viewer_id), vary=_BY_VIEWER)
 
 
 @router.post("/albums/{album_id}/images", response_model=AlbumImages, status_code=status.HTTP_201_CREATED)
@@ -285,23 +312,33 @@ async def enhance_album(
 
 @router.get("/gallery/images", response_model=ImagePage)
 async def public_images(
+    request: Request,
     session: DbSession,
+    first_pages: FirstPageCache,
     limit: PageLimit = 50,
     cursor: PageCursor = None,
-) -> ImagePage:
-    """Everyone's public images, newest first (no sign-in needed)."""
-    page = await images.list_public_images(session, limit=limit, cursor=cursor)
-    return ImagePage(items=[image_out(v, None) for v in page.items], next_cursor=page.next_cursor)
+) -> Response:
+    """Everyone's public images, newest first (no sign-in needed; the first page may be seconds old)."""
+    rendered = first_pages.get(limit) if cursor is None else None
+    if rendered is None:
+        page = await images.list_public_images(session, limit=limit, cursor=cursor)
+        body = ImagePage(items=[image_out(v, None) for v in page.items], next_cursor=page.next_cursor)
+        rendered = http_cache.render(body)
+        if cursor is None:
+            first_pages.put(limit, rendered)
+    return http_cache.respond(request, rendered, http_cache.PUBLIC_SHORT)
 
 
 @router.get("/gallery/albums", response_model=AlbumPage)
 async def public_albums(
+    request: Request,
     session: DbSession,
     settings: SettingsDep,
     limit: PageLimit = 50,
     cursor: PageCursor = None,
-) -> AlbumPage:
+) -> Response:
     """PUBLIC albums with at least one image, newest first (no sign-in needed)."""
     page = await service.public_albums(session, limit=limit, cursor=cursor)
     public_url = settings.public_url
-    return AlbumPage(items=[album_out(v, None, public_url) for v in page.items], next_cursor=page.next_cursor)
+    body = AlbumPage(items=[album_out(v, None, public_url) for v in page.items], next_cursor=page.next_cursor)
+    return http_cache.respond(request, body, http_cache.PUBLIC_SHORT)

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from spikeland.core import http_cache
 from spikeland.core.deps import SettingsDep
 from spikeland.core.pagination import PageLimit
 from spikeland.db.session import DbSession
@@ -50,11 +51,11 @@ Cache = Annotated[featured.FeaturedCache, Depends(featured_cache)]
 
 @public_router.get("", response_model=FeaturedGallery)
 async def featured_gallery(
-    response: Response, session: DbSession, cache: Cache, category: GalleryCategory | None = None
-) -> FeaturedGallery:
+    request: Request, session: DbSession, cache: Cache, category: GalleryCategory | None = None
+) -> Response:
     """Active items, by sortOrder then newest first; anyone may read, shared caches may keep it 60 s."""
-    response.headers["Cache-Control"] = f"public, max-age={featured.CACHE_SECONDS}"
-    return await featured.public_gallery(session, cache, category)
+    gallery = await featured.public_gallery(session, cache, category)
+    return http_cache.respond(request, gallery, f"public, max-age={featured.CACHE_SECONDS}")
 
 
 @public_router.get("/{item_id}/{which}", response_class=Response)
