@@ -18,7 +18,7 @@ from spikeland.app import create_app
 from spikeland.db import session as db_session
 
 # Who may take the unit itself (driver mode), as "module.function": the caller lookup of the spend
-# and the spend. (db.session's own ORM-session dependency takes it too, to hand out the session.)
+# and the spend. (db.session's ORM-session dependency makes or shares the unit without taking it.)
 DRIVER_MODE = {"spikeland.identity.deps.require_caller", "spikeland.tokens.api.spend"}
 ORM_MODE = "spikeland.db.session._request_session"
 

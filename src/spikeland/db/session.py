@@ -1,5 +1,8 @@
 """The request's unit of work: one transaction per request, committed once before the response.
 
+Through the ORM session the transaction begins at the request's first write, not its first
+statement (``db.lazy_begin``): a request that only reads sends neither BEGIN nor COMMIT.
+
 A route takes it as the ORM session (``DbSession``) or, on a hot path, as the unit itself
 (``DbUnit``) for its driver connection (``driver()``: the asyncpg connection of a pooled
 connection, no ORM session made). The session and SQLAlchemy's connection layer cost more Python
@@ -27,6 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
+from spikeland.db.lazy_begin import RequestSession, undefer
+
 _log = logging.getLogger(__name__)
 
 
@@ -50,6 +55,7 @@ async def driver_connection(db: AsyncSession | asyncpg.Connection) -> asyncpg.Co
 
 async def _begin(raw: PoolProxiedConnection) -> None:
     adapter: Any = raw.dbapi_connection
+    undefer(raw)  # a request's session defers BEGIN to its first write (db.lazy_begin)
     if adapter._transaction is None:
         await adapter._start_transaction()
     assert raw.driver_connection is not None and raw.driver_connection.is_in_transaction()
@@ -127,7 +133,7 @@ class RequestDb:
         if self._raw is not None:
             raise RuntimeError("this request works on the driver connection: ask for the session first")
         if self._session is None:
-            self._session = self._sessionmaker()
+            self._session = self._sessionmaker(sync_session_class=RequestSession)
         return self._session
 
     async def driver(self) -> asyncpg.Connection:
@@ -171,23 +177,45 @@ class RequestDb:
                 await self._connections.give_back(raw)
 
 
+_UNIT = "spikeland.request_db"  # in the request's scope: its unit, while its owner holds it
+
+
+# The unit is the request's whichever of the two dependencies below asks first (that one commits
+# and closes it); each is one dependency rather than the session one under the unit one, as each
+# level of dependency costs FastAPI's solver about as much Python as a statement (measured).
 async def _request_db(request: Request) -> AsyncIterator[RequestDb]:
+    scope = request.scope
+    db: RequestDb | None = scope.get(_UNIT)
+    if db is not None:
+        yield db
+        return
     state = request.app.state
-    db = RequestDb(state.driver_connections, state.sessionmaker)
+    db = scope[_UNIT] = RequestDb(state.driver_connections, state.sessionmaker)
     try:
         yield db
         await db.commit()
     finally:
+        del scope[_UNIT]
+        await db.close()
+
+
+async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    scope = request.scope
+    db: RequestDb | None = scope.get(_UNIT)
+    if db is not None:
+        yield db.session()
+        return
+    state = request.app.state
+    db = scope[_UNIT] = RequestDb(state.driver_connections, state.sessionmaker)
+    try:
+        yield db.session()
+        await db.commit()
+    finally:
+        del scope[_UNIT]
         await db.close()
 
 
 # scope="function": the commit happens before the response is sent, so a failed commit is an
 # error response rather than a success the client saw for work that was lost.
 DbUnit = Annotated[RequestDb, Depends(_request_db, scope="function")]
-
-
-async def _request_session(db: DbUnit) -> AsyncSession:  # async: a sync one runs in a thread
-    return db.session()
-
-
-DbSession = Annotated[AsyncSession, Depends(_request_session)]
+DbSession = Annotated[AsyncSession, Depends(_request_session, scope="function")]

@@ -107,7 +107,23 @@ def _invalid_session(response: Response, settings: Settings) -> Unauthorized:
     )
 
 
-async def optional_principal(request: Request, response: Response, session: DbSession) -> Principal | None:
+_PRINCIPAL = "spikeland.principal"  # in the request's scope: its caller, once looked up
+
+
+async def _principal(request: Request, response: Response, session: AsyncSession) -> Principal | None:
+    """The caller, looked up once per request whichever of the dependencies below asks first.
+
+    Each dependency below does the lookup itself rather than depending on the one before it: each
+    level of dependency costs FastAPI's solver about as much Python as a statement (measured)."""
+    scope = request.scope
+    if _PRINCIPAL in scope:
+        principal: Principal | None = scope[_PRINCIPAL]
+        return principal
+    principal = scope[_PRINCIPAL] = await _look_up(request, response, session)
+    return principal
+
+
+async def _look_up(request: Request, response: Response, session: AsyncSession) -> Principal | None:
     settings = settings_of(request)
     presented = _presented_key(request)
     if presented is not None:
@@ -124,6 +140,10 @@ async def optional_principal(request: Request, response: Response, session: DbSe
     if active.renewed:
         set_session_cookie(response, settings, token)
     return Principal(user=active.user, via="session", session_id=active.session_id)
+
+
+async def optional_principal(request: Request, response: Response, session: DbSession) -> Principal | None:
+    return await _principal(request, response, session)
 
 
 @dataclass(frozen=True)
@@ -166,31 +186,34 @@ def _not_authenticated() -> Unauthorized:
     return Unauthorized("Sign in to do this.", code="not_authenticated")
 
 
-async def require_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+async def require_principal(request: Request, response: Response, session: DbSession) -> Principal:
+    principal = await _principal(request, response, session)
     if principal is None:
         raise _not_authenticated()
     return principal
 
 
-async def require_user(principal: Annotated[Principal, Depends(require_principal)]) -> User:
-    return principal.user
+async def require_user(request: Request, response: Response, session: DbSession) -> User:
+    return (await require_principal(request, response, session)).user
 
 
-async def require_admin(user: Annotated[User, Depends(require_user)]) -> User:
+async def require_admin(request: Request, response: Response, session: DbSession) -> User:
+    user = await require_user(request, response, session)
     if user.role not in (UserRole.ADMIN, UserRole.SUPER_ADMIN):
         raise Forbidden("Admin access required.", code="admin_required")
     return user
 
 
-async def require_super_admin(user: Annotated[User, Depends(require_user)]) -> User:
+async def require_super_admin(request: Request, response: Response, session: DbSession) -> User:
+    user = await require_user(request, response, session)
     if user.role != UserRole.SUPER_ADMIN:
         raise Forbidden("Super-admin access required.", code="super_admin_required")
     return user
 
 
-async def by_user(user: Annotated[User, Depends(require_user)]) -> str:
+async def by_user(request: Request, response: Response, session: DbSession) -> str:
     """The caller's user id, as the ``by`` of ``core.deps.rate_limit`` (per-user limits)."""
-    return user.id
+    return (await require_user(request, response, session)).id
 
 
 def user_id_of(principal: Principal | None) -> str | None:

@@ -1,0 +1,104 @@
+"""The request unit's session begins its transaction at its first write (``db.lazy_begin``): reads
+alone send no BEGIN, a write and everything after it is one transaction, and other sessions and the
+connection's next users are unaffected."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+
+from spikeland.db.engine import SERVER_SETTINGS, async_url, make_sessionmaker
+from spikeland.db.lazy_begin import reads_only
+from spikeland.db.session import DriverConnections, RequestDb
+from spikeland.identity.models import User
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """One pooled connection, so each session gets the one the last gave back."""
+    engine = create_async_engine(
+        async_url(database_url),
+        pool_size=1,
+        max_overflow=0,
+        connect_args={"server_settings": SERVER_SETTINGS},
+    )
+    yield engine
+    await engine.dispose()
+
+
+def unit(engine: AsyncEngine) -> RequestDb:
+    return RequestDb(DriverConnections(engine.sync_engine, keep=0), make_sessionmaker(engine))
+
+
+async def driver_of(session: AsyncSession) -> asyncpg.Connection:
+    connection: asyncpg.Connection = (
+        await (await session.connection()).get_raw_connection()
+    ).driver_connection
+    return connection
+
+
+@pytest.mark.parametrize(
+    ("statement", "reads"),
+    [
+        ("SELECT users.id FROM users WHERE users.id = $1", True),
+        ("  select 1", True),
+        ("SELECT users.id FROM users WHERE users.id = $1 FOR UPDATE", False),
+        ("SELECT users.id FROM users FOR NO KEY UPDATE OF users SKIP LOCKED", False),
+        ("SELECT id FROM users FOR KEY SHARE", False),
+        ("SELECT pg_advisory_xact_lock($1)", False),
+        ("SELECT set_config('x.y', 'z', true)", False),
+        ("SELECT nextval('s')", False),
+        ("UPDATE users SET name = $1", False),
+        ("WITH moved AS (DELETE FROM t RETURNING id) SELECT id FROM moved", False),
+        ("SAVEPOINT sa_savepoint_1", False),
+    ],
+)
+def test_what_counts_as_a_plain_read(statement: str, reads: bool) -> None:
+    assert reads_only(statement) is reads
+
+
+async def test_reads_send_no_begin_and_a_write_begins_one_transaction(engine: AsyncEngine) -> None:
+    user_id = f"lazy-{secrets.token_hex(4)}"
+    db = unit(engine)
+    session = db.session()
+    await session.scalar(select(User.id).limit(1))
+    assert not (await driver_of(session)).is_in_transaction()
+    await session.execute(
+        text("""INSERT INTO users (id, email, "updatedAt") VALUES (:id, :email, now())"""),
+        {"id": user_id, "email": f"{user_id}@example.com"},
+    )
+    assert (await driver_of(session)).is_in_transaction()
+    await db.close()  # no commit: the write is rolled back
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM users WHERE id = :id"), {"id": user_id}) == 0
+
+
+async def test_a_locking_read_begins_the_transaction(engine: AsyncEngine) -> None:
+    db = unit(engine)
+    session = db.session()
+    await session.execute(select(User.id).limit(1).with_for_update())
+    assert (await driver_of(session)).is_in_transaction()
+    await db.close()
+
+
+async def test_the_driver_after_reads_is_in_a_transaction(engine: AsyncEngine) -> None:
+    db = unit(engine)
+    await db.session().scalar(text("SELECT 1"))
+    assert (await db.driver()).is_in_transaction()
+    await db.commit()
+    await db.close()
+
+
+async def test_other_sessions_on_the_same_connection_begin_as_usual(engine: AsyncEngine) -> None:
+    db = unit(engine)
+    await db.session().scalar(text("SELECT 1"))  # deferred, then given back to the pool
+    await db.commit()
+    await db.close()
+    async with make_sessionmaker(engine)() as session:
+        await session.scalar(text("SELECT 1"))
+        assert (await driver_of(session)).is_in_transaction()
