@@ -16,6 +16,7 @@ from spikeland.core.limits import BodyLimit
 from spikeland.core.logging import install_redaction
 from spikeland.core.openapi import install_openapi
 from spikeland.core.ratelimit import RateLimiter
+from spikeland.core.route_index import index_routes
 from spikeland.core.schemas import Schema
 from spikeland.db.engine import make_engine, make_sessionmaker, resolve_database_url
 from spikeland.db.session import DbSession, DriverConnections
@@ -141,4 +142,5 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     # of a token spend's Python), a flat list of them much less.
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
+    index_routes(app)  # each router tries only the routes a path can match (core.route_index)
     return app

@@ -1,0 +1,92 @@
+"""Route matching that skips the routes a path cannot match, for every route of the app.
+
+FastAPI matches a request by trying each route of each included router in turn (a regular
+expression and a few scope updates each), and the matched router's routes twice (once to find the
+router, once to handle). With ~120 routes a route late in the list pays for dozens of misses before
+its own work (measured with ``benchmarks/instructions.py``: figures in ``benchmarks/README.md``,
+"Request path"). Here each included router tries only the routes whose path starts with the
+literal text before their first parameter (``/api/v1/images/`` for ``/api/v1/images/{image_id}``):
+a route whose literal start the path lacks could not match, so the routes tried, their order and
+the outcome are FastAPI's own. Routes that are not ``APIRoute`` (mounts, nested routers) are
+always tried.
+
+``index_routes`` sets this matcher on each router included in the app (after they all are). It
+repeats FastAPI's ``_IncludedRouter._match`` over the kept candidates, with FastAPI's private
+helpers (pinned, as ``core.hot_route``'s); ``tests/core/test_route_index.py`` checks it finds the
+same route as FastAPI's for every route of the app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import (
+    _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY,
+    _SCOPE_MISSING,
+    APIRoute,
+    _get_fastapi_scope,
+    _IncludedRouter,
+    _restore_fastapi_scope_key,
+)
+from starlette._utils import get_route_path
+from starlette.routing import Match
+from starlette.types import Scope
+
+_INDEX = "_spikeland_index"  # on the included router: (its candidates list, their literal starts)
+
+
+def _literal_start(candidate: Any) -> str | None:
+    """The text every path this candidate matches starts with; None: try it always."""
+    if isinstance(candidate, _IncludedRouter) or not isinstance(candidate.original_route, APIRoute):
+        return None
+    path: str = candidate.path_format
+    return path.split("{", 1)[0]
+
+
+def _candidates(router: _IncludedRouter, path: str) -> list[Any]:
+    candidates = router.effective_candidates()
+    index = router.__dict__.get(_INDEX)
+    if index is None or index[0] is not candidates:  # routes changed: FastAPI built a new list
+        index = (candidates, tuple((c, _literal_start(c)) for c in candidates))
+        router.__dict__[_INDEX] = index
+    return [c for c, start in index[1] if start is None or path.startswith(start)]
+
+
+def _match(router: _IncludedRouter, scope: Scope) -> tuple[Match, Scope, Any, Any]:
+    """FastAPI's ``_IncludedRouter._match`` over the candidates the path can match."""
+    partial: tuple[Scope, Any, Any] | None = None
+    for candidate in _candidates(router, get_route_path(scope)):
+        if isinstance(candidate, _IncludedRouter):
+            match, child_scope = candidate.matches(scope)
+            route: Any = candidate
+            route_context = None
+        elif isinstance(candidate.original_route, APIRoute):
+            route_context = candidate
+            fastapi_scope = _get_fastapi_scope(scope)
+            previous_context = fastapi_scope.get(_FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY, _SCOPE_MISSING)
+            fastapi_scope[_FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY] = route_context
+            try:
+                match, child_scope = candidate.original_route.matches(scope)
+            finally:
+                _restore_fastapi_scope_key(scope, _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY, previous_context)
+            route = candidate.original_route
+        else:
+            route_context = candidate
+            match, child_scope = candidate.matches(scope)
+            route = candidate.starlette_route or candidate.original_route
+        if match == Match.FULL:
+            return match, child_scope, route, route_context
+        if match == Match.PARTIAL and partial is None:
+            partial = (child_scope, route, route_context)
+    if partial is not None:
+        child_scope, route, route_context = partial
+        return Match.PARTIAL, child_scope, route, route_context
+    return Match.NONE, {}, None, None
+
+
+def index_routes(app: FastAPI) -> None:
+    """Match each router included in ``app`` through its index (call once all are included)."""
+    for route in app.router.routes:
+        if isinstance(route, _IncludedRouter):
+            route.__dict__["_match"] = _match.__get__(route)
