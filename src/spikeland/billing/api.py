@@ -40,17 +40,21 @@ class PayloadTooLarge(SpikelandError):
 
 
 @router.get("/packages", response_model=list[OfferOut])
-async def list_packages(session: DbSession, settings: SettingsDep, request: Request) -> Response:
+async def list_packages(
+    session: DbSession, settings: SettingsDep, if_none_match: http_cache.IfNoneMatch = None
+) -> Response:
     """The token packs on sale (public: the pricing page's data)."""
     offers = await catalogue.packages(session, settings.stripe_currency)
-    return http_cache.respond(request, [OfferOut.model_validate(o) for o in offers], _CATALOGUE_CACHE)
+    return http_cache.respond(if_none_match, [OfferOut.model_validate(o) for o in offers], _CATALOGUE_CACHE)
 
 
 @router.get("/plans", response_model=list[OfferOut])
-async def list_plans(session: DbSession, settings: SettingsDep, request: Request) -> Response:
+async def list_plans(
+    session: DbSession, settings: SettingsDep, if_none_match: http_cache.IfNoneMatch = None
+) -> Response:
     """The monthly subscription plans on sale, with the tier each gives (public)."""
     offers = await catalogue.plans(session, settings.stripe_currency)
-    return http_cache.respond(request, [OfferOut.model_validate(o) for o in offers], _CATALOGUE_CACHE)
+    return http_cache.respond(if_none_match, [OfferOut.model_validate(o) for o in offers], _CATALOGUE_CACHE)
 
 
 @router.post("/checkout", response_model=CheckoutOut)

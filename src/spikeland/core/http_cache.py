@@ -1,6 +1,7 @@
 """HTTP caching of reads: an ``ETag`` from the body, ``Cache-Control``, ``304`` on a match.
 
-A route that opts in returns ``respond(request, content, policy)`` instead of its model: the body
+A route that opts in takes the ``IfNoneMatch`` header and returns
+``respond(if_none_match, content, policy)`` instead of its model: the body
 is serialised here (as FastAPI would: JSON by alias), its digest is the ETag, and a request whose
 ``If-None-Match`` names it gets ``304 Not Modified`` with no body. The digest is of the exact bytes
 sent, so the ETag is strong. A client or a proxy revalidating saves the body's transfer; the
@@ -16,9 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from hashlib import blake2b
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Request, Response
+from fastapi import Header, Response
 from pydantic_core import to_json
 
 # Public reads whose staleness is harmless: the catalogue changes when an operator edits it, the
@@ -29,6 +30,9 @@ PUBLIC_MINUTE = "public, max-age=60"
 PUBLIC_SHORT = "public, max-age=30"
 # Personal answers: never in a shared cache, revalidated by the browser on every use.
 PRIVATE = "private, no-cache"
+
+# The validator a client revalidates with (an ETag it kept); any text: an unknown one just misses.
+IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match", max_length=2000)]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -57,13 +61,15 @@ def matches(if_none_match: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
 
 
-def respond(request: Request, content: Any, cache_control: str, *, vary: str | None = None) -> Response:
+def respond(
+    if_none_match: str | None, content: Any, cache_control: str, *, vary: str | None = None
+) -> Response:
     """The JSON answer with its ETag and ``cache_control``, or a bodiless 304 when it matches."""
     rendered = content if isinstance(content, Rendered) else render(content)
     headers = {"ETag": rendered.etag, "Cache-Control": cache_control}
     if vary is not None:
         headers["Vary"] = vary
-    if matches(request.headers.get("if-none-match"), rendered.etag):
+    if matches(if_none_match, rendered.etag):
         # A 304 carries the headers the 200 would have (RFC 9110 15.4.5), and nothing else.
         return Response(status_code=304, headers=headers)
     return Response(rendered.body, media_type="application/json", headers=headers)

@@ -150,13 +150,17 @@ async def list_albums(
 
 @router.get("/albums/{album_id}", response_model=AlbumOut)
 async def get_album(
-    album_id: str, request: Request, session: DbSession, principal: OptionalPrincipal, settings: SettingsDep
+    album_id: str,
+    session: DbSession,
+    principal: OptionalPrincipal,
+    settings: SettingsDep,
+    if_none_match: http_cache.IfNoneMatch = None,
 ) -> Response:
     """The owner's album, or anyone's PUBLIC album (an UNLISTED one only through its share link)."""
     viewer_id = user_id_of(principal)
     view = await service.read_album(session, album_id, viewer_id)
     body = album_out(view, viewer_id, settings.public_url)
-    return http_cache.respond(request, body, _album_cache_control(viewer_id), vary=_BY_VIEWER)
+    return http_cache.respond(if_none_match, body, _album_cache_control(viewer_id), vary=_BY_VIEWER)
 
 
 @router.patch("/albums/{album_id}", response_model=AlbumOut)
@@ -190,13 +194,17 @@ async def share_album(
 
 @router.get("/albums/{album_id}/images", response_model=AlbumImages)
 async def album_images(
-    album_id: str, request: Request, session: DbSession, principal: OptionalPrincipal, settings: SettingsDep
+    album_id: str,
+    session: DbSession,
+    principal: OptionalPrincipal,
+    settings: SettingsDep,
+    if_none_match: http_cache.IfNoneMatch = None,
 ) -> Response:
     """All the album's images in its order (owner, or anyone for a PUBLIC album)."""
     viewer_id = user_id_of(principal)
     album, items = await service.readable_items(session, album_id, viewer_id)
     body = _items(settings, items, viewer_id, f"/albums/{album.id}/images")
-    return http_cache.respond(request, body, _album_cache_control(viewer_id), vary=_BY_VIEWER)
+    return http_cache.respond(if_none_match, body, _album_cache_control(viewer_id), vary=_BY_VIEWER)
 
 
 @router.post("/albums/{album_id}/images", response_model=AlbumImages, status_code=status.HTTP_201_CREATED)
@@ -312,11 +320,11 @@ async def enhance_album(
 
 @router.get("/gallery/images", response_model=ImagePage)
 async def public_images(
-    request: Request,
     session: DbSession,
     first_pages: FirstPageCache,
     limit: PageLimit = 50,
     cursor: PageCursor = None,
+    if_none_match: http_cache.IfNoneMatch = None,
 ) -> Response:
     """Everyone's public images, newest first (no sign-in needed; the first page may be seconds old)."""
     rendered = first_pages.get(limit) if cursor is None else None
@@ -326,19 +334,19 @@ async def public_images(
         rendered = http_cache.render(body)
         if cursor is None:
             first_pages.put(limit, rendered)
-    return http_cache.respond(request, rendered, http_cache.PUBLIC_SHORT)
+    return http_cache.respond(if_none_match, rendered, http_cache.PUBLIC_SHORT)
 
 
 @router.get("/gallery/albums", response_model=AlbumPage)
 async def public_albums(
-    request: Request,
     session: DbSession,
     settings: SettingsDep,
     limit: PageLimit = 50,
     cursor: PageCursor = None,
+    if_none_match: http_cache.IfNoneMatch = None,
 ) -> Response:
     """PUBLIC albums with at least one image, newest first (no sign-in needed)."""
     page = await service.public_albums(session, limit=limit, cursor=cursor)
     public_url = settings.public_url
     body = AlbumPage(items=[album_out(v, None, public_url) for v in page.items], next_cursor=page.next_cursor)
-    return http_cache.respond(request, body, http_cache.PUBLIC_SHORT)
+    return http_cache.respond(if_none_match, body, http_cache.PUBLIC_SHORT)

@@ -51,11 +51,14 @@ Cache = Annotated[featured.FeaturedCache, Depends(featured_cache)]
 
 @public_router.get("", response_model=FeaturedGallery)
 async def featured_gallery(
-    request: Request, session: DbSession, cache: Cache, category: GalleryCategory | None = None
+    session: DbSession,
+    cache: Cache,
+    category: GalleryCategory | None = None,
+    if_none_match: http_cache.IfNoneMatch = None,
 ) -> Response:
     """Active items, by sortOrder then newest first; anyone may read, shared caches may keep it 60 s."""
     gallery = await featured.public_gallery(session, cache, category)
-    return http_cache.respond(request, gallery, f"public, max-age={featured.CACHE_SECONDS}")
+    return http_cache.respond(if_none_match, gallery, f"public, max-age={featured.CACHE_SECONDS}")
 
 
 @public_router.get("/{item_id}/{which}", response_class=Response)
