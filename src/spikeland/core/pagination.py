@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -91,7 +92,12 @@ def _value(item: Any, kind: type) -> Value:
 
 def ordering(order: Sequence[Key]) -> list[ColumnElement[Any]]:
     """The ORDER BY of ``order`` (for a list shown in the same order without pages)."""
-    return [key.column.desc() if key.descending else key.column.asc() for key in order]
+    return list(_ordering(tuple(order)))
+
+
+@functools.lru_cache(maxsize=256)  # each list's order is a constant: its clauses built once
+def _ordering(order: tuple[Key, ...]) -> tuple[ColumnElement[Any], ...]:
+    return tuple(key.column.desc() if key.descending else key.column.asc() for key in order)
 
 
 def _kind(key: Key) -> type:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.clock import utcnow
@@ -85,17 +85,20 @@ class AuthenticatedKey:
     api_key_id: str
 
 
+# Every API-key request runs it: built once, the digest bound per request (building it cost more
+# Python than its execution, benchmarks/README.md "Request path").
+_KEY_OWNER = (
+    select(User, ApiKey.id, ApiKey.last_used_at)
+    .join(ApiKey, ApiKey.user_id == User.id)
+    .where(ApiKey.key_hash == bindparam("digest"), ApiKey.is_active.is_(True))
+)
+
+
 async def authenticate(session: AsyncSession, presented: str) -> AuthenticatedKey | None:
     """The owner of an active key, or None for an unknown, malformed or revoked one."""
     if not _well_formed(presented):
         return None
-    row = (
-        await session.execute(
-            select(User, ApiKey.id, ApiKey.last_used_at)
-            .join(ApiKey, ApiKey.user_id == User.id)
-            .where(ApiKey.key_hash == digest(presented), ApiKey.is_active.is_(True))
-        )
-    ).one_or_none()
+    row = (await session.execute(_KEY_OWNER, {"digest": digest(presented)})).one_or_none()
     if row is None:
         return None
     user, key_id, last_used = row

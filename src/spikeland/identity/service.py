@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -218,16 +218,18 @@ def _slid(expires: datetime, now: datetime, days: int) -> datetime | None:
     return None if full - expires < SLIDE_EVERY else full
 
 
+# Every signed-in request runs it: built once, its values bound per request.
+_SESSION_USER = (
+    select(User, Session.id, Session.expires)
+    .join(Session, Session.user_id == User.id)
+    .where(Session.session_token == bindparam("digest"), Session.expires > bindparam("now"))
+)
+
+
 async def resolve_session(session: AsyncSession, token: str, days: int) -> ActiveSession | None:
     """The user behind a session token, sliding the expiry forward (at most once a day)."""
     now = utcnow()
-    row = (
-        await session.execute(
-            select(User, Session.id, Session.expires)
-            .join(Session, Session.user_id == User.id)
-            .where(Session.session_token == digest(token), Session.expires > now)
-        )
-    ).one_or_none()
+    row = (await session.execute(_SESSION_USER, {"digest": digest(token), "now": now})).one_or_none()
     if row is None:
         return None
     user, session_id, expires = row

@@ -7,6 +7,7 @@ Reads that return an image also carry its latest COMPLETED enhancement, joined i
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import secrets
@@ -93,6 +94,7 @@ Shared = SharedImage
 # ----------------------------------------------------------------------------- reading
 
 
+@functools.cache  # a statement is immutable: the lateral is built once, each read extends it
 def _with_latest() -> Select[Any]:
     job = ImageEnhancementJob
     latest = (
