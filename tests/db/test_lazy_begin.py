@@ -102,3 +102,18 @@ async def test_other_sessions_on_the_same_connection_begin_as_usual(engine: Asyn
     async with make_sessionmaker(engine)() as session:
         await session.scalar(text("SELECT 1"))
         assert (await driver_of(session)).is_in_transaction()
+
+
+async def test_a_first_write_of_many_rows_is_in_the_transaction(engine: AsyncEngine) -> None:
+    ids = [f"lazy-{secrets.token_hex(4)}" for _ in range(2)]
+    db = unit(engine)
+    session = db.session()
+    await session.execute(  # executemany: the dialect's other execution path
+        text("""INSERT INTO users (id, email, "updatedAt") VALUES (:id, :email, now())"""),
+        [{"id": i, "email": f"{i}@example.com"} for i in ids],
+    )
+    assert (await driver_of(session)).is_in_transaction()
+    await db.close()
+    async with engine.connect() as conn:
+        found = await conn.scalar(text("SELECT count(*) FROM users WHERE id = ANY(:ids)"), {"ids": ids})
+    assert found == 0
