@@ -35,10 +35,13 @@ Sessions = async_sessionmaker[AsyncSession]
 
 @pytest.fixture(scope="module")
 async def wide_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """50 connections, so 50 callers hold 50 transactions at once instead of queueing on the pool."""
+    """30 connections, so 30 callers hold 30 transactions at once instead of queueing on the pool.
+
+    Not more: the suite's other xdist worker uses the same server (max_connections 100) meanwhile.
+    """
     engine = create_async_engine(
         async_url(database_url),
-        pool_size=50,
+        pool_size=30,
         max_overflow=0,
         connect_args={"server_settings": SERVER_SETTINGS},
     )
