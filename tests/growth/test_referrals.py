@@ -23,7 +23,7 @@ from spikeland.identity.models import User
 from spikeland.settings import Settings
 from spikeland.tokens import service as tokens
 from spikeland.tokens.models import TokenTransaction
-from tests import factories
+from tests import support
 from tests.support import PASSWORD, fetch, http_client, make_user, new_email, user_row
 from tests.support.fixtures import UserClient
 
@@ -35,7 +35,7 @@ def new_ip() -> str:
 async def sign_up(app: FastAPI, code: str | None, *, email: str | None = None, ip: str | None = None) -> str:
     """A sign-up over HTTP from ``ip``, with the referral code; returns the new user's id."""
     async with http_client(app, ip or new_ip()) as client:
-        user = await factories.sign_up(client, email or new_email("ref"), PASSWORD, referralCode=code)
+        user = await support.sign_up(client, email or new_email("ref"), PASSWORD, referralCode=code)
     return str(user["id"])
 
 
@@ -128,7 +128,7 @@ async def test_the_real_verification_mail_completes_it(app: FastAPI, settings: S
     _, code = await referrer(app)
     address = new_email("mail")
     async with http_client(app, new_ip()) as client:
-        referee_id = (await factories.sign_up(client, address, PASSWORD, referralCode=code))["id"]
+        referee_id = (await support.sign_up(client, address, PASSWORD, referralCode=code))["id"]
         token = _token_mailed_to(settings, address)
         confirmed = await client.post("/api/v1/auth/verify-email/confirm", json={"token": token})
         assert confirmed.status_code == 200, confirmed.text
