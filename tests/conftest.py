@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from spikeland.app import create_app
 from spikeland.db import migrate
 from spikeland.db.engine import async_url, make_engine
+from spikeland.routes import register_hooks
 from spikeland.settings import Settings
 from tests.support import ClientFactory, client_of
 
@@ -133,6 +134,13 @@ def migrated_database(server_url: str, prefix: str = "spikeland_test") -> Iterat
         yield url
     finally:
         asyncio.run(drop_database(server_url, name))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def domain_hooks() -> None:
+    """The hooks the app registers at start (default albums, referrals, albums' pipelines), for the
+    service tests too: registration is explicit (``register_hooks``), never an import side effect."""
+    register_hooks()
 
 
 @pytest.fixture(scope="session")
