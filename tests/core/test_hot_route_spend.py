@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from spikeland.core.hot_route import HotRoute
-from tests.factories import ClientFactory, sign_up
+from tests.support import ClientFactory, sign_up
 
 SPEND = "/api/v1/tokens/spend"
 PLAIN = "/plain" + SPEND

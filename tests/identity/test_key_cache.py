@@ -19,8 +19,10 @@ from spikeland.identity import admin, api_keys
 from spikeland.identity.key_cache import KeyCache
 from spikeland.identity.models import UserRole
 from spikeland.settings import Settings
-from tests.factories import client_of, make_user
-from tests.tokens.test_spend_hot_path import BODY, SPEND, bearer, new_key, sign_in
+from tests.support import bearer, client_of, make_user, new_key, sign_in
+
+SPEND = "/api/v1/tokens/spend"
+BODY = {"amount": 1, "purpose": "enhancement"}
 
 
 async def until(check: Callable[[], Awaitable[bool] | bool], seconds: float = 5) -> None:
