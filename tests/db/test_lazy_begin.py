@@ -117,3 +117,12 @@ async def test_a_first_write_of_many_rows_is_in_the_transaction(engine: AsyncEng
     async with engine.connect() as conn:
         found = await conn.scalar(text("SELECT count(*) FROM users WHERE id = ANY(:ids)"), {"ids": ids})
     assert found == 0
+
+
+async def test_a_session_at_another_isolation_level_begins_at_once(engine: AsyncEngine) -> None:
+    db = unit(engine)
+    session = db.session()
+    await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    await session.scalar(text("SELECT 1"))
+    assert (await driver_of(session)).is_in_transaction()
+    await db.close()

@@ -58,8 +58,9 @@ def reads_only(statement: str) -> bool:
 @event.listens_for(RequestSession, "after_begin")
 def _defer(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
     adapter: Any = connection.connection.dbapi_connection
-    level = adapter.isolation_level
-    if adapter._transaction is None and level == adapter._isolation_setting and level != "autocommit":
+    # Only at READ COMMITTED (the server's default, None here, or set): a connection at another level
+    # (or autocommit) keeps SQLAlchemy's behaviour, as its reads may rely on the transaction's snapshot.
+    if adapter._transaction is None and adapter.isolation_level in (None, "read_committed"):
         adapter.isolation_level = _DEFERRED
 
 
