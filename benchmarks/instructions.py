@@ -9,6 +9,9 @@ requests answered. Everything the process executes while collecting counts (the 
 idle polling included: a few thousand instructions a second, noise here).
 
     .venv/bin/python benchmarks/instructions.py [--targets spend,me,health,index] [--duration 20]
+
+Read targets (``READS``: a 20-item list with the API key, the anonymous gallery, an image's detail,
+the balance) run on reads.py's data (its heavy user and public gallery), sent by loadgen.py.
 """
 
 from __future__ import annotations
@@ -28,7 +31,17 @@ import uvloop
 from auth import running_server
 from ledger import fresh_database, make_bench_engine, save_report
 from ledger_http import LAYERS, load_process, prepare
+from loadgen import kind
+from loadgen import load_process as plan_process
+from reads import prepare as prepare_reads
 
+# name -> (path, sends the heavy user's API key); ``{image}`` is the heavy user's newest image
+READS: dict[str, tuple[str, bool]] = {
+    "balance": ("/api/v1/tokens/balance", True),
+    "image": ("/api/v1/images/{image}", True),
+    "images": ("/api/v1/images?limit=20", True),
+    "gallery": ("/api/v1/gallery/images?limit=20", False),
+}
 CALLGRIND = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--trace-children=no"]
 
 
@@ -50,6 +63,20 @@ def _dumped(out: Path) -> int:
     return int(found.group(1))
 
 
+def _load(base: str, pid: int, keys: list[str], values: dict[str, str], duration: float, target: str) -> int:
+    """Requests answered by one client sending ``target`` for ``duration`` seconds."""
+    if target not in READS:
+        requests: int = load_process(base, pid, keys, duration, target)["requests"]
+        return requests
+    path, auth = READS[target]
+    headers = {"Authorization": "Bearer {key}"} if auth else {}
+    done = plan_process(base, {target: kind("GET", path, headers=headers)}, [values], duration)
+    if done["unexpected"]:
+        raise RuntimeError(f"{target}: {done['kinds'][target]['unexpected_examples']}")
+    requests = done["kinds"][target]["requests"]
+    return requests
+
+
 def measure(url: str, tmp: Path, targets: list[str], duration: float, keep: Path | None) -> dict[str, Any]:
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         engine = make_bench_engine(url, 2)
@@ -57,16 +84,17 @@ def measure(url: str, tmp: Path, targets: list[str], duration: float, keep: Path
             keys = runner.run(prepare(engine, 1))
         finally:
             runner.run(engine.dispose())
+        values = runner.run(prepare_reads(url)) if set(targets) & set(READS) else {}
     out = tmp / "callgrind.out"
     wrapper = [*CALLGRIND, f"--callgrind-out-file={out}"]
     results: dict[str, Any] = {}
     env = {"SPIKELAND_WORKER_IN_PROCESS": "false"}  # the runner's polling would count too
     with running_server(url, tmp / "data", wrapper, env) as (base, pid):
         for target in targets:
-            load_process(base, pid, keys, 2, target)  # warm: caches, prepared statements
+            _load(base, pid, keys, values, 2, target)  # warm: caches, prepared statements
             _control("--zero", str(pid))
             _control("--instr=on", str(pid))
-            requests = load_process(base, pid, keys, duration, target)["requests"]
+            requests = _load(base, pid, keys, values, duration, target)
             _control("--instr=off", str(pid))
             _control("--dump", str(pid))
             instructions = _dumped(out)
@@ -78,8 +106,9 @@ def measure(url: str, tmp: Path, targets: list[str], duration: float, keep: Path
                 "instructions_per_request": instructions / requests,
             }
             per_request = instructions / requests / 1e6
+            label = LAYERS.get(target) or f"GET {READS[target][0]}"
             print(
-                f"  {LAYERS[target]:<36} {requests:>6} requests {per_request:>7.3f} M instr/request",
+                f"  {label:<36} {requests:>6} requests {per_request:>7.3f} M instr/request",
                 flush=True,
             )
     return results
