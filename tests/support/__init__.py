@@ -9,6 +9,8 @@ from tests.support.clients import ClientFactory, app_of, client_of, http_client
 from tests.support.factories import (
     committed_voucher,
     fetch,
+    make_image,
+    make_pipeline,
     make_user,
     make_voucher,
     new_code,
@@ -26,6 +28,8 @@ __all__ = [
     "fetch",
     "hashed",
     "http_client",
+    "make_image",
+    "make_pipeline",
     "make_user",
     "make_voucher",
     "new_code",

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spikeland.db.engine import transaction
 from spikeland.growth.models import Voucher, VoucherStatus, VoucherType
 from spikeland.identity.models import User
+from spikeland.images.models import EnhancedImage, EnhancementPipeline, PipelineVisibility
 
 
 def new_email(tag: str = "user", domain: str = "example.com") -> str:
@@ -41,6 +42,33 @@ async def make_voucher(session: AsyncSession, **fields: Any) -> Voucher:
     session.add(voucher)
     await session.flush()
     return voucher
+
+
+async def make_image(session: AsyncSession, user_id: str, **fields: Any) -> EnhancedImage:
+    """An image row of ``user_id`` with no stored file: enough for the rules that only read rows
+    (albums, ownership); tests of files and processing upload through the API instead."""
+    fields.setdefault("name", f"photo-{secrets.token_hex(3)}.jpg")
+    key = f"test/{secrets.token_hex(8)}.jpg"
+    fields.setdefault("original_r2_key", key)
+    fields.setdefault("original_url", f"https://files.test/{key}")
+    fields.setdefault("original_width", 64)
+    fields.setdefault("original_height", 48)
+    fields.setdefault("original_size_bytes", 1024)
+    fields.setdefault("original_format", "jpeg")
+    image = EnhancedImage(user_id=user_id, **fields)
+    session.add(image)
+    await session.flush()
+    return image
+
+
+async def make_pipeline(session: AsyncSession, user_id: str | None, **fields: Any) -> EnhancementPipeline:
+    """A pipeline row (``user_id`` None: a system one), PRIVATE unless told, with no configs."""
+    fields.setdefault("name", f"pipeline {secrets.token_hex(3)}")
+    fields.setdefault("visibility", PipelineVisibility.PRIVATE)
+    pipeline = EnhancementPipeline(user_id=user_id, **fields)
+    session.add(pipeline)
+    await session.flush()
+    return pipeline
 
 
 async def committed_voucher(app: FastAPI, **fields: Any) -> Voucher:
