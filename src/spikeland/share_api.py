@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from spikeland.core.deps import SettingsDep
+from spikeland.core.openapi import errors
 from spikeland.db.session import DbSession
 from spikeland.gallery import service as gallery
 from spikeland.gallery.schemas import SharedAlbumOut, album_image_out, album_out
@@ -27,7 +28,12 @@ router = APIRouter(tags=["images"])
 SharedOut = Annotated[SharedImageOut | SharedAlbumOut, Field(discriminator="type")]
 
 
-@router.get("/share/{token}", response_model=SharedOut, dependencies=[LimitPublic])
+@router.get(
+    "/share/{token}",
+    openapi_extra=errors(share_not_found=404),
+    response_model=SharedOut,
+    dependencies=[LimitPublic],
+)
 async def open_share(
     token: str, session: DbSession, settings: SettingsDep
 ) -> SharedImageOut | SharedAlbumOut:

@@ -20,6 +20,7 @@ from spikeland.billing.schemas import (
 from spikeland.core import http_cache
 from spikeland.core.deps import SettingsDep
 from spikeland.core.errors import SpikelandError
+from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import CurrentUser
@@ -57,7 +58,13 @@ async def list_plans(
     return http_cache.respond(if_none_match, [OfferOut.model_validate(o) for o in offers], _CATALOGUE_CACHE)
 
 
-@router.post("/checkout", response_model=CheckoutOut)
+@router.post(
+    "/checkout",
+    openapi_extra=errors(
+        package_not_found=404, plan_not_found=404, payment_provider_error=502, payments_unavailable=503
+    ),
+    response_model=CheckoutOut,
+)
 async def checkout(
     body: CheckoutRequest,
     user: CurrentUser,
@@ -89,7 +96,11 @@ async def _bounded_body(request: Request) -> bytes:
     return bytes(body)
 
 
-@router.post("/webhooks/stripe", response_model=WebhookAck)
+@router.post(
+    "/webhooks/stripe",
+    openapi_extra=errors(invalid_signature=400, malformed_payload=400, webhooks_unavailable=503),
+    response_model=WebhookAck,
+)
 async def stripe_webhook(
     request: Request,  # the raw body, read bounded: the signature covers its exact bytes
     session: DbSession,
@@ -107,7 +118,11 @@ async def get_subscription(user: CurrentUser, session: DbSession) -> Subscriptio
     return None if sub is None else SubscriptionOut.model_validate(sub)
 
 
-@router.post("/subscription/downgrade", response_model=SubscriptionOut)
+@router.post(
+    "/subscription/downgrade",
+    openapi_extra=errors(no_active_subscription=404, payments_unavailable=503, payment_provider_error=502),
+    response_model=SubscriptionOut,
+)
 async def schedule_downgrade(
     body: DowngradeRequest, user: CurrentUser, session: DbSession, settings: SettingsDep
 ) -> SubscriptionOut:
@@ -117,13 +132,26 @@ async def schedule_downgrade(
     return SubscriptionOut.model_validate(sub)
 
 
-@router.delete("/subscription/downgrade", response_model=SubscriptionOut)
+@router.delete(
+    "/subscription/downgrade",
+    openapi_extra=errors(
+        no_active_subscription=404,
+        no_downgrade_scheduled=409,
+        payments_unavailable=503,
+        payment_provider_error=502,
+    ),
+    response_model=SubscriptionOut,
+)
 async def cancel_downgrade(user: CurrentUser, session: DbSession, settings: SettingsDep) -> SubscriptionOut:
     sub = await service.cancel_downgrade(session, user, settings=settings, gateway=make_gateway(settings))
     return SubscriptionOut.model_validate(sub)
 
 
-@router.post("/subscription/cancel", response_model=SubscriptionOut)
+@router.post(
+    "/subscription/cancel",
+    openapi_extra=errors(no_active_subscription=404, payments_unavailable=503, payment_provider_error=502),
+    response_model=SubscriptionOut,
+)
 async def cancel_subscription(
     user: CurrentUser, session: DbSession, settings: SettingsDep
 ) -> SubscriptionOut:

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from spikeland.core.openapi import raises
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.settings import Settings
 
@@ -54,7 +55,8 @@ async def _client_ip(request: Request) -> str:
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
-Limiter = Annotated[RateLimiter, Depends(_limiter)]
+# A route that takes the limiter counts something with it: it can answer 429.
+Limiter = Annotated[RateLimiter, Depends(raises(_limiter, rate_limited=429))]
 ClientIp = Annotated[str, Depends(_client_ip)]
 # For work in a transaction of its own (the request's is rolled back by an error) and after it.
 Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
@@ -84,4 +86,4 @@ def rate_limit(
         limiter.take(f"{scope}:{who}", allowed, window, message)
 
     limit.__name__ = f"rate_limit_{scope.replace('-', '_')}"
-    return Depends(limit)
+    return Depends(raises(limit, rate_limited=429))

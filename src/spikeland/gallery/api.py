@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, File, Request, Response, UploadFile, sta
 from spikeland.core import http_cache
 from spikeland.core.deps import SettingsDep
 from spikeland.core.errors import NotFound
+from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.db.session import DbSession
 from spikeland.gallery import service
@@ -123,7 +124,12 @@ _FILE_RESPONSES: dict[int | str, dict[str, object]] = {
 # ----------------------------------------------------------------------------- albums
 
 
-@router.post("/albums", response_model=AlbumOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/albums",
+    openapi_extra=errors(album_exists=409),
+    response_model=AlbumOut,
+    status_code=status.HTTP_201_CREATED,
+)
 async def create_album(
     body: AlbumCreate, user: CurrentUser, session: DbSession, settings: SettingsDep
 ) -> AlbumOut:
@@ -148,7 +154,7 @@ async def list_albums(
     )
 
 
-@router.get("/albums/{album_id}", response_model=AlbumOut)
+@router.get("/albums/{album_id}", openapi_extra=errors(album_not_found=404), response_model=AlbumOut)
 async def get_album(
     album_id: str,
     session: DbSession,
@@ -163,7 +169,9 @@ async def get_album(
     return http_cache.respond(if_none_match, body, _album_cache_control(viewer_id), vary=_BY_VIEWER)
 
 
-@router.patch("/albums/{album_id}", response_model=AlbumOut)
+@router.patch(
+    "/albums/{album_id}", openapi_extra=errors(album_not_found=404, album_exists=409), response_model=AlbumOut
+)
 async def update_album(
     album_id: str, body: AlbumUpdate, user: CurrentUser, session: DbSession, settings: SettingsDep
 ) -> AlbumOut:
@@ -173,14 +181,16 @@ async def update_album(
     return album_out(view, user.id, settings.public_url)
 
 
-@router.delete("/albums/{album_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/albums/{album_id}", openapi_extra=errors(album_not_found=404), status_code=status.HTTP_204_NO_CONTENT
+)
 async def delete_album(album_id: str, user: CurrentUser, session: DbSession) -> Response:
     """The album goes; its images stay."""
     await service.delete_album(session, user.id, album_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/albums/{album_id}/share", response_model=ShareOut)
+@router.post("/albums/{album_id}/share", openapi_extra=errors(album_not_found=404), response_model=ShareOut)
 async def share_album(
     album_id: str, user: CurrentUser, session: DbSession, settings: SettingsDep
 ) -> ShareOut:
@@ -192,7 +202,9 @@ async def share_album(
 # ----------------------------------------------------------------------------- an album's images
 
 
-@router.get("/albums/{album_id}/images", response_model=AlbumImages)
+@router.get(
+    "/albums/{album_id}/images", openapi_extra=errors(album_not_found=404), response_model=AlbumImages
+)
 async def album_images(
     album_id: str,
     session: DbSession,
@@ -207,7 +219,12 @@ async def album_images(
     return http_cache.respond(if_none_match, body, _album_cache_control(viewer_id), vary=_BY_VIEWER)
 
 
-@router.post("/albums/{album_id}/images", response_model=AlbumImages, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/albums/{album_id}/images",
+    openapi_extra=errors(album_not_found=404, image_not_found=404, image_in_album=409),
+    response_model=AlbumImages,
+    status_code=status.HTTP_201_CREATED,
+)
 async def add_images(
     album_id: str, body: ImageIds, user: CurrentUser, session: DbSession, settings: SettingsDep
 ) -> AlbumImages:
@@ -216,13 +233,17 @@ async def add_images(
     return _items(settings, items, user.id, f"/albums/{album_id}/images")
 
 
-@router.delete("/albums/{album_id}/images/{image_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/albums/{album_id}/images/{image_id}",
+    openapi_extra=errors(album_not_found=404, image_not_found=404),
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 async def remove_image(album_id: str, image_id: str, user: CurrentUser, session: DbSession) -> Response:
     await service.remove_image(session, user.id, album_id, image_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.put("/albums/{album_id}/order", response_model=AlbumImages)
+@router.put("/albums/{album_id}/order", openapi_extra=errors(album_not_found=404), response_model=AlbumImages)
 async def reorder(
     album_id: str, body: ImageOrder, user: CurrentUser, session: DbSession, settings: SettingsDep
 ) -> AlbumImages:
@@ -231,7 +252,12 @@ async def reorder(
     return _items(settings, items, user.id, f"/albums/{album_id}/images")
 
 
-@router.get("/albums/{album_id}/images/{image_id}/file", response_class=Response, responses=_FILE_RESPONSES)
+@router.get(
+    "/albums/{album_id}/images/{image_id}/file",
+    openapi_extra=errors(album_not_found=404, image_not_found=404),
+    response_class=Response,
+    responses=_FILE_RESPONSES,
+)
 async def album_image_file(
     album_id: str,
     image_id: str,
@@ -247,6 +273,7 @@ async def album_image_file(
 
 @router.get(
     "/share/{token}/images/{image_id}/file",
+    openapi_extra=errors(share_not_found=404, image_not_found=404),
     response_class=Response,
     responses=_FILE_RESPONSES,
     dependencies=[LimitPublic],
@@ -268,6 +295,7 @@ async def shared_image_file(
 
 @router.post(
     "/albums/{album_id}/upload",
+    openapi_extra=errors(album_not_found=404, unsupported_image_type=415, file_too_large=413),
     response_model=AlbumUpload,
     status_code=status.HTTP_201_CREATED,
     dependencies=[LimitUploads],
@@ -293,6 +321,7 @@ async def upload_to_album(
 
 @router.post(
     "/albums/{album_id}/enhance",
+    openapi_extra=errors(album_not_found=404, insufficient_tokens=402),
     response_model=AlbumEnhancement,
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[LimitEnhancements],

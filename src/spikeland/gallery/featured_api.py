@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from spikeland.core import http_cache
 from spikeland.core.deps import SettingsDep
+from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
 from spikeland.db.session import DbSession
 from spikeland.gallery import featured
@@ -108,12 +109,16 @@ async def reorder(
     return FeaturedItemList(items=[FeaturedItemOut.model_validate(item) for item in items])
 
 
-@admin_router.get("/{item_id}", response_model=FeaturedItemOut)
+@admin_router.get(
+    "/{item_id}", openapi_extra=errors(featured_item_not_found=404), response_model=FeaturedItemOut
+)
 async def get_item(item_id: str, actor: AdminUser, session: DbSession) -> FeaturedItemOut:
     return FeaturedItemOut.model_validate(await featured.get_item(session, item_id))
 
 
-@admin_router.patch("/{item_id}", response_model=FeaturedItemOut)
+@admin_router.patch(
+    "/{item_id}", openapi_extra=errors(featured_item_not_found=404), response_model=FeaturedItemOut
+)
 async def update_item(
     item_id: str, body: FeaturedItemUpdate, actor: AdminUser, session: DbSession, cache: Cache
 ) -> FeaturedItemOut:
@@ -122,7 +127,9 @@ async def update_item(
     return FeaturedItemOut.model_validate(item)
 
 
-@admin_router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+@admin_router.delete(
+    "/{item_id}", openapi_extra=errors(featured_item_not_found=404), status_code=status.HTTP_204_NO_CONTENT
+)
 async def delete_item(item_id: str, actor: AdminUser, session: DbSession, cache: Cache) -> None:
     await featured.delete_item(session, actor, item_id)
     cache.invalidate_after_commit(session)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Response, status
 
 from spikeland.core.deps import SettingsDep, rate_limit
 from spikeland.core.errors import NotFound, ValidationFailed
+from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.db.cuid import cuid
 from spikeland.db.session import DbSession
@@ -40,6 +41,7 @@ def _queued(queued: service.Queued) -> Queued:
 
 @router.post(
     "/generate",
+    openapi_extra=errors(insufficient_tokens=402, too_many_generation_jobs=429),
     response_model=Queued,
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[_limit("generate")],
@@ -64,7 +66,11 @@ async def generate(
 
 
 @router.post(
-    "/modify", response_model=Queued, status_code=status.HTTP_202_ACCEPTED, dependencies=[_limit("modify")]
+    "/modify",
+    openapi_extra=errors(image_not_found=404, insufficient_tokens=402, too_many_generation_jobs=429),
+    response_model=Queued,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[_limit("modify")],
 )
 async def modify(
     body: ModifyRequest,
@@ -116,12 +122,18 @@ async def history(
     )
 
 
-@router.get("/jobs/{generation_id}", response_model=GenerationJob)
+@router.get(
+    "/jobs/{generation_id}", openapi_extra=errors(generation_job_not_found=404), response_model=GenerationJob
+)
 async def job_status(generation_id: str, principal: CurrentPrincipal, session: DbSession) -> GenerationJob:
     return GenerationJob.model_validate(await service.get_job(session, principal.user.id, generation_id))
 
 
-@router.get("/jobs/{generation_id}/image", response_class=Response)
+@router.get(
+    "/jobs/{generation_id}/image",
+    openapi_extra=errors(generation_job_not_found=404, output_not_ready=404, file_not_found=404),
+    response_class=Response,
+)
 async def output(
     generation_id: str, principal: CurrentPrincipal, session: DbSession, storage: StorageDep
 ) -> Response:
@@ -133,7 +145,11 @@ async def output(
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
 
 
-@router.get("/jobs/{generation_id}/input", response_class=Response)
+@router.get(
+    "/jobs/{generation_id}/input",
+    openapi_extra=errors(generation_job_not_found=404, file_not_found=404),
+    response_class=Response,
+)
 async def input_image(
     generation_id: str, principal: CurrentPrincipal, session: DbSession, storage: StorageDep
 ) -> Response:

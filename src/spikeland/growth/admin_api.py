@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from spikeland.core.deps import ClientIp
+from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
 from spikeland.db.session import DbSession
 from spikeland.growth import service
@@ -31,7 +32,12 @@ async def list_vouchers(
     )
 
 
-@router.post("", response_model=VoucherOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    openapi_extra=errors(voucher_code_taken=409),
+    response_model=VoucherOut,
+    status_code=status.HTTP_201_CREATED,
+)
 async def create_voucher(
     body: VoucherCreate, actor: AdminUser, session: DbSession, ip: ClientIp
 ) -> VoucherOut:
@@ -39,13 +45,13 @@ async def create_voucher(
     return VoucherOut.of(view.voucher, view.redemption_count)
 
 
-@router.get("/{voucher_id}", response_model=VoucherOut)
+@router.get("/{voucher_id}", openapi_extra=errors(voucher_not_found=404), response_model=VoucherOut)
 async def get_voucher(voucher_id: str, actor: AdminUser, session: DbSession) -> VoucherOut:
     view = await service.get_voucher(session, voucher_id)
     return VoucherOut.of(view.voucher, view.redemption_count)
 
 
-@router.patch("/{voucher_id}", response_model=VoucherOut)
+@router.patch("/{voucher_id}", openapi_extra=errors(voucher_not_found=404), response_model=VoucherOut)
 async def update_voucher(
     voucher_id: str, body: VoucherUpdate, actor: AdminUser, session: DbSession, ip: ClientIp
 ) -> VoucherOut:
@@ -53,6 +59,8 @@ async def update_voucher(
     return VoucherOut.of(view.voucher, view.redemption_count)
 
 
-@router.delete("/{voucher_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{voucher_id}", openapi_extra=errors(voucher_not_found=404), status_code=status.HTTP_204_NO_CONTENT
+)
 async def delete_voucher(voucher_id: str, actor: AdminUser, session: DbSession, ip: ClientIp) -> None:
     await service.delete_voucher(session, actor, voucher_id, ip)

@@ -8,6 +8,7 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Header, Query, Response
 
 from spikeland.core.deps import ClientIp, Limiter, Sessions, SettingsDep
+from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
 from spikeland.db.engine import transaction
 from spikeland.db.session import DbSession
@@ -43,7 +44,13 @@ async def _recording_status(sessions: Sessions, work: Awaitable[T]) -> T:
         raise
 
 
-@router.post("/vouchers/validate", response_model=VoucherCheckOut)
+@router.post(
+    "/vouchers/validate",
+    openapi_extra=errors(
+        voucher_not_found=404, voucher_expired=409, voucher_inactive=409, voucher_depleted=409
+    ),
+    response_model=VoucherCheckOut,
+)
 async def validate_voucher(
     body: VoucherCodeIn,
     session: DbSession,
@@ -78,7 +85,17 @@ async def validate_voucher(
     )
 
 
-@router.post("/vouchers/redeem", response_model=RedemptionOut)
+@router.post(
+    "/vouchers/redeem",
+    openapi_extra=errors(
+        voucher_not_found=404,
+        voucher_expired=409,
+        voucher_inactive=409,
+        voucher_depleted=409,
+        voucher_already_redeemed=409,
+    ),
+    response_model=RedemptionOut,
+)
 async def redeem_voucher(
     body: VoucherCodeIn,
     response: Response,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 
 from spikeland.core.deps import ClientIp
+from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
 from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
@@ -79,12 +80,16 @@ async def list_users(
     )
 
 
-@router.get("/users/{user_id}", response_model=AdminUserOut)
+@router.get("/users/{user_id}", openapi_extra=errors(user_not_found=404), response_model=AdminUserOut)
 async def get_user(user_id: str, actor: AdminUser, session: DbSession) -> AdminUserOut:
     return AdminUserOut.model_validate(await admin.get_user(session, actor, user_id))
 
 
-@router.patch("/users/{user_id}/role", response_model=AdminUserOut)
+@router.patch(
+    "/users/{user_id}/role",
+    openapi_extra=errors(user_not_found=404, last_super_admin=409),
+    response_model=AdminUserOut,
+)
 async def change_role(
     user_id: str, body: RoleChange, actor: SuperAdminUser, session: DbSession, ip: ClientIp
 ) -> AdminUserOut:
@@ -92,7 +97,13 @@ async def change_role(
     return AdminUserOut.model_validate(user)
 
 
-@router.delete("/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/users/{user_id}",
+    openapi_extra=errors(
+        user_not_found=404, cannot_delete_self=403, last_super_admin=409, user_has_dependent_records=409
+    ),
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 async def delete_user(user_id: str, actor: AdminUser, session: DbSession, ip: ClientIp) -> None:
     await admin.delete_user(session, actor, user_id, ip)
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Depends, Request, Response, status
 
 from spikeland.core.deps import ClientIp, Limiter, SettingsDep
+from spikeland.core.openapi import errors
 from spikeland.db.session import DbSession
 from spikeland.identity import admin, service
 from spikeland.identity.deps import (
@@ -47,7 +48,7 @@ async def _decoy_cost(request: Request, settings: SettingsDep) -> DecoyCost:
     return decoy
 
 
-@router.post("/auth/login", response_model=SessionOut)
+@router.post("/auth/login", openapi_extra=errors(invalid_credentials=401), response_model=SessionOut)
 async def login(
     body: LoginRequest,
     response: Response,

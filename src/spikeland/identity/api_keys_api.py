@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Response, status
 from pydantic import StringConstraints
 
+from spikeland.core.openapi import errors
 from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import api_keys
@@ -43,7 +44,12 @@ class ApiKeyList(Schema):
     items: list[ApiKeyOut]
 
 
-@router.post("", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    openapi_extra=errors(api_key_limit_reached=409),
+    response_model=ApiKeyCreated,
+    status_code=status.HTTP_201_CREATED,
+)
 async def create_api_key(
     body: ApiKeyCreate, user: CurrentUser, session: DbSession, response: Response
 ) -> ApiKeyCreated:
@@ -59,6 +65,8 @@ async def list_api_keys(user: CurrentUser, session: DbSession) -> ApiKeyList:
     return ApiKeyList(items=[ApiKeyOut.model_validate(key) for key in keys])
 
 
-@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{key_id}", openapi_extra=errors(api_key_not_found=404), status_code=status.HTTP_204_NO_CONTENT
+)
 async def revoke_api_key(key_id: str, user: CurrentUser, session: DbSession) -> None:
     await api_keys.revoke_key(session, user.id, key_id)

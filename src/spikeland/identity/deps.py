@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spikeland.core.deps import Sessions
 from spikeland.core.errors import Forbidden, Unauthorized
+from spikeland.core.openapi import raises
 from spikeland.db.session import DbSession, DbUnit
 from spikeland.identity import api_keys
 from spikeland.identity.key_cache import KeyCache
@@ -220,6 +221,16 @@ def user_id_of(principal: Principal | None) -> str | None:
     """The caller's user id, None when signed out (routes that anyone may call)."""
     return principal.user.id if principal else None
 
+
+# What each dependency can answer, for the OpenAPI document (core.openapi): a bad credential is
+# refused even where signing in is optional; a missing one only where it is required.
+_BAD_CREDENTIALS = {"invalid_session": 401, "invalid_api_key": 401, "invalid_credentials": 401}
+_REQUIRED = {**_BAD_CREDENTIALS, "not_authenticated": 401}
+raises(optional_principal, **_BAD_CREDENTIALS)
+for _required in (require_caller, require_principal, require_user, by_user):
+    raises(_required, **_REQUIRED)
+raises(require_admin, **_REQUIRED, admin_required=403)
+raises(require_super_admin, **_REQUIRED, super_admin_required=403)
 
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Body, Response, status
 from pydantic import Field
 
 from spikeland.core.deps import Limiter, SettingsDep
-from spikeland.core.schemas import ErrorResponse, RequestSchema, Schema
+from spikeland.core.openapi import errors
+from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import data_rights
 from spikeland.identity.deps import CurrentUser, clear_session_cookie
@@ -43,11 +44,10 @@ async def export_me(user: CurrentUser, response: Response, session: DbSession) -
 @router.delete(
     "/me",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={
-        403: {"model": ErrorResponse, "description": "invalid_password"},
-        409: {"model": ErrorResponse, "description": "password_required or account_deletion_blocked"},
-        429: {"model": ErrorResponse, "description": "too many wrong passwords"},
-    },
+    # 429: too many wrong passwords (the Limiter).
+    openapi_extra=errors(
+        invalid_password=403, password_required=409, account_deletion_blocked=409, last_super_admin=409
+    ),
 )
 async def delete_me(
     body: Annotated[DeleteAccountRequest, Body()],

@@ -12,13 +12,13 @@ routes). ``callback`` checks that cookie against ``state``, exchanges the code, 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 
 from spikeland.core.deps import ClientIp, SettingsDep
-from spikeland.core.schemas import ErrorResponse
+from spikeland.core.openapi import errors
 from spikeland.core.security import Keyring, load_keyring
 from spikeland.db.session import DbSession
 from spikeland.identity import admin, oauth, service
@@ -28,7 +28,19 @@ from spikeland.settings import Settings
 router = APIRouter(tags=["auth"])
 
 FLOW_COOKIE_PATH = "/api/v1/auth/oauth"  # where app.py mounts these routes
-_ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (400, 404, 409, 503)}
+# Reaching the provider (its discovery document) can fail at the start already.
+_START_ERRORS = {
+    "oauth_provider_not_found": 404,
+    "oauth_provider_unavailable": 503,
+    "oauth_exchange_failed": 400,
+}
+_CALLBACK_ERRORS = {
+    **_START_ERRORS,
+    **dict.fromkeys(
+        ("oauth_denied", "oauth_failed", "oauth_identity_incomplete", "oauth_state_invalid"), 400
+    ),
+    **dict.fromkeys(("oauth_retry", "oauth_email_unverified"), 409),
+}
 
 
 def flow_cookie(provider: str) -> str:
@@ -64,7 +76,7 @@ def _callback_url(settings: Settings, provider: str) -> str:
     "/auth/oauth/{provider}/start",
     response_class=RedirectResponse,
     status_code=302,
-    responses=_ERRORS,
+    openapi_extra=errors(**_START_ERRORS),
     name="oauth_start",
 )
 async def start(
@@ -94,7 +106,7 @@ async def start(
     "/auth/oauth/{provider}/callback",
     response_class=RedirectResponse,
     status_code=303,
-    responses=_ERRORS,
+    openapi_extra=errors(**_CALLBACK_ERRORS),
     name="oauth_callback",
 )
 async def callback(

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import Field
 
 from spikeland.core.deps import ClientIp, Limiter, SettingsDep
+from spikeland.core.openapi import errors
 from spikeland.core.schemas import RequestSchema
 from spikeland.db.session import DbSession
 from spikeland.identity import admin, verification
@@ -58,7 +59,7 @@ async def request_verification(
     return Accepted(message="A confirmation link is on its way.")
 
 
-@router.post("/auth/verify-email/confirm", response_model=UserOut)
+@router.post("/auth/verify-email/confirm", openapi_extra=errors(invalid_token=400), response_model=UserOut)
 async def confirm_email(body: TokenRequest, session: DbSession) -> UserOut:
     return UserOut.model_validate(await verification.confirm_email(session, body.token))
 
@@ -77,7 +78,7 @@ async def request_magic_link(
     return Accepted(message=_IF_ACCOUNT)
 
 
-@router.post("/auth/magic-link/confirm", response_model=SessionOut)
+@router.post("/auth/magic-link/confirm", openapi_extra=errors(invalid_token=400), response_model=SessionOut)
 async def confirm_magic_link(
     body: TokenRequest, response: Response, session: DbSession, settings: SettingsDep, ip: ClientIp
 ) -> SessionOut:
@@ -87,7 +88,9 @@ async def confirm_magic_link(
     return SessionOut(user=UserOut.model_validate(signed_in.user), expires=signed_in.expires)
 
 
-@router.post("/auth/password/change", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/auth/password/change", openapi_extra=errors(wrong_password=400), status_code=status.HTTP_204_NO_CONTENT
+)
 async def change_password(
     body: PasswordChangeRequest,
     principal: CurrentPrincipal,
@@ -120,7 +123,11 @@ async def request_password_reset(
     return Accepted(message=_IF_ACCOUNT)
 
 
-@router.post("/auth/password/reset/confirm", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/auth/password/reset/confirm",
+    openapi_extra=errors(invalid_token=400),
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 async def reset_password(
     body: PasswordResetRequest, session: DbSession, settings: SettingsDep, limiter: Limiter
 ) -> None:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, UploadFile, status
 
 from spikeland.core.deps import SettingsDep, rate_limit
+from spikeland.core.openapi import errors
 from spikeland.core.schemas import Schema
 from spikeland.db.session import DbSession
 from spikeland.images import jobs, service
@@ -42,6 +43,7 @@ def _limit(action: str) -> Any:
 
 @router.post(
     "/images",
+    openapi_extra=errors(unsupported_image_type=415, file_too_large=413),
     response_model=AnonymousUpload,
     status_code=status.HTTP_201_CREATED,
     dependencies=[_limit("upload")],
@@ -68,6 +70,7 @@ async def upload(
 
 @router.post(
     "/images/{image_id}/enhance",
+    openapi_extra=errors(image_not_found=404),
     response_model=Job,
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[_limit("enhance")],

@@ -12,6 +12,7 @@ from fastapi import APIRouter, BackgroundTasks, File, Response, UploadFile, stat
 
 from spikeland.core.deps import SettingsDep
 from spikeland.core.errors import NotFound
+from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
@@ -46,7 +47,11 @@ def _filename(name: str, ext: str, suffix: str = "") -> str:
 
 
 @router.post(
-    "/images", response_model=ImageOut, status_code=status.HTTP_201_CREATED, dependencies=[LimitUploads]
+    "/images",
+    openapi_extra=errors(unsupported_image_type=415, file_too_large=413),
+    response_model=ImageOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[LimitUploads],
 )
 async def upload_image(
     user: CurrentUser,
@@ -72,21 +77,23 @@ async def list_images(
     return ImagePage(items=[image_out(v, user.id) for v in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/images/{image_id}", response_model=ImageOut)
+@router.get("/images/{image_id}", openapi_extra=errors(image_not_found=404), response_model=ImageOut)
 async def get_image(image_id: str, session: DbSession, principal: OptionalPrincipal) -> ImageOut:
     """The owner's image, or anyone's public image (signed in or not; a view is counted)."""
     viewer_id = user_id_of(principal)
     return image_out(await service.read_image(session, image_id, viewer_id), viewer_id)
 
 
-@router.patch("/images/{image_id}", response_model=ImageOut)
+@router.patch("/images/{image_id}", openapi_extra=errors(image_not_found=404), response_model=ImageOut)
 async def update_image(image_id: str, body: ImageUpdate, user: CurrentUser, session: DbSession) -> ImageOut:
     changes = body.model_dump(include=body.model_fields_set)
     view = await service.update_image(session, user.id, image_id, **changes)
     return image_out(view, user.id)
 
 
-@router.delete("/images/{image_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/images/{image_id}", openapi_extra=errors(image_not_found=404), status_code=status.HTTP_204_NO_CONTENT
+)
 async def delete_image(
     image_id: str, user: CurrentUser, session: DbSession, storage: StorageDep, background: BackgroundTasks
 ) -> Response:
@@ -96,7 +103,7 @@ async def delete_image(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/images/{image_id}/share", response_model=ShareOut)
+@router.post("/images/{image_id}/share", openapi_extra=errors(image_not_found=404), response_model=ShareOut)
 async def share_image(
     image_id: str, user: CurrentUser, session: DbSession, settings: SettingsDep
 ) -> ShareOut:
@@ -104,7 +111,11 @@ async def share_image(
     return ShareOut(share_token=token, share_url=service.share_url(settings.public_url, token))
 
 
-@router.delete("/images/{image_id}/share", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/images/{image_id}/share",
+    openapi_extra=errors(image_not_found=404),
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 async def revoke_share(image_id: str, user: CurrentUser, session: DbSession) -> Response:
     await service.revoke_share(session, user.id, image_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -112,6 +123,7 @@ async def revoke_share(image_id: str, user: CurrentUser, session: DbSession) -> 
 
 @router.get(
     "/images/{image_id}/original",
+    openapi_extra=errors(image_not_found=404),
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}},
 )
@@ -126,6 +138,7 @@ async def download_original(
 
 @router.get(
     "/share/{token}/original",
+    openapi_extra=errors(share_not_found=404),
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}},
     dependencies=[LimitPublic],
@@ -139,6 +152,7 @@ async def download_shared_original(token: str, session: DbSession, storage: Stor
 
 @router.get(
     "/share/{token}/enhanced",
+    openapi_extra=errors(share_not_found=404),
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}},
     dependencies=[LimitPublic],

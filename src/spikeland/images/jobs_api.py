@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spikeland.core.deps import Sessions
 from spikeland.core.errors import NotFound
+from spikeland.core.openapi import errors
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
 from spikeland.images import jobs
@@ -38,6 +39,7 @@ STREAM_POLL_SECONDS = 5.0  # re-read the job this often when no notification arr
 
 @router.post(
     "/images/{image_id}/enhance",
+    openapi_extra=errors(image_not_found=404, insufficient_tokens=402),
     response_model=Enhancement,
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[LimitEnhancements],
@@ -61,6 +63,7 @@ async def enhance(
 
 @router.post(
     "/images/batch-enhance",
+    openapi_extra=errors(image_not_found=404, insufficient_tokens=402),
     response_model=BatchEnhancement,
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[LimitEnhancements],
@@ -77,24 +80,32 @@ async def batch_enhance(body: BatchEnhanceRequest, user: CurrentUser, session: D
     )
 
 
-@router.get("/images/{image_id}/jobs", response_model=JobList)
+@router.get("/images/{image_id}/jobs", openapi_extra=errors(image_not_found=404), response_model=JobList)
 async def image_jobs(image_id: str, user: CurrentUser, session: DbSession) -> JobList:
     return JobList(items=[Job.model_validate(j) for j in await jobs.list_jobs(session, user.id, image_id)])
 
 
-@router.get("/jobs/{job_id}", response_model=Job)
+@router.get("/jobs/{job_id}", openapi_extra=errors(job_not_found=404), response_model=Job)
 async def get_job(job_id: str, principal: OptionalPrincipal, session: DbSession) -> Job:
     """The job for its owner (visitors' anonymous jobs: for anyone with the id)."""
     return Job.model_validate(await jobs.get_job(session, job_id, user_id_of(principal)))
 
 
-@router.post("/jobs/{job_id}/cancel", response_model=Job)
+@router.post(
+    "/jobs/{job_id}/cancel",
+    openapi_extra=errors(job_not_found=404, job_not_cancellable=409),
+    response_model=Job,
+)
 async def cancel_job(job_id: str, user: CurrentUser, session: DbSession) -> Job:
     """Cancel a waiting job and refund it (409 ``job_not_cancellable`` once it started)."""
     return Job.model_validate(await jobs.cancel(session, user.id, job_id))
 
 
-@router.get("/jobs/{job_id}/download", response_class=Response)
+@router.get(
+    "/jobs/{job_id}/download",
+    openapi_extra=errors(job_not_found=404, output_not_ready=404, file_not_found=404),
+    response_class=Response,
+)
 async def download(
     job_id: str, principal: OptionalPrincipal, session: DbSession, storage: StorageDep
 ) -> Response:
@@ -120,6 +131,7 @@ async def _job_events(request: Request) -> JobEvents:
 
 @router.get(
     "/jobs/{job_id}/events",
+    openapi_extra=errors(job_not_found=404),
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
@@ -39,12 +40,17 @@ async def list_pipelines(
     return PipelinePage(items=[PipelineOut.of(p, viewer) for p in page.items], next_cursor=page.next_cursor)
 
 
-@router.post("", response_model=PipelineOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    openapi_extra=errors(pipeline_limit=429),
+    response_model=PipelineOut,
+    status_code=status.HTTP_201_CREATED,
+)
 async def create_pipeline(body: PipelineCreate, user: CurrentUser, session: DbSession) -> PipelineOut:
     return PipelineOut.of(await service.create_pipeline(session, user.id, body), user.id)
 
 
-@router.get("/{pipeline_id}", response_model=PipelineOut)
+@router.get("/{pipeline_id}", openapi_extra=errors(pipeline_not_found=404), response_model=PipelineOut)
 async def get_pipeline(
     pipeline_id: str, principal: OptionalPrincipal, session: DbSession, token: ShareToken = None
 ) -> PipelineOut:
@@ -52,20 +58,30 @@ async def get_pipeline(
     return PipelineOut.of(await service.get_pipeline(session, pipeline_id, viewer, token), viewer)
 
 
-@router.patch("/{pipeline_id}", response_model=PipelineOut)
+@router.patch("/{pipeline_id}", openapi_extra=errors(pipeline_not_found=404), response_model=PipelineOut)
 async def update_pipeline(
     pipeline_id: str, body: PipelineUpdate, user: CurrentUser, session: DbSession
 ) -> PipelineOut:
     return PipelineOut.of(await service.update_pipeline(session, pipeline_id, user.id, body), user.id)
 
 
-@router.delete("/{pipeline_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+@router.delete(
+    "/{pipeline_id}",
+    openapi_extra=errors(pipeline_not_found=404, pipeline_in_use=409),
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+)
 async def delete_pipeline(pipeline_id: str, user: CurrentUser, session: DbSession) -> Response:
     await service.delete_pipeline(session, pipeline_id, user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{pipeline_id}/fork", response_model=PipelineOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{pipeline_id}/fork",
+    openapi_extra=errors(pipeline_not_found=404, pipeline_limit=429),
+    response_model=PipelineOut,
+    status_code=status.HTTP_201_CREATED,
+)
 async def fork_pipeline(
     pipeline_id: str,
     user: CurrentUser,

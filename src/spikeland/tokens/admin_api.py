@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from spikeland.core.deps import ClientIp
+from spikeland.core.openapi import errors
 from spikeland.db.session import DbSession
 from spikeland.identity import admin as identity_admin
 from spikeland.identity.deps import AdminUser
@@ -18,7 +19,12 @@ from spikeland.tokens.schemas import AdjustRequest, MovementOut
 router = APIRouter(prefix="/admin/users", tags=["admin"])
 
 
-@router.post("/{user_id}/tokens", response_model=MovementOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{user_id}/tokens",
+    openapi_extra=errors(user_not_found=404),
+    response_model=MovementOut,
+    status_code=status.HTTP_201_CREATED,
+)
 async def adjust(
     user_id: str,
     body: AdjustRequest,

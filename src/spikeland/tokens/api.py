@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, status
 
 from spikeland.core.hot_route import HotRoute
+from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.core.schemas import IsoDateTime
 from spikeland.db.session import DbSession, DbUnit
@@ -63,6 +64,7 @@ router.add_api_route(
     response_model=MovementOut,
     status_code=status.HTTP_201_CREATED,
     route_class_override=HotRoute,
+    openapi_extra=errors(insufficient_tokens=402),
 )
 
 
