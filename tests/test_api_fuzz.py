@@ -22,7 +22,11 @@ import pytest
 import schemathesis
 from schemathesis import Case, CheckContext, GenerationMode
 from schemathesis.core.transport import Response
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from spikeland.app import create_app
 from spikeland.settings import Settings
@@ -171,7 +175,12 @@ def no_undocumented_server_error(ctx: CheckContext, response: Response, case: Ca
     raise AssertionError(f"{case.method} {case.formatted_path}: {response.status_code} {response.text}")
 
 
-CHECKS = [no_undocumented_server_error, response_schema_conformance, content_type_conformance]
+CHECKS = [
+    no_undocumented_server_error,
+    response_schema_conformance,
+    content_type_conformance,
+    status_code_conformance,
+]
 
 
 def _cases() -> list[Any]:
