@@ -1,7 +1,11 @@
-"""Enhancement pipelines over HTTP: CRUD, visibility, forks, the per-user limit, system pipelines.
+"""Enhancement pipelines: CRUD, visibility, forks, the per-user limit, system pipelines.
 
-The app's requests commit, so every user made here (and with them their pipelines, albums, images
-and jobs, by cascade) and every system pipeline is deleted when the test ends.
+The rules live in images.pipelines (and the bodies' limits in pipeline_schemas), so they are tested
+there, on the rolled-back ``session`` with rows from the factories: no request, no commit, nothing
+to clean up. Each route keeps an HTTP test for its contract (status, envelope, camelCase, what
+``isOwner``/``isSystem``/``shareToken`` show to whom, 401 for anonymous writes). Those, and the
+concurrency test (committed rows, transactions of their own), commit: every user they make (and
+with them their pipelines, by cascade) is deleted when the test ends.
 """
 
 from __future__ import annotations
@@ -10,35 +14,39 @@ import asyncio
 import secrets
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from spikeland.core.errors import SpikelandError
+from spikeland.core.clock import utcnow
+from spikeland.core.errors import SpikelandError, ValidationFailed
 from spikeland.db.engine import transaction
 from spikeland.db.enums import EnhancementTier, JobStatus
 from spikeland.gallery.models import Album
 from spikeland.identity.models import User
 from spikeland.images import pipelines
-from spikeland.images.models import EnhancedImage, EnhancementPipeline, ImageEnhancementJob
-from spikeland.images.pipeline_schemas import PipelineCreate
-from tests.support import http_client, make_user
+from spikeland.images.models import EnhancementPipeline, ImageEnhancementJob, PipelineVisibility
+from spikeland.images.pipeline_schemas import PipelineCreate, PipelineOut, PipelineUpdate
+from spikeland.images.pipelines import PipelineInUse, PipelineLimit, PipelineNotFound
+from tests.support import http_client, make_image, make_pipeline, make_user
 from tests.support.fixtures import UserClient
 
 URL = "/api/v1/pipelines"
+PRIVATE, PUBLIC, LINK = PipelineVisibility.PRIVATE, PipelineVisibility.PUBLIC, PipelineVisibility.LINK
 
 
 @pytest.fixture
 async def made(app: FastAPI) -> AsyncIterator[dict[str, list[str]]]:
-    """Ids of committed users and system pipelines to delete after the test."""
-    rows: dict[str, list[str]] = {"users": [], "system": []}
+    """Ids of committed users to delete after the test."""
+    rows: dict[str, list[str]] = {"users": []}
     yield rows
     async with transaction(app.state.sessionmaker) as session:
-        await session.execute(delete(EnhancementPipeline).where(EnhancementPipeline.id.in_(rows["system"])))
         await session.execute(delete(User).where(User.id.in_(rows["users"])))
 
 
@@ -62,77 +70,63 @@ async def create(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
     return result
 
 
-async def listed(client: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
-    """Every pipeline the caller's list shows, by id (following the cursors)."""
-    seen: dict[str, dict[str, Any]] = {}
-    params: dict[str, Any] = {"limit": 100}
-    while True:
-        page = (await client.get(URL, params=params)).json()
-        seen.update((item["id"], item) for item in page["items"])
-        if not page["nextCursor"]:
-            return seen
-        params["cursor"] = page["nextCursor"]
-
-
-async def stored(app: FastAPI, pipeline_id: str) -> EnhancementPipeline | None:
-    async with transaction(app.state.sessionmaker) as session:
-        return await session.get(EnhancementPipeline, pipeline_id)
-
-
-async def add_rows(app: FastAPI, *rows: Any) -> None:
-    async with transaction(app.state.sessionmaker) as session:
-        session.add_all(rows)
-
-
-async def system_pipeline(app: FastAPI, made: dict[str, list[str]], **fields: Any) -> EnhancementPipeline:
-    fields.setdefault("name", f"System {secrets.token_hex(3)}")
-    pipeline = EnhancementPipeline(user_id=None, prompt_config={"customInstructions": "Be gentle."}, **fields)
-    await add_rows(app, pipeline)
-    made["system"].append(pipeline.id)
-    return pipeline
-
-
 def error_code(response: httpx.Response) -> str:
     return str(response.json()["error"]["code"])
 
 
-async def test_create_read_update_delete(app: FastAPI, user_client: UserClient) -> None:
-    client, user_id = await user_client()
-    created = await create(
-        client,
+async def _create(session: AsyncSession, user: User, **body: Any) -> EnhancementPipeline:
+    """A pipeline made by the service from a body as the API receives it (camelCase)."""
+    body.setdefault("name", f"pipe {secrets.token_hex(3)}")
+    return await pipelines.create_pipeline(session, user.id, PipelineCreate.model_validate(body))
+
+
+async def _update(session: AsyncSession, user: User, pipeline_id: str, **body: Any) -> EnhancementPipeline:
+    return await pipelines.update_pipeline(session, pipeline_id, user.id, PipelineUpdate.model_validate(body))
+
+
+async def _listed_ids(session: AsyncSession, user_id: str | None) -> set[str]:
+    """Every pipeline the user's list shows (following the cursors)."""
+    seen: set[str] = set()
+    cursor = None
+    while True:
+        page = await pipelines.list_pipelines(session, user_id, limit=100, cursor=cursor)
+        seen |= {p.id for p in page.items}
+        if not page.next_cursor:
+            return seen
+        cursor = page.next_cursor
+
+
+# ----------------------------------------------------------------------------- rules (service)
+
+
+async def test_create_update_delete(session: AsyncSession) -> None:
+    user = await make_user(session)
+    created = await _create(
+        session,
+        user,
         name="  Night shots  ",
         description="Dark scenes",
         tier="TIER_2K",
         autoCropConfig={"enabled": False, "allowUIElementCrop": False},
         generationConfig={"temperature": 0.4, "retryAttempts": 5},
     )
-    assert created["name"] == "Night shots" and created["tier"] == "TIER_2K"
-    assert (created["visibility"], created["shareToken"], created["usageCount"]) == ("PRIVATE", None, 0)
-    assert created["isOwner"] is True and created["isSystem"] is False
-    row = await stored(app, created["id"])
-    assert row is not None and row.user_id == user_id
-    assert row.auto_crop_config == {"enabled": False, "allowUIElementCrop": False}  # camelCase, as sent
-    assert row.generation_config == {"temperature": 0.4, "retryAttempts": 5}
-    assert row.analysis_config is None and row.prompt_config is None  # NULL: the system default
+    assert (created.name, created.tier, created.user_id) == ("Night shots", "TIER_2K", user.id)
+    assert (created.visibility, created.share_token, created.usage_count) == (PRIVATE, None, 0)
+    assert created.auto_crop_config == {"enabled": False, "allowUIElementCrop": False}  # camelCase, as sent
+    assert created.generation_config == {"temperature": 0.4, "retryAttempts": 5}
+    assert created.analysis_config is None and created.prompt_config is None  # NULL: the system default
 
-    fetched = (await client.get(f"{URL}/{created['id']}")).json()
-    assert fetched == created
-    assert (await listed(client))[created["id"]]["isOwner"] is True
-
-    patched = await client.patch(
-        f"{URL}/{created['id']}",
-        json={"name": " Night ", "description": None, "autoCropConfig": None, "promptConfig": {}},
+    patched = await _update(
+        session, user, created.id, name=" Night ", description=None, autoCropConfig=None, promptConfig={}
     )
-    assert patched.status_code == 200, patched.text
-    body = patched.json()
-    assert (body["name"], body["description"], body["tier"]) == ("Night", None, "TIER_2K")
-    assert (body["autoCropConfig"], body["promptConfig"]) == (None, {})
-    assert body["generationConfig"] == {"temperature": 0.4, "retryAttempts": 5}  # not sent: unchanged
+    assert (patched.name, patched.description, patched.tier) == ("Night", None, "TIER_2K")
+    assert (patched.auto_crop_config, patched.prompt_config) == (None, {})
+    assert patched.generation_config == {"temperature": 0.4, "retryAttempts": 5}  # not sent: unchanged
 
-    assert (await client.delete(f"{URL}/{created['id']}")).status_code == 204
-    gone = await client.get(f"{URL}/{created['id']}")
-    assert (gone.status_code, error_code(gone)) == (404, "pipeline_not_found")
-    assert await stored(app, created["id"]) is None
+    await pipelines.delete_pipeline(session, created.id, user.id)
+    with pytest.raises(PipelineNotFound) as gone:
+        await pipelines.get_pipeline(session, created.id, user.id)
+    assert gone.value.code == "pipeline_not_found"
 
 
 @pytest.mark.parametrize(
@@ -152,97 +146,92 @@ async def test_create_read_update_delete(app: FastAPI, user_client: UserClient) 
         {"usageCount": 1000},  # not the client's to set
     ],
 )
-async def test_invalid_bodies_are_422(user_client: UserClient, body: dict[str, Any]) -> None:
-    client, _ = await user_client()
-    response = await client.post(URL, json={"name": "ok", **body})
-    assert (response.status_code, error_code(response)) == (422, "validation_error"), response.text
-    pipeline = await create(client)
-    patched = await client.patch(f"{URL}/{pipeline['id']}", json=body)
-    assert patched.status_code == 422, patched.text
+def test_invalid_bodies_are_refused(body: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        PipelineCreate.model_validate({"name": "ok", **body})
+    with pytest.raises(ValidationError):
+        PipelineUpdate.model_validate(body)
 
 
-async def test_required_fields_cannot_be_patched_to_null(user_client: UserClient) -> None:
-    client, _ = await user_client()
-    pipeline = await create(client)
+def test_required_fields_cannot_be_patched_to_null() -> None:
     for field in ("name", "tier", "visibility"):
-        assert (await client.patch(f"{URL}/{pipeline['id']}", json={field: None})).status_code == 422
+        with pytest.raises(ValidationError):
+            PipelineUpdate.model_validate({field: None})
+    # The others may be: null clears the description or resets a config to the default.
+    cleared = PipelineUpdate.model_validate({"description": None, "promptConfig": None})
+    assert cleared.model_fields_set == {"description", "prompt_config"}
 
 
-async def test_anonymous_callers_read_but_do_not_write(app: FastAPI, user_client: UserClient) -> None:
-    owner, _ = await user_client()
-    public = await create(owner, visibility="PUBLIC")
-    async with http_client(app) as anonymous:
-        assert (await anonymous.get(f"{URL}/{public['id']}")).json()["isOwner"] is False
-        assert public["id"] in await listed(anonymous)
-        assert (await anonymous.post(URL, json={"name": "x"})).status_code == 401
-        assert (await anonymous.post(f"{URL}/{public['id']}/fork")).status_code == 401
-
-
-async def test_visibility_rules(app: FastAPI, user_client: UserClient) -> None:
-    owner, _ = await user_client()
-    other, _ = await user_client()
-    private = await create(owner)
-    public = await create(owner, visibility="PUBLIC")
-    link = await create(owner, visibility="LINK")
-    token = link["shareToken"]
+async def test_visibility_rules(session: AsyncSession) -> None:
+    owner, other = await make_user(session), await make_user(session)
+    private = await _create(session, owner)
+    public = await _create(session, owner, visibility="PUBLIC")
+    link = await _create(session, owner, visibility="LINK")
+    token = link.share_token
     assert isinstance(token, str) and len(token) >= 22
 
-    theirs = await listed(other)
-    assert public["id"] in theirs and private["id"] not in theirs and link["id"] not in theirs
-    assert {k: theirs[public["id"]][k] for k in ("isOwner", "isSystem", "shareToken")} == {
-        "isOwner": False,
-        "isSystem": False,
-        "shareToken": None,
-    }
-    assert {private["id"], public["id"], link["id"]} <= set(await listed(owner))
+    theirs = await _listed_ids(session, other.id)
+    assert public.id in theirs and private.id not in theirs and link.id not in theirs
+    assert {private.id, public.id, link.id} <= await _listed_ids(session, owner.id)
+    assert public.id in await _listed_ids(session, None)  # anonymous callers read public ones
 
-    for path, params in [
-        (private["id"], {}),
-        (private["id"], {"token": token}),  # another pipeline's token opens nothing
-        (link["id"], {}),
-        (link["id"], {"token": token[:-1] + ("A" if token[-1] != "A" else "B")}),
-        (link["id"], {"token": "é" * 22}),
-        ("c" + "0" * 24, {}),
+    for pipeline_id, given in [
+        (private.id, None),
+        (private.id, token),  # another pipeline's token opens nothing
+        (link.id, None),
+        (link.id, token[:-1] + ("A" if token[-1] != "A" else "B")),
+        (link.id, "é" * 22),
+        ("c" + "0" * 24, None),
     ]:
-        response = await other.get(f"{URL}/{path}", params=params)
-        assert (response.status_code, error_code(response)) == (404, "pipeline_not_found"), params
-    shared = await other.get(f"{URL}/{link['id']}", params={"token": token})
-    assert shared.status_code == 200 and shared.json()["shareToken"] is None  # only the owner sees it
-    assert (await other.get(f"{URL}/{public['id']}")).status_code == 200
+        with pytest.raises(PipelineNotFound):
+            await pipelines.get_pipeline(session, pipeline_id, other.id, given)
+    shared = await pipelines.get_pipeline(session, link.id, other.id, token)
+    assert shared.id == link.id
+    # The token is shown to the owner only.
+    assert PipelineOut.of(shared, other.id).share_token is None
+    assert PipelineOut.of(shared, owner.id).share_token == token
+    assert (await pipelines.get_pipeline(session, public.id, other.id)).id == public.id
+    assert (await pipelines.get_pipeline(session, public.id, None)).id == public.id
 
     for pipeline in (private, public, link):
-        path = f"{URL}/{pipeline['id']}"
-        assert (await other.patch(path, json={"name": "mine now"})).status_code == 404
-        assert (await other.delete(path)).status_code == 404
-    assert (await stored(app, private["id"])) is not None
+        with pytest.raises(PipelineNotFound):
+            await _update(session, other, pipeline.id, name="mine now")
+        with pytest.raises(PipelineNotFound):
+            await pipelines.delete_pipeline(session, pipeline.id, other.id)
+    assert (await pipelines.get_pipeline(session, private.id, owner.id)).name == private.name
 
     # Away from LINK the token grants nothing; back to LINK the same token works again.
-    hidden = await owner.patch(f"{URL}/{link['id']}", json={"visibility": "PRIVATE"})
-    assert hidden.json()["shareToken"] == token
-    assert (await other.get(f"{URL}/{link['id']}", params={"token": token})).status_code == 404
-    relinked = await owner.patch(f"{URL}/{link['id']}", json={"visibility": "LINK"})
-    assert relinked.json()["shareToken"] == token
-    assert (await other.get(f"{URL}/{link['id']}", params={"token": token})).status_code == 200
-    made_link = (await owner.patch(f"{URL}/{private['id']}", json={"visibility": "LINK"})).json()
-    assert made_link["shareToken"] and made_link["shareToken"] != token
+    hidden = await _update(session, owner, link.id, visibility="PRIVATE")
+    assert hidden.share_token == token
+    with pytest.raises(PipelineNotFound):
+        await pipelines.get_pipeline(session, link.id, other.id, token)
+    assert (await _update(session, owner, link.id, visibility="LINK")).share_token == token
+    assert (await pipelines.get_pipeline(session, link.id, other.id, token)).id == link.id
+    made_link = await _update(session, owner, private.id, visibility="LINK")
+    assert made_link.share_token and made_link.share_token != token
 
 
-async def test_list_is_paginated_newest_first(user_client: UserClient) -> None:
-    client, _ = await user_client()
-    ids = [(await create(client))["id"] for _ in range(3)]
-    first = (await client.get(URL, params={"limit": 2})).json()
-    assert first["nextCursor"]
-    second = (await client.get(URL, params={"limit": 2, "cursor": first["nextCursor"]})).json()
-    mine = [p["id"] for p in first["items"] + second["items"] if p["isOwner"]]
-    assert mine[:3] == ids[::-1]
-    bad = await client.get(URL, params={"cursor": "not-a-cursor"})
-    assert (bad.status_code, error_code(bad)) == (422, "invalid_cursor")
+async def test_list_is_paginated_newest_first(session: AsyncSession) -> None:
+    user = await make_user(session)
+    # Rows made in one transaction share CURRENT_TIMESTAMP: the dates are set, later than the rest.
+    soon = utcnow() + timedelta(days=1)
+    ids = [
+        (await make_pipeline(session, user.id, created_at=soon + timedelta(seconds=i))).id for i in range(3)
+    ]
+    first = await pipelines.list_pipelines(session, user.id, limit=2)
+    assert first.next_cursor
+    second = await pipelines.list_pipelines(session, user.id, limit=2, cursor=first.next_cursor)
+    mine = [p.id for p in first.items + second.items if p.user_id == user.id]
+    assert mine == ids[::-1]
+    with pytest.raises(ValidationFailed) as bad:
+        await pipelines.list_pipelines(session, user.id, cursor="not-a-cursor")
+    assert bad.value.code == "invalid_cursor"
 
 
-async def test_fork_copies_and_follows_the_access_rule(user_client: UserClient) -> None:
-    owner, _ = await user_client()
-    other, _ = await user_client()
-    link = await create(
+async def test_fork_copies_and_follows_the_access_rule(session: AsyncSession) -> None:
+    owner, other = await make_user(session), await make_user(session)
+    link = await _create(
+        session,
         owner,
         name="n" * 100,
         description="Old photos",
@@ -250,36 +239,170 @@ async def test_fork_copies_and_follows_the_access_rule(user_client: UserClient) 
         tier="TIER_4K",
         promptConfig={"customInstructions": "Restore scratches."},
     )
-    assert (await other.post(f"{URL}/{link['id']}/fork")).status_code == 404
+    with pytest.raises(PipelineNotFound):
+        await pipelines.fork_pipeline(session, link.id, other.id)
+    fork = await pipelines.fork_pipeline(session, link.id, other.id, token=link.share_token)
+    assert fork.name == "n" * 93 + " (copy)" and len(fork.name) == 100
+    assert (fork.visibility, fork.share_token, fork.user_id) == (PRIVATE, None, other.id)
+    assert (fork.tier, fork.description) == ("TIER_4K", "Old photos")
+    assert fork.prompt_config == {"customInstructions": "Restore scratches."}
+    assert fork.id != link.id and fork.usage_count == 0
+
+    named = await pipelines.fork_pipeline(session, fork.id, other.id, name="Mine")
+    assert named.name == "Mine"
+    private = await _create(session, owner)
+    with pytest.raises(PipelineNotFound):
+        await pipelines.fork_pipeline(session, private.id, other.id)
+
+
+async def test_fifty_pipelines_per_user_forks_included(session: AsyncSession) -> None:
+    user = await make_user(session)
+    public = await _create(session, user, visibility="PUBLIC")
+    for i in range(48):
+        await make_pipeline(session, user.id, name=f"p{i}")
+    last = await _create(session, user)  # the 50th
+
+    with pytest.raises(PipelineLimit) as over:
+        await _create(session, user, name="one more")
+    assert (over.value.code, over.value.details) == ("pipeline_limit", {"limit": 50})
+    with pytest.raises(PipelineLimit):
+        await pipelines.fork_pipeline(session, public.id, user.id)
+
+    await pipelines.delete_pipeline(session, last.id, user.id)
+    assert (await pipelines.fork_pipeline(session, public.id, user.id)).user_id == user.id
+    with pytest.raises(PipelineLimit):
+        await _create(session, user, name="again")
+
+
+async def test_delete_is_refused_while_an_album_uses_it(session: AsyncSession) -> None:
+    user = await make_user(session)
+    pipeline = await _create(session, user)
+    album = Album(user_id=user.id, name="Trips", pipeline_id=pipeline.id)
+    image = await make_image(session, user.id)
+    session.add(album)
+    job = ImageEnhancementJob(
+        image_id=image.id,
+        user_id=user.id,
+        tier=EnhancementTier.TIER_1K,
+        tokens_cost=2,
+        status=JobStatus.COMPLETED,
+        pipeline_id=pipeline.id,
+    )
+    session.add(job)
+    await session.flush()
+
+    with pytest.raises(PipelineInUse) as refused:
+        await pipelines.delete_pipeline(session, pipeline.id, user.id)
+    assert refused.value.code == "pipeline_in_use"
+    await session.delete(album)
+    await pipelines.delete_pipeline(session, pipeline.id, user.id)
+    await session.refresh(job)
+    assert job.pipeline_id is None  # the job's history stays
+
+
+async def test_system_pipelines_are_for_everyone_and_nobody_edits_them(session: AsyncSession) -> None:
+    system = await make_pipeline(
+        session, None, tier=EnhancementTier.TIER_2K, prompt_config={"customInstructions": "Be gentle."}
+    )
+    user = await make_user(session)
+    assert system.id in await _listed_ids(session, user.id)
+    assert system.id in await _listed_ids(session, None)
+    assert (await pipelines.get_pipeline(session, system.id, None)).id == system.id
+
+    with pytest.raises(PipelineNotFound):
+        await _update(session, user, system.id, name="Hijacked")
+    with pytest.raises(PipelineNotFound):
+        await pipelines.delete_pipeline(session, system.id, user.id)
+    assert (await pipelines.get_pipeline(session, system.id, user.id)).user_id is None
+
+    # What the API shows of it: a system pipeline, nobody's own.
+    shown = PipelineOut.of(system, user.id)
+    assert (shown.is_system, shown.is_owner, shown.tier) == (True, False, EnhancementTier.TIER_2K)
+
+    fork = await pipelines.fork_pipeline(session, system.id, user.id)
+    assert (fork.name, fork.user_id) == (f"{system.name} (copy)", user.id)
+    assert fork.prompt_config == {"customInstructions": "Be gentle."}
+
+
+# ----------------------------------------------------------------------------- contract (HTTP)
+
+
+async def test_create_route(app: FastAPI, user_client: UserClient) -> None:
+    client, _ = await user_client()
+    created = await create(client, name="Night", tier="TIER_2K", generationConfig={"retryAttempts": 5})
+    assert (created["name"], created["tier"], created["visibility"]) == ("Night", "TIER_2K", "PRIVATE")
+    assert (created["shareToken"], created["usageCount"], created["description"]) == (None, 0, None)
+    assert (created["isOwner"], created["isSystem"]) == (True, False)
+    assert created["generationConfig"] == {"retryAttempts": 5} and created["autoCropConfig"] is None
+    assert {"id", "createdAt", "updatedAt", "analysisConfig", "promptConfig"} <= set(created)
+    invalid = await client.post(URL, json={"name": "ok", "tier": "FREE"})
+    assert (invalid.status_code, error_code(invalid)) == (422, "validation_error")
+    async with http_client(app) as anonymous:
+        assert (await anonymous.post(URL, json={"name": "x"})).status_code == 401
+
+
+async def test_read_routes_show_the_token_to_the_owner_only(app: FastAPI, user_client: UserClient) -> None:
+    owner, _ = await user_client()
+    other, _ = await user_client()
+    link = await create(owner, visibility="LINK")
+    public = await create(owner, visibility="PUBLIC")
+    token = link["shareToken"]
+    assert isinstance(token, str)
+    assert (await owner.get(f"{URL}/{link['id']}")).json() == link
+
+    shared = await other.get(f"{URL}/{link['id']}", params={"token": token})
+    assert shared.status_code == 200
+    assert (shared.json()["shareToken"], shared.json()["isOwner"]) == (None, False)
+    hidden = await other.get(f"{URL}/{link['id']}")
+    assert (hidden.status_code, error_code(hidden)) == (404, "pipeline_not_found")
+
+    first = await owner.get(URL, params={"limit": 1})
+    assert first.status_code == 200 and first.json()["nextCursor"]
+    assert [p["id"] for p in first.json()["items"]] == [public["id"]]  # newest first
+    second = await owner.get(URL, params={"limit": 1, "cursor": first.json()["nextCursor"]})
+    assert [p["id"] for p in second.json()["items"]] == [link["id"]]
+    bad = await owner.get(URL, params={"cursor": "not-a-cursor"})
+    assert (bad.status_code, error_code(bad)) == (422, "invalid_cursor")
+    async with http_client(app) as anonymous:
+        seen = (await anonymous.get(f"{URL}/{public['id']}")).json()
+        assert (seen["isOwner"], seen["isSystem"], seen["shareToken"]) == (False, False, None)
+        assert (await anonymous.get(URL, params={"limit": 1})).status_code == 200
+
+
+async def test_update_and_delete_routes(user_client: UserClient) -> None:
+    client, _ = await user_client()
+    other, _ = await user_client()
+    pipeline = await create(client, description="Dark")
+    path = f"{URL}/{pipeline['id']}"
+    patched = await client.patch(path, json={"description": None, "promptConfig": {}})
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["description"], patched.json()["promptConfig"]) == (None, {})
+    nulled = await client.patch(path, json={"name": None})
+    assert (nulled.status_code, error_code(nulled)) == (422, "validation_error")
+    refused = await other.patch(path, json={"name": "mine now"})
+    assert (refused.status_code, error_code(refused)) == (404, "pipeline_not_found")
+    assert (await other.delete(path)).status_code == 404
+
+    deleted = await client.delete(path)
+    assert deleted.status_code == 204 and deleted.content == b""
+    assert (await client.get(path)).status_code == 404
+
+
+async def test_fork_route(app: FastAPI, user_client: UserClient) -> None:
+    owner, _ = await user_client()
+    other, _ = await user_client()
+    link = await create(owner, visibility="LINK")
+    hidden = await other.post(f"{URL}/{link['id']}/fork")
+    assert (hidden.status_code, error_code(hidden)) == (404, "pipeline_not_found")
     forked = await other.post(f"{URL}/{link['id']}/fork", params={"token": link["shareToken"]})
     assert forked.status_code == 201, forked.text
     fork = forked.json()
-    assert fork["name"] == "n" * 93 + " (copy)" and len(fork["name"]) == 100
+    assert fork["name"] == f"{link['name']} (copy)"
     assert (fork["visibility"], fork["shareToken"], fork["isOwner"]) == ("PRIVATE", None, True)
-    assert (fork["tier"], fork["description"]) == ("TIER_4K", "Old photos")
-    assert fork["promptConfig"] == {"customInstructions": "Restore scratches."}
-    assert fork["id"] != link["id"] and fork["usageCount"] == 0
-
     named = await other.post(f"{URL}/{fork['id']}/fork", json={"name": "  Mine  "})
     assert named.status_code == 201 and named.json()["name"] == "Mine"
-    private = await create(owner)
-    assert (await other.post(f"{URL}/{private['id']}/fork")).status_code == 404
-
-
-async def test_fifty_pipelines_per_user_forks_included(app: FastAPI, user_client: UserClient) -> None:
-    client, user_id = await user_client()
-    public = await create(client, visibility="PUBLIC")
-    await add_rows(app, *(EnhancementPipeline(name=f"p{i}", user_id=user_id) for i in range(48)))
-    last = await create(client)  # the 50th
-
-    over = await client.post(URL, json={"name": "one more"})
-    assert (over.status_code, error_code(over)) == (429, "pipeline_limit")
-    fork = await client.post(f"{URL}/{public['id']}/fork")
-    assert (fork.status_code, error_code(fork)) == (429, "pipeline_limit")
-
-    assert (await client.delete(f"{URL}/{last['id']}")).status_code == 204
-    assert (await client.post(f"{URL}/{public['id']}/fork")).status_code == 201
-    assert (await client.post(URL, json={"name": "again"})).status_code == 429
+    async with http_client(app) as anonymous:
+        assert (await anonymous.post(f"{URL}/{link['id']}/fork")).status_code == 401
 
 
 async def _create_outcome(makers: async_sessionmaker[AsyncSession], user_id: str, name: str) -> str:
@@ -305,64 +428,6 @@ async def test_concurrent_creates_never_pass_the_limit(
     async with transaction(makers) as session:
         count = select(func.count()).where(EnhancementPipeline.user_id == user_id)
         assert await session.scalar(count) == 50
-
-
-async def test_delete_is_refused_while_an_album_uses_it(app: FastAPI, user_client: UserClient) -> None:
-    client, user_id = await user_client()
-    pipeline = await create(client)
-    album = Album(user_id=user_id, name="Trips", pipeline_id=pipeline["id"])
-    image = EnhancedImage(
-        user_id=user_id,
-        name="a.jpg",
-        original_url="/a",
-        original_r2_key="a",
-        original_width=1,
-        original_height=1,
-        original_size_bytes=1,
-        original_format="jpeg",
-    )
-    await add_rows(app, album, image)
-    job = ImageEnhancementJob(
-        image_id=image.id,
-        user_id=user_id,
-        tier=EnhancementTier.TIER_1K,
-        tokens_cost=2,
-        status=JobStatus.COMPLETED,
-        pipeline_id=pipeline["id"],
-    )
-    await add_rows(app, job)
-
-    refused = await client.delete(f"{URL}/{pipeline['id']}")
-    assert (refused.status_code, error_code(refused)) == (409, "pipeline_in_use")
-    async with transaction(app.state.sessionmaker) as session:
-        await session.execute(delete(Album).where(Album.id == album.id))
-    assert (await client.delete(f"{URL}/{pipeline['id']}")).status_code == 204
-    async with transaction(app.state.sessionmaker) as session:
-        kept = await session.get(ImageEnhancementJob, job.id)
-        assert kept is not None and kept.pipeline_id is None  # the job's history stays
-
-
-async def test_system_pipelines_are_for_everyone_and_nobody_edits_them(
-    app: FastAPI, user_client: UserClient, made: dict[str, list[str]]
-) -> None:
-    system = await system_pipeline(app, made, tier=EnhancementTier.TIER_2K)
-    client, _ = await user_client()
-    seen = (await listed(client))[system.id]
-    assert (seen["isSystem"], seen["isOwner"], seen["tier"]) == (True, False, "TIER_2K")
-    async with http_client(app) as anonymous:
-        assert system.id in await listed(anonymous)
-        assert (await anonymous.get(f"{URL}/{system.id}")).json()["isSystem"] is True
-
-    path = f"{URL}/{system.id}"
-    assert (await client.patch(path, json={"name": "Hijacked"})).status_code == 404
-    assert (await client.delete(path)).status_code == 404
-    kept = await stored(app, system.id)
-    assert kept is not None and kept.name == system.name
-
-    fork = await client.post(f"{path}/fork")
-    assert fork.status_code == 201
-    assert fork.json()["name"] == f"{system.name} (copy)" and fork.json()["isSystem"] is False
-    assert fork.json()["promptConfig"] == {"customInstructions": "Be gentle."}
 
 
 # ----------------------------------------------------------------------------- for the job pipeline

@@ -68,6 +68,7 @@ async def make_pipeline(session: AsyncSession, user_id: str | None, **fields: An
     pipeline = EnhancementPipeline(user_id=user_id, **fields)
     session.add(pipeline)
     await session.flush()
+    await session.refresh(pipeline)  # the server defaults (createdAt, usageCount), readable without IO
     return pipeline
 
 
