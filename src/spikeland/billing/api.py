@@ -61,7 +61,11 @@ async def list_plans(
 @router.post(
     "/checkout",
     openapi_extra=errors(
-        package_not_found=404, plan_not_found=404, payment_provider_error=502, payments_unavailable=503
+        package_not_found=404,
+        plan_not_found=404,
+        subscription_exists=409,
+        payment_provider_error=502,
+        payments_unavailable=503,
     ),
     response_model=CheckoutOut,
 )
@@ -137,6 +141,7 @@ async def schedule_downgrade(
     openapi_extra=errors(
         no_active_subscription=404,
         no_downgrade_scheduled=409,
+        plan_not_found=409,
         payments_unavailable=503,
         payment_provider_error=502,
     ),

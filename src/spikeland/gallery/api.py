@@ -190,7 +190,11 @@ async def delete_album(album_id: str, user: CurrentUser, session: DbSession) -> 
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/albums/{album_id}/share", openapi_extra=errors(album_not_found=404), response_model=ShareOut)
+@router.post(
+    "/albums/{album_id}/share",
+    openapi_extra=errors(album_not_found=404, album_private=409),
+    response_model=ShareOut,
+)
 async def share_album(
     album_id: str, user: CurrentUser, session: DbSession, settings: SettingsDep
 ) -> ShareOut:

@@ -91,7 +91,12 @@ async def list_items(
     )
 
 
-@admin_router.post("", response_model=FeaturedItemOut, status_code=status.HTTP_201_CREATED)
+@admin_router.post(
+    "",
+    openapi_extra=errors(job_not_completed=409),
+    response_model=FeaturedItemOut,
+    status_code=status.HTTP_201_CREATED,
+)
 async def create_item(
     body: FeaturedItemCreate, actor: AdminUser, session: DbSession, cache: Cache, settings: SettingsDep
 ) -> FeaturedItemOut:

@@ -93,6 +93,7 @@ async def validate_voucher(
         voucher_inactive=409,
         voucher_depleted=409,
         voucher_already_redeemed=409,
+        already_subscribed=409,
     ),
     response_model=RedemptionOut,
 )

@@ -45,7 +45,12 @@ class PasswordResetRequest(RequestSchema):
 _IF_ACCOUNT = "If an account uses this address, an email is on its way."
 
 
-@router.post("/auth/verify-email/request", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/auth/verify-email/request",
+    openapi_extra=errors(already_verified=409),
+    response_model=Accepted,
+    status_code=status.HTTP_202_ACCEPTED,
+)
 async def request_verification(
     user: CurrentUser,
     session: DbSession,
