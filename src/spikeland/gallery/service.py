@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -187,10 +187,16 @@ def _constraint(exc: IntegrityError) -> str | None:
     return str(name) if name else None
 
 
-async def _save(session: AsyncSession, album: Album) -> None:
-    """Flush the album; the unique (userId, name, privacy) index turns a duplicate into 409."""
+async def _save(session: AsyncSession, album: Album, apply: Callable[[], None] | None = None) -> None:
+    """Flush the album; the unique (userId, name, privacy) index turns a duplicate into 409.
+
+    ``apply`` makes the album's changes inside the savepoint: ``begin_nested()`` first flushes
+    what is pending, so a duplicate set before it would fail outside the savepoint and leave the
+    caller's transaction unusable (a request rolls back anyway; a service caller would not)."""
     try:
         async with session.begin_nested():
+            if apply is not None:
+                apply()
             session.add(album)
             await session.flush()
     except IntegrityError as exc:
@@ -274,12 +280,15 @@ async def update_album(
     cover = changes.get("cover_image_id")
     if cover is not None:
         await _require_in_album(session, album, [cover])
-    for field in ("name", "description", "default_tier", "sort_order", "pipeline_id", "cover_image_id"):
-        if field in changes:
-            setattr(album, field, changes[field])
-    if "privacy" in changes:
-        _set_privacy(album, changes["privacy"])
-    await _save(session, album)
+
+    def apply() -> None:
+        for field in ("name", "description", "default_tier", "sort_order", "pipeline_id", "cover_image_id"):
+            if field in changes:
+                setattr(album, field, changes[field])
+        if "privacy" in changes:
+            _set_privacy(album, changes["privacy"])
+
+    await _save(session, album, apply)
     view = await _find(session, Album.id == album.id)
     assert view is not None
     return view
