@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from spikeland.db.engine import SERVER_SETTINGS, async_url
 
 
 @pytest.fixture
@@ -17,3 +20,16 @@ def server_dir() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="spikeland-embedded-") as tmp:
         Path(tmp).chmod(0o755)
         yield Path(tmp)
+
+
+@pytest.fixture
+async def one_connection(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine whose pool holds a single connection, so every unit gets the same one back."""
+    engine = create_async_engine(
+        async_url(database_url),
+        pool_size=1,
+        max_overflow=0,
+        connect_args={"server_settings": SERVER_SETTINGS},
+    )
+    yield engine
+    await engine.dispose()

@@ -5,30 +5,16 @@ connection's next users are unaffected."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from spikeland.db.engine import SERVER_SETTINGS, async_url, make_sessionmaker
+from spikeland.db.engine import make_sessionmaker
 from spikeland.db.lazy_begin import reads_only
 from spikeland.db.session import DriverConnections, RequestDb
 from spikeland.identity.models import User
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """One pooled connection, so each session gets the one the last gave back."""
-    engine = create_async_engine(
-        async_url(database_url),
-        pool_size=1,
-        max_overflow=0,
-        connect_args={"server_settings": SERVER_SETTINGS},
-    )
-    yield engine
-    await engine.dispose()
 
 
 def unit(engine: AsyncEngine) -> RequestDb:
@@ -62,9 +48,9 @@ def test_what_counts_as_a_plain_read(statement: str, reads: bool) -> None:
     assert reads_only(statement) is reads
 
 
-async def test_reads_send_no_begin_and_a_write_begins_one_transaction(engine: AsyncEngine) -> None:
+async def test_reads_send_no_begin_and_a_write_begins_one_transaction(one_connection: AsyncEngine) -> None:
     user_id = f"lazy-{secrets.token_hex(4)}"
-    db = unit(engine)
+    db = unit(one_connection)
     session = db.session()
     await session.scalar(select(User.id).limit(1))
     assert not (await driver_of(session)).is_in_transaction()
@@ -74,39 +60,39 @@ async def test_reads_send_no_begin_and_a_write_begins_one_transaction(engine: As
     )
     assert (await driver_of(session)).is_in_transaction()
     await db.close()  # no commit: the write is rolled back
-    async with engine.connect() as conn:
+    async with one_connection.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM users WHERE id = :id"), {"id": user_id}) == 0
 
 
-async def test_a_locking_read_begins_the_transaction(engine: AsyncEngine) -> None:
-    db = unit(engine)
+async def test_a_locking_read_begins_the_transaction(one_connection: AsyncEngine) -> None:
+    db = unit(one_connection)
     session = db.session()
     await session.execute(select(User.id).limit(1).with_for_update())
     assert (await driver_of(session)).is_in_transaction()
     await db.close()
 
 
-async def test_the_driver_after_reads_is_in_a_transaction(engine: AsyncEngine) -> None:
-    db = unit(engine)
+async def test_the_driver_after_reads_is_in_a_transaction(one_connection: AsyncEngine) -> None:
+    db = unit(one_connection)
     await db.session().scalar(text("SELECT 1"))
     assert (await db.driver()).is_in_transaction()
     await db.commit()
     await db.close()
 
 
-async def test_other_sessions_on_the_same_connection_begin_as_usual(engine: AsyncEngine) -> None:
-    db = unit(engine)
+async def test_other_sessions_on_the_same_connection_begin_as_usual(one_connection: AsyncEngine) -> None:
+    db = unit(one_connection)
     await db.session().scalar(text("SELECT 1"))  # deferred, then given back to the pool
     await db.commit()
     await db.close()
-    async with make_sessionmaker(engine)() as session:
+    async with make_sessionmaker(one_connection)() as session:
         await session.scalar(text("SELECT 1"))
         assert (await driver_of(session)).is_in_transaction()
 
 
-async def test_a_first_write_of_many_rows_is_in_the_transaction(engine: AsyncEngine) -> None:
+async def test_a_first_write_of_many_rows_is_in_the_transaction(one_connection: AsyncEngine) -> None:
     ids = [f"lazy-{secrets.token_hex(4)}" for _ in range(2)]
-    db = unit(engine)
+    db = unit(one_connection)
     session = db.session()
     await session.execute(  # executemany: the dialect's other execution path
         text("""INSERT INTO users (id, email, "updatedAt") VALUES (:id, :email, now())"""),
@@ -114,13 +100,13 @@ async def test_a_first_write_of_many_rows_is_in_the_transaction(engine: AsyncEng
     )
     assert (await driver_of(session)).is_in_transaction()
     await db.close()
-    async with engine.connect() as conn:
+    async with one_connection.connect() as conn:
         found = await conn.scalar(text("SELECT count(*) FROM users WHERE id = ANY(:ids)"), {"ids": ids})
     assert found == 0
 
 
-async def test_a_session_at_another_isolation_level_begins_at_once(engine: AsyncEngine) -> None:
-    db = unit(engine)
+async def test_a_session_at_another_isolation_level_begins_at_once(one_connection: AsyncEngine) -> None:
+    db = unit(one_connection)
     session = db.session()
     await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     await session.scalar(text("SELECT 1"))

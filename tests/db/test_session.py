@@ -5,31 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from spikeland.db.engine import SERVER_SETTINGS, async_url, make_sessionmaker
+from spikeland.db.engine import async_url, make_sessionmaker
 from spikeland.db.session import DriverConnections, RequestDb
 from spikeland.identity.models import User
 
 INSERT = 'INSERT INTO users (id, email, "updatedAt") VALUES ($1, $2, now())'
-
-
-@pytest.fixture
-async def one_connection(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """An engine whose pool holds a single connection, so every unit gets the same one back."""
-    engine = create_async_engine(
-        async_url(database_url),
-        pool_size=1,
-        max_overflow=0,
-        connect_args={"server_settings": SERVER_SETTINGS},
-    )
-    yield engine
-    await engine.dispose()
 
 
 def unit(engine: AsyncEngine, connections: DriverConnections | None = None) -> RequestDb:
