@@ -15,7 +15,9 @@ CHECKED = {
     # tests/core/test_hot_route.py compares it with APIRoute request by request, and
     # tests/core/test_hot_route_spend.py does so on the real token spend (its only user).
     "fastapi": "0.165",
-    # db.session: the asyncpg adapter's _transaction / _start_transaction for the driver-mode unit.
+    # db.session: the asyncpg adapter's _transaction / _start_transaction for the driver-mode unit;
+    # db.lazy_begin: its isolation_level / _isolation_setting and the cursor's _adapt_connection
+    # (tests/db/test_lazy_begin.py checks what a read sends).
     "sqlalchemy": "2.1",
     # integrations.stripe: overrides the HTTP client's _get_request_args_kwargs.
     "stripe": "16.1",
