@@ -18,7 +18,7 @@ from spikeland.billing.schemas import (
     WebhookAck,
 )
 from spikeland.core import http_cache
-from spikeland.core.deps import SettingsDep
+from spikeland.core.deps import IdempotencyKey, SettingsDep
 from spikeland.core.errors import SpikelandError
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
@@ -27,8 +27,6 @@ from spikeland.identity.deps import CurrentUser
 from spikeland.integrations.stripe import make_gateway
 
 router = APIRouter(prefix="/billing", tags=["billing"])
-
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 
 
 # The catalogue changes when an operator edits it, rarely; a pricing page may show it a minute late.

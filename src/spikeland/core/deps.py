@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spikeland.core.openapi import raises
@@ -60,6 +60,8 @@ Limiter = Annotated[RateLimiter, Depends(raises(_limiter, rate_limited=429))]
 ClientIp = Annotated[str, Depends(_client_ip)]
 # For work in a transaction of its own (the request's is rolled back by an error) and after it.
 Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
+# A client's key for a money-moving call: per user, one key names one request (tokens.idempotency).
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 
 
 def rate_limit(

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Request, Response, UploadFile, status
 
 from spikeland.core import http_cache
-from spikeland.core.deps import SettingsDep
+from spikeland.core.deps import IdempotencyKey, SettingsDep
 from spikeland.core.errors import NotFound
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
@@ -38,7 +38,6 @@ from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
 from spikeland.images import service as images
 from spikeland.images.deps import LimitEnhancements, LimitPublic, LimitUploads, read_upload
 from spikeland.images.job_schemas import Job
-from spikeland.images.jobs_api import IdempotencyKey
 from spikeland.images.schemas import ImagePage, ShareOut, image_out
 from spikeland.integrations.deps import StorageDep
 from spikeland.settings import Settings

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from spikeland.core.deps import ClientIp, Limiter, Sessions, SettingsDep
+from spikeland.core.deps import ClientIp, IdempotencyKey, Limiter, Sessions, SettingsDep
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
 from spikeland.db.engine import transaction
@@ -29,7 +29,6 @@ from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
 router = APIRouter(tags=["growth"])
 
 T = TypeVar("T")
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 
 
 async def _recording_status(sessions: Sessions, work: Awaitable[T]) -> T:

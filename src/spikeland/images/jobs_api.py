@@ -7,11 +7,11 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from spikeland.core.deps import Sessions
+from spikeland.core.deps import IdempotencyKey, Sessions
 from spikeland.core.errors import NotFound
 from spikeland.core.openapi import errors
 from spikeland.db.session import DbSession
@@ -33,7 +33,6 @@ from spikeland.worker.events import JobEvents
 
 router = APIRouter(tags=["jobs"])
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 STREAM_POLL_SECONDS = 5.0  # re-read the job this often when no notification arrives
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from spikeland.core.deps import ClientIp
+from spikeland.core.deps import ClientIp, IdempotencyKey
 from spikeland.core.openapi import errors
 from spikeland.db.session import DbSession
 from spikeland.identity import admin as identity_admin
@@ -12,7 +12,6 @@ from spikeland.identity.deps import AdminUser
 from spikeland.ops import audit
 from spikeland.ops.models import AuditAction
 from spikeland.tokens import service
-from spikeland.tokens.api import IdempotencyKey
 from spikeland.tokens.idempotency import fingerprint, idempotency_source
 from spikeland.tokens.schemas import AdjustRequest, MovementOut
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Query, status
 
+from spikeland.core.deps import IdempotencyKey
 from spikeland.core.hot_route import HotRoute
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
@@ -27,7 +28,6 @@ from spikeland.tokens.schemas import (
 # Ordinary FastAPI routes; only the spend is a HotRoute (see docs/architecture.md, "Hot paths").
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 _SPEND_TYPES = {
     "enhancement": TokenTransactionType.SPEND_ENHANCEMENT,
     "generation": TokenTransactionType.SPEND_MCP_GENERATION,
