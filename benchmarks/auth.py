@@ -67,22 +67,27 @@ def running_server(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + (600 if wrapper else 120)
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"serve exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-            try:
-                if httpx.get(f"{base}/health", timeout=30 if wrapper else 1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("no 200 from /health")
-            time.sleep(0.05)
+        wait_for_ok(proc, f"{base}/health", seconds=600 if wrapper else 120, timeout=30 if wrapper else 1)
         yield base, proc.pid
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def wait_for_ok(proc: subprocess.Popen[bytes], url: str, seconds: float, timeout: float = 1) -> None:
+    """Until ``url`` answers 200; raises when ``proc`` exits first or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: process exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+        try:
+            if httpx.get(url, timeout=timeout).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no 200 from {url}")
+        time.sleep(0.05)
 
 
 async def credentials(base: str, database_url: str) -> tuple[str, str]:

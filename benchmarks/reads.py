@@ -24,15 +24,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
-from auth import free_port, running_server
+from auth import free_port, running_server, wait_for_ok
 from ledger import fresh_database, save_report
 from loadgen import kind, load_process
 from populate import Shape, create_api_key, fill
@@ -96,18 +94,7 @@ def running_peer(url: str) -> Iterator[str]:
     proc = subprocess.Popen([sys.executable, str(peer), url, str(port)], stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"peer exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-            try:
-                if httpx.get(f"{base}/floor", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("no 200 from the peer")
-            time.sleep(0.05)
+        wait_for_ok(proc, f"{base}/floor", seconds=60)
         yield base
     finally:
         proc.terminate()
