@@ -8,8 +8,6 @@ built once as a template; each test works on its own copy.
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 from collections.abc import Iterator
 
 import asyncpg
@@ -17,7 +15,8 @@ import pytest
 
 from spikeland.db import migrate
 from spikeland.db.adopt import AdoptResult, adopt, adopt_async
-from tests.conftest import create_database, drop_database, with_database
+from tests.conftest import create_database, drop_database
+from tests.db.copies import copy_of, unique_name
 
 HEAD = "0007_keyset_indexes"
 
@@ -45,10 +44,6 @@ UPDATE users SET "referredById" = 'cuser0000000000000000001' WHERE id = 'cuser00
 INSERT INTO accounts (id, "userId", type, provider, "providerAccountId")
 VALUES ('cacct0000000000000000001', 'cuser0000000000000000001', 'oauth', 'github', '42');
 """
-
-
-def _name(prefix: str) -> str:
-    return f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
 
 
 async def _execute(url: str, sql: str) -> None:
@@ -89,27 +84,10 @@ def assert_matches_models(url: str) -> None:
     migrate.check(url)
 
 
-async def _clone(server_url: str, template: str, name: str) -> str:
-    """CREATE DATABASE ... TEMPLATE, retried while the template's last backend is still exiting."""
-    admin = await asyncpg.connect(with_database(server_url, "postgres"))
-    try:
-        for attempt in range(50):
-            try:
-                await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-                break
-            except asyncpg.ObjectInUseError:
-                if attempt == 49:
-                    raise
-                await asyncio.sleep(0.1)
-    finally:
-        await admin.close()
-    return with_database(server_url, name)
-
-
 @pytest.fixture(scope="module")
 def prisma_template(server_url: str) -> Iterator[str]:
     """The name of a database shaped like one the original platform made, with data."""
-    name = _name("spikeland_adopt_tpl")
+    name = unique_name("spikeland_adopt_tpl")
     url = asyncio.run(create_database(server_url, name))
     try:
         migrate.upgrade(url, migrate.BASELINE_REVISION)
@@ -122,12 +100,8 @@ def prisma_template(server_url: str) -> Iterator[str]:
 @pytest.fixture
 def prisma_db(server_url: str, prisma_template: str) -> Iterator[str]:
     """A fresh copy of the template, dropped after the test."""
-    name = _name("spikeland_adopt")
-    url = asyncio.run(_clone(server_url, prisma_template, name))
-    try:
+    with copy_of(server_url, prisma_template, "spikeland_adopt") as url:
         yield url
-    finally:
-        asyncio.run(drop_database(server_url, name))
 
 
 # ----------------------------------------------------------------------------- accepted
@@ -342,7 +316,7 @@ def test_refuses_an_already_managed_database(database_url: str) -> None:
 
 
 def test_refuses_an_empty_database(server_url: str) -> None:
-    name = _name("spikeland_adopt_empty")
+    name = unique_name("spikeland_adopt_empty")
     url = asyncio.run(create_database(server_url, name))
     try:
         result = adopt(url)

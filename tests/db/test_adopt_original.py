@@ -30,18 +30,15 @@ from spikeland.seed import seed
 from spikeland.settings import Settings
 from spikeland.tokens.models import TokensPackage
 from spikeland.tokens.verify import verify
-from tests.conftest import create_database, drop_database, with_database
+from tests.conftest import create_database, drop_database
 from tests.db import original
 from tests.db.catalog import live_facts
+from tests.db.copies import copy_of, unique_name
 from tests.db.extensions import EXPECTED
 from tests.identity.oidc_peer import OidcPeer, run_oidc_peer
 
 HEAD = ScriptDirectory.from_config(migrate.alembic_config("postgresql://unused")).get_current_head()
 PUBLIC = "http://test"
-
-
-def _name(prefix: str) -> str:
-    return f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
 
 
 async def _run(url: str, sql: str) -> list[Any]:
@@ -60,25 +57,9 @@ def run(url: str, sql: str) -> list[Any]:
     return asyncio.run(_run(url, sql))
 
 
-async def _clone(server_url: str, template: str, name: str) -> str:
-    admin = await asyncpg.connect(with_database(server_url, "postgres"))
-    try:
-        for attempt in range(50):  # the template's last backend may still be exiting
-            try:
-                await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-                return with_database(server_url, name)
-            except asyncpg.ObjectInUseError:
-                if attempt == 49:
-                    raise
-                await asyncio.sleep(0.1)
-    finally:
-        await admin.close()
-    raise AssertionError("unreachable")
-
-
 @pytest.fixture(scope="module")
 def original_template(server_url: str) -> Iterator[str]:
-    name = _name("spikeland_original_tpl")
+    name = unique_name("spikeland_original_tpl")
     url = asyncio.run(create_database(server_url, name))
     try:
         migrate.upgrade(url, migrate.BASELINE_REVISION)
@@ -90,26 +71,18 @@ def original_template(server_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def original_db(server_url: str, original_template: str) -> Iterator[str]:
-    name = _name("spikeland_original")
-    url = asyncio.run(_clone(server_url, original_template, name))
-    try:
+    with copy_of(server_url, original_template, "spikeland_original") as url:
         yield url
-    finally:
-        asyncio.run(drop_database(server_url, name))
 
 
 @pytest.fixture(scope="module")
 def adopted(server_url: str, original_template: str) -> Iterator[tuple[str, AdoptResult]]:
     """One copy adopted and upgraded, for the tests that only read it or add their own users' doings."""
-    name = _name("spikeland_adopted")
-    url = asyncio.run(_clone(server_url, original_template, name))
-    try:
+    with copy_of(server_url, original_template, "spikeland_adopted") as url:
         result = adopt(url)
         assert result.ok, result
         migrate.upgrade(url)
         yield url, result
-    finally:
-        asyncio.run(drop_database(server_url, name))
 
 
 # ----------------------------------------------------------------------------- the schema and the data
