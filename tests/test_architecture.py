@@ -31,7 +31,7 @@ DOMAINS = frozenset(
 )  # fmt: skip
 # What any domain offers the others (docs/architecture.md, rule 1), besides a sub-feature's own
 # service and schemas (``jobs`` beside ``jobs_api``, ``job_schemas``).
-PUBLIC = frozenset({"service", "hooks", "schemas", "models", "errors"})
+PUBLIC = frozenset({"service", "reads", "hooks", "schemas", "models", "errors"})
 # Further public modules, each with its reason.
 EXTRA_PUBLIC = {
     "identity.deps": "the auth dependencies every router needs",

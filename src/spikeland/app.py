@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from spikeland import __version__
 from spikeland.core.csrf import OriginCheck
@@ -17,9 +16,10 @@ from spikeland.core.logging import install_redaction
 from spikeland.core.openapi import install_openapi
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.route_index import index_routes
+from spikeland.core.routing import Route
 from spikeland.core.schemas import Schema
 from spikeland.db.engine import make_engine, make_sessionmaker, resolve_database_url
-from spikeland.db.session import DbSession, DriverConnections
+from spikeland.db.session import DbUnit, DriverConnections
 from spikeland.identity.deps import SESSION_COOKIE
 from spikeland.identity.key_cache import KeyCache
 from spikeland.images.queue import EVENTS_CHANNEL
@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         docs_url="/docs",
         telemetry={"tracing": otel, "metrics": otel, "logs": otel},
     )
+    app.router.route_class = Route  # /health and the index too (core.routing)
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter()
     app.state.storage = make_storage(settings)
@@ -125,9 +126,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     )
 
     @app.get("/health", response_model=Health, tags=["ops"])
-    async def health(session: DbSession) -> Health:
+    async def health(db: DbUnit) -> Health:
         try:
-            await session.execute(text("SELECT 1"))
+            await (await db.reader()).fetchval("SELECT 1")
         except Exception as exc:  # raised, not returned: the request's unit must not commit
             raise DatabaseUnavailable("The database does not answer.") from exc
         return Health(status="ok", database="ok", version=__version__)

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from spikeland.core.deps import SettingsDep
 from spikeland.core.openapi import errors
+from spikeland.core.routing import Route
 from spikeland.db.session import DbSession
 from spikeland.gallery import service as gallery
 from spikeland.gallery.schemas import SharedAlbumOut, album_image_out, album_out
@@ -23,7 +24,7 @@ from spikeland.images.deps import LimitPublic
 from spikeland.images.schemas import SharedImageOut, image_out
 
 # Tagged as before the move, so the OpenAPI document stays the same.
-router = APIRouter(tags=["images"])
+router = APIRouter(route_class=Route, tags=["images"])
 
 SharedOut = Annotated[SharedImageOut | SharedAlbumOut, Field(discriminator="type")]
 

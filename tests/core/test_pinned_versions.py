@@ -11,13 +11,14 @@ from importlib.metadata import version
 import pytest
 
 CHECKED = {
-    # core.hot_route: fastapi._compat, dependency solving internals, routing's context variable;
-    # tests/core/test_hot_route.py compares it with APIRoute request by request, and
-    # tests/core/test_hot_route_spend.py does so on the real token spend (its only user).
+    # core.routing: fastapi._compat, dependency solving internals, routing's context variable;
+    # tests/core/test_routing.py compares it with APIRoute request by request, and
+    # tests/core/test_routing_spend.py does so on the real token spend (every route uses it).
     "fastapi": "0.165",
     # db.session: the asyncpg adapter's _transaction / _start_transaction for the driver-mode unit;
     # db.lazy_begin: its isolation_level / _isolation_setting and the cursor's _adapt_connection
-    # (tests/db/test_lazy_begin.py checks what a read sends).
+    # (tests/db/test_lazy_begin.py checks what a read sends); db.query: a compiled statement's
+    # _bind_processors (tests/db/test_query.py binds an enum and a timestamp through it).
     "sqlalchemy": "2.1",
     # integrations.stripe: overrides the HTTP client's _get_request_args_kwargs.
     "stripe": "16.1",

@@ -51,7 +51,7 @@ def test_what_counts_as_a_plain_read(statement: str, reads: bool) -> None:
 async def test_reads_send_no_begin_and_a_write_begins_one_transaction(one_connection: AsyncEngine) -> None:
     user_id = f"lazy-{secrets.token_hex(4)}"
     db = unit(one_connection)
-    session = db.session()
+    session = await db.session()
     await session.scalar(select(User.id).limit(1))
     assert not (await driver_of(session)).is_in_transaction()
     await session.execute(
@@ -66,7 +66,7 @@ async def test_reads_send_no_begin_and_a_write_begins_one_transaction(one_connec
 
 async def test_a_locking_read_begins_the_transaction(one_connection: AsyncEngine) -> None:
     db = unit(one_connection)
-    session = db.session()
+    session = await db.session()
     await session.execute(select(User.id).limit(1).with_for_update())
     assert (await driver_of(session)).is_in_transaction()
     await db.close()
@@ -74,7 +74,7 @@ async def test_a_locking_read_begins_the_transaction(one_connection: AsyncEngine
 
 async def test_the_driver_after_reads_is_in_a_transaction(one_connection: AsyncEngine) -> None:
     db = unit(one_connection)
-    await db.session().scalar(text("SELECT 1"))
+    await (await db.session()).scalar(text("SELECT 1"))
     assert (await db.driver()).is_in_transaction()
     await db.commit()
     await db.close()
@@ -82,7 +82,7 @@ async def test_the_driver_after_reads_is_in_a_transaction(one_connection: AsyncE
 
 async def test_other_sessions_on_the_same_connection_begin_as_usual(one_connection: AsyncEngine) -> None:
     db = unit(one_connection)
-    await db.session().scalar(text("SELECT 1"))  # deferred, then given back to the pool
+    await (await db.session()).scalar(text("SELECT 1"))  # deferred, then given back to the pool
     await db.commit()
     await db.close()
     async with make_sessionmaker(one_connection)() as session:
@@ -93,7 +93,7 @@ async def test_other_sessions_on_the_same_connection_begin_as_usual(one_connecti
 async def test_a_first_write_of_many_rows_is_in_the_transaction(one_connection: AsyncEngine) -> None:
     ids = [f"lazy-{secrets.token_hex(4)}" for _ in range(2)]
     db = unit(one_connection)
-    session = db.session()
+    session = await db.session()
     await session.execute(  # executemany: the dialect's other execution path
         text("""INSERT INTO users (id, email, "updatedAt") VALUES (:id, :email, now())"""),
         [{"id": i, "email": f"{i}@example.com"} for i in ids],
@@ -107,7 +107,7 @@ async def test_a_first_write_of_many_rows_is_in_the_transaction(one_connection: 
 
 async def test_a_session_at_another_isolation_level_begins_at_once(one_connection: AsyncEngine) -> None:
     db = unit(one_connection)
-    session = db.session()
+    session = await db.session()
     await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     await session.scalar(text("SELECT 1"))
     assert (await driver_of(session)).is_in_transaction()

@@ -58,8 +58,8 @@ async def test_the_driver_after_the_session_is_the_sessions_own_connection(
 ) -> None:
     user_id = f"unit-{secrets.token_hex(4)}"
     db = unit(one_connection)
-    session = db.session()
-    assert db.session() is session
+    session = await db.session()
+    assert await db.session() is session
     await (await db.driver()).execute(INSERT, user_id, f"{user_id}@example.com")
     assert await session.scalar(select(User.id).where(User.id == user_id)) == user_id  # one transaction
     await db.commit()
@@ -67,11 +67,23 @@ async def test_the_driver_after_the_session_is_the_sessions_own_connection(
     assert await exists(one_connection, user_id)
 
 
-async def test_the_session_after_the_driver_is_refused(one_connection: AsyncEngine) -> None:
+async def test_the_session_after_reads_on_the_driver_takes_over(one_connection: AsyncEngine) -> None:
+    """Reads on the driver held nothing of a transaction: their connection goes back (the engine
+    here has one) and the session takes it."""
+    db = unit(one_connection)
+    assert await (await db.reader()).fetchval("SELECT 1") == 1
+    assert not (await db.reader()).is_in_transaction()
+    session = await db.session()
+    assert await session.scalar(text("SELECT 2")) == 2
+    await db.commit()
+    await db.close()
+
+
+async def test_the_session_after_the_driver_began_is_refused(one_connection: AsyncEngine) -> None:
     db = unit(one_connection)
     await db.driver()
     with pytest.raises(RuntimeError, match="session first"):
-        db.session()
+        await db.session()
     await db.close()
 
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from PIL import Image
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from spikeland.db.engine import transaction
 from spikeland.db.enums import EnhancementTier, JobStatus
@@ -23,6 +23,7 @@ from spikeland.integrations.storage.local import LocalStorage
 from spikeland.settings import Settings
 from tests.support import http_client, sign_in
 from tests.support.images import app_with
+from tests.support.statements import statements_sent
 
 API = "/api/v1"
 PASSWORD = "long enough password"
@@ -221,19 +222,13 @@ async def test_a_page_with_enhancements_is_one_query(app: FastAPI, client: httpx
     user_id = (await sign_in(client)).id
     ids = [(await uploaded(client))["id"] for _ in range(3)]
     jobs = [await completed_job(app, image_id, user_id, EnhancementTier.TIER_1K) for image_id in ids]
-    statements: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    async with statements_sent(app) as statements:
+        await client.get(f"{API}/images")  # a new connection first learns the enum types
+        statements.clear()
         page = (await client.get(f"{API}/images")).json()
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert [i["latestEnhancement"]["jobId"] for i in page["items"]] == jobs[::-1]
     assert len([s for s in statements if "image_enhancement_jobs" in s]) == 1
+    assert len(statements) == 2  # the session's owner, the page (no BEGIN: it only reads)
 
 
 async def test_rename_and_describe(client: httpx.AsyncClient) -> None:

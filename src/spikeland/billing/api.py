@@ -22,11 +22,12 @@ from spikeland.core.deps import IdempotencyKey, SettingsDep
 from spikeland.core.errors import SpikelandError
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
+from spikeland.core.routing import Route
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import CurrentUser
 from spikeland.integrations.stripe import make_gateway
 
-router = APIRouter(prefix="/billing", tags=["billing"])
+router = APIRouter(route_class=Route, prefix="/billing", tags=["billing"])
 
 
 # The catalogue changes when an operator edits it, rarely; a pricing page may show it a minute late.

@@ -100,7 +100,8 @@ def _ordering(order: tuple[Key, ...]) -> tuple[ColumnElement[Any], ...]:
     return tuple(key.column.desc() if key.descending else key.column.asc() for key in order)
 
 
-def _kind(key: Key) -> type:
+def key_kind(key: Key) -> type:
+    """The cursor kind of a key's values (``datetime``, ``int`` or ``str``)."""
     column_type = key.column.type
     kind: type = getattr(column_type, "impl_instance", column_type).python_type
     if kind not in (datetime, int, str):
@@ -138,7 +139,7 @@ async def keyset_page(
     limit = max(1, min(limit, MAX_PAGE))
     statement = statement.order_by(*ordering(order))
     if cursor:
-        values = decode_cursor(cursor, [_kind(key) for key in order])
+        values = decode_cursor(cursor, [key_kind(key) for key in order])
         statement = statement.where(_after(order, values))
     statement = statement.limit(limit + 1)
     result = await session.execute(statement) if rows else await session.scalars(statement)

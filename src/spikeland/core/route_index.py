@@ -12,7 +12,7 @@ always tried.
 
 ``index_routes`` sets this matcher on each router included in the app (after they all are). It
 repeats FastAPI's ``_IncludedRouter._match`` over the kept candidates, with FastAPI's private
-helpers (pinned, as ``core.hot_route``'s); ``tests/core/test_route_index.py`` checks it finds the
+helpers (pinned, as ``core.routing``'s); ``tests/core/test_route_index.py`` checks it finds the
 same route as FastAPI's for every route of the app.
 """
 

@@ -1,20 +1,19 @@
 """The request's unit of work: one transaction per request, committed once before the response.
 
-Through the ORM session the transaction begins at the request's first write, not its first
-statement (``db.lazy_begin``): a request that only reads sends neither BEGIN nor COMMIT.
+The transaction begins at the request's first write, not its first statement (under READ
+COMMITTED a plain read sees the same rows either way; ``db.lazy_begin``): a request that only
+reads sends neither BEGIN nor COMMIT.
 
-A route takes it as the ORM session (``DbSession``) or, on a hot path, as the unit itself
-(``DbUnit``) for its driver connection (``driver()``: the asyncpg connection of a pooled
-connection, no ORM session made). The session and SQLAlchemy's connection layer cost more Python
-than a whole token movement (measured: a request doing one statement costs ~0.8 M instructions
-more than one without the database through the session, ~0.45 M on the driver), so hot paths
-skip both. Whichever the route asks for first opens the unit. A route may take the driver after
-the session (it is the session's own connection), not the session after the driver: that raises
-at once, so such a route fails its first test instead of splitting its transaction.
-
-Driver mode is for the measured hot path alone (docs/architecture.md, "Hot paths"): every other
-route takes ``DbSession``, and ``tests/core/test_hot_paths.py`` holds the allow-list of who may take
-``DbUnit`` (the spend and its caller lookup) and fails on any other route or source that does.
+A route takes the unit as the ORM session (``DbSession``), or the unit itself (``DbUnit``) for its
+asyncpg connection: ``reader()`` for plain reads (``db.query.Query``, no transaction begun),
+``driver()`` inside the request's transaction (BEGIN sent on first use). The session and
+SQLAlchemy's connection layer cost more Python than most reads (measured: a request doing one
+statement costs ~0.8 M instructions more than one without the database through the session,
+~0.45 M on the driver with BEGIN/COMMIT), so reads go to the driver. Whichever the route asks for
+first opens the unit. The ORM session may come after reads on the driver (their connection goes
+back and the session takes one; nothing of a transaction was held), not after ``driver()`` began a
+transaction: that raises at once, so such a route fails its first test instead of splitting its
+transaction.
 """
 
 from __future__ import annotations
@@ -129,12 +128,28 @@ class RequestDb:
         self._session: AsyncSession | None = None
         self._raw: PoolProxiedConnection | None = None
 
-    def session(self) -> AsyncSession:
+    async def session(self) -> AsyncSession:
+        """The unit's ORM session (made on first use)."""
         if self._raw is not None:
-            raise RuntimeError("this request works on the driver connection: ask for the session first")
+            if _driver(self._raw).is_in_transaction():
+                raise RuntimeError(
+                    "this request began its transaction on the driver: ask for the session first"
+                )
+            raw, self._raw = self._raw, None  # only reads so far: nothing to keep
+            await self._connections.give_back(raw)
         if self._session is None:
             self._session = self._sessionmaker(sync_session_class=RequestSession)
         return self._session
+
+    async def reader(self) -> asyncpg.Connection:
+        """The unit's asyncpg connection for plain reads: inside the transaction once the request
+        has begun one, outside it before (no BEGIN sent for them)."""
+        if self._session is not None:
+            raw = await (await self._session.connection()).get_raw_connection()
+            return _driver(raw)
+        if self._raw is None:
+            self._raw = await self._connections.take()
+        return _driver(self._raw)
 
     async def driver(self) -> asyncpg.Connection:
         """The asyncpg connection of the unit, inside its transaction (for raw statements).
@@ -145,15 +160,10 @@ class RequestDb:
         """
         if self._session is not None:
             return await driver_connection(self._session)
-        if self._raw is None:
-            raw = await self._connections.take()
-            try:
-                await _driver(raw).execute("BEGIN")
-            except BaseException:
-                await self._connections.give_back(raw)
-                raise
-            self._raw = raw
-        return _driver(self._raw)
+        driver = await self.reader()
+        if not driver.is_in_transaction():
+            await driver.execute("BEGIN")
+        return driver
 
     async def commit(self) -> None:
         """Commit and release (the session is closed by ``close``)."""
@@ -162,7 +172,8 @@ class RequestDb:
         if self._raw is not None:
             raw, self._raw = self._raw, None
             try:
-                await _driver(raw).execute("COMMIT")
+                if _driver(raw).is_in_transaction():
+                    await _driver(raw).execute("COMMIT")
             finally:
                 await self._connections.give_back(raw)
 
@@ -203,12 +214,12 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     scope = request.scope
     db: RequestDb | None = scope.get(_UNIT)
     if db is not None:
-        yield db.session()
+        yield await db.session()
         return
     state = request.app.state
     db = scope[_UNIT] = RequestDb(state.driver_connections, state.sessionmaker)
     try:
-        yield db.session()
+        yield await db.session()
         await db.commit()
     finally:
         del scope[_UNIT]

@@ -18,7 +18,8 @@ from spikeland.core.deps import IdempotencyKey, SettingsDep
 from spikeland.core.errors import NotFound
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
-from spikeland.db.session import DbSession
+from spikeland.core.routing import Route
+from spikeland.db.session import DbSession, DbUnit
 from spikeland.gallery import service
 from spikeland.gallery.schemas import (
     AlbumCreate,
@@ -35,6 +36,7 @@ from spikeland.gallery.schemas import (
     album_out,
 )
 from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
+from spikeland.images import reads as image_reads
 from spikeland.images import service as images
 from spikeland.images.deps import LimitEnhancements, LimitPublic, LimitUploads, read_upload
 from spikeland.images.job_schemas import Job
@@ -42,7 +44,7 @@ from spikeland.images.schemas import ImagePage, ShareOut, image_out
 from spikeland.integrations.deps import StorageDep
 from spikeland.settings import Settings
 
-router = APIRouter(tags=["gallery"])
+router = APIRouter(route_class=Route, tags=["gallery"])
 
 # The gallery's first page as sent, per limit: the most read page, and one anyone may see a few
 # seconds late (a shared cache keeps it longer: PUBLIC_SHORT).
@@ -352,7 +354,7 @@ async def enhance_album(
 
 @router.get("/gallery/images", response_model=ImagePage)
 async def public_images(
-    session: DbSession,
+    db: DbUnit,
     first_pages: FirstPageCache,
     limit: PageLimit = 50,
     cursor: PageCursor = None,
@@ -361,8 +363,7 @@ async def public_images(
     """Everyone's public images, newest first (no sign-in needed; the first page may be seconds old)."""
     rendered = first_pages.get(limit) if cursor is None else None
     if rendered is None:
-        page = await images.list_public_images(session, limit=limit, cursor=cursor)
-        body = ImagePage(items=[image_out(v, None) for v in page.items], next_cursor=page.next_cursor)
+        body = ImagePage.model_validate(await image_reads.list_public_images(db, limit=limit, cursor=cursor))
         rendered = http_cache.render(body)
         if cursor is None:
             first_pages.put(limit, rendered)

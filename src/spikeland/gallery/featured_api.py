@@ -14,6 +14,7 @@ from spikeland.core import http_cache
 from spikeland.core.deps import SettingsDep
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
+from spikeland.core.routing import Route
 from spikeland.db.session import DbSession
 from spikeland.gallery import featured
 from spikeland.gallery.featured_schemas import (
@@ -30,8 +31,8 @@ from spikeland.identity.deps import AdminUser
 from spikeland.images.service import content_type_of_key, read_file
 from spikeland.integrations.deps import StorageDep
 
-admin_router = APIRouter(prefix="/admin/featured-gallery", tags=["admin"])
-public_router = APIRouter(prefix="/gallery/featured", tags=["gallery"])
+admin_router = APIRouter(route_class=Route, prefix="/admin/featured-gallery", tags=["admin"])
+public_router = APIRouter(route_class=Route, prefix="/gallery/featured", tags=["gallery"])
 
 
 async def featured_cache(request: Request) -> featured.FeaturedCache:

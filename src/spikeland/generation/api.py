@@ -12,6 +12,7 @@ from spikeland.core.deps import SettingsDep, rate_limit
 from spikeland.core.errors import NotFound, ValidationFailed
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
+from spikeland.core.routing import Route
 from spikeland.db.cuid import cuid
 from spikeland.db.session import DbSession
 from spikeland.generation import service
@@ -22,7 +23,7 @@ from spikeland.images.files import inspect_upload
 from spikeland.images.service import content_type_of_key, read_file
 from spikeland.integrations.deps import StorageDep
 
-router = APIRouter(prefix="/generation", tags=["generation"])
+router = APIRouter(route_class=Route, prefix="/generation", tags=["generation"])
 REQUESTS_PER_MINUTE = 10  # generate and modify, per user (as the original's mcpGenerate/mcpModify)
 
 

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Query, status
 from spikeland.core.deps import ClientIp
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
+from spikeland.core.routing import Route
 from spikeland.db.session import DbSession
 from spikeland.growth import service
 from spikeland.growth.models import VoucherStatus
 from spikeland.growth.schemas import VoucherCreate, VoucherOut, VoucherPage, VoucherUpdate
 from spikeland.identity.deps import AdminUser
 
-router = APIRouter(prefix="/admin/vouchers", tags=["admin"])
+router = APIRouter(route_class=Route, prefix="/admin/vouchers", tags=["admin"])
 
 
 @router.get("", response_model=VoucherPage)

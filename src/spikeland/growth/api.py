@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from spikeland.core.deps import ClientIp, IdempotencyKey, Limiter, Sessions, SettingsDep
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
+from spikeland.core.routing import Route
 from spikeland.db.engine import transaction
 from spikeland.db.session import DbSession
 from spikeland.growth import service
@@ -26,7 +27,7 @@ from spikeland.growth.schemas import (
 )
 from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
 
-router = APIRouter(tags=["growth"])
+router = APIRouter(route_class=Route, tags=["growth"])
 
 T = TypeVar("T")
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, status
 from spikeland.core.deps import ClientIp
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
+from spikeland.core.routing import Route
 from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import admin
@@ -18,7 +19,7 @@ from spikeland.identity.models import UserRole
 from spikeland.identity.schemas import UserOut
 from spikeland.ops.models import AuditAction, AuditLog
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(route_class=Route, prefix="/admin", tags=["admin"])
 
 Cursor = Annotated[str | None, Query(max_length=500)]
 

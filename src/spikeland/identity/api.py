@@ -7,12 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Depends, Request, Response, status
 
 from spikeland.core.deps import ClientIp, Limiter, SettingsDep
+from spikeland.core.errors import Unauthorized
 from spikeland.core.openapi import errors
-from spikeland.db.session import DbSession
-from spikeland.identity import admin, service
+from spikeland.core.routing import Route
+from spikeland.db.session import DbSession, DbUnit
+from spikeland.identity import admin, reads, service
 from spikeland.identity.deps import (
     SESSION_COOKIE,
-    CurrentUser,
+    CurrentCaller,
     MailDep,
     clear_session_cookie,
     set_session_cookie,
@@ -21,7 +23,7 @@ from spikeland.identity.password_costs import DecoyCost
 from spikeland.identity.schemas import Accepted, LoginRequest, SessionOut, SignupRequest, UserOut
 from spikeland.identity.signup import CHECK_YOUR_EMAIL, sign_up
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(route_class=Route, tags=["auth"])
 
 
 @router.post("/auth/signup", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
@@ -79,5 +81,8 @@ async def logout(
 
 
 @router.get("/me", response_model=UserOut, tags=["me"])
-async def me(user: CurrentUser) -> UserOut:
-    return UserOut.model_validate(user)
+async def me(caller: CurrentCaller, db: DbUnit) -> UserOut:
+    found = await reads.me(db, caller.user_id)
+    if found is None:  # deleted while the request was on its way
+        raise Unauthorized("Sign in to do this.", code="not_authenticated")
+    return UserOut.model_validate(found)

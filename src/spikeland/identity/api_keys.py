@@ -49,13 +49,18 @@ class KeyOwner:
 
 
 async def identify(
-    connection: Callable[[], Awaitable[asyncpg.Connection]], presented: str, cache: KeyCache | None = None
+    reader: Callable[[], Awaitable[asyncpg.Connection]],
+    writer: Callable[[], Awaitable[asyncpg.Connection]],
+    presented: str,
+    cache: KeyCache | None = None,
 ) -> KeyOwner | None:
     """Like ``authenticate``, without loading the user: the key's id and its owner's id.
 
-    ``connection`` gives the driver connection of the caller's transaction (``RequestDb.driver``),
-    asked for only when ``cache`` does not answer. The cache holds a key only with a recent
-    lastUsedAt as committed: a key due for its lastUsedAt write is looked up and written in the
+    ``reader`` gives the request's driver connection for the lookup (``RequestDb.reader``), asked
+    for only when ``cache`` does not answer; ``writer`` the same connection inside the request's
+    transaction (``RequestDb.driver``), for the lastUsedAt write when it is due. The cache holds a
+    key only with a recent lastUsedAt as committed: a key due for its lastUsedAt write is looked up
+    and written in the
     request's transaction (and remembered again only once a later request reads it written), so
     a request that fails leaves it as it was, cached or not.
     """
@@ -67,13 +72,12 @@ async def identify(
     if known is not None and not _stale(datetime.fromtimestamp(known.last_used, UTC), now):
         return KeyOwner(api_key_id=known.api_key_id, user_id=known.user_id)
     generation = cache.generation() if cache is not None else 0
-    driver = await connection()
-    row = await driver.fetchrow(_OWNER, hashed)
+    row = await (await reader()).fetchrow(_OWNER, hashed)
     if row is None:
         return None
     last_used = None if row["lastUsedAt"] is None else row["lastUsedAt"].replace(tzinfo=UTC)
     if _stale(last_used, now):
-        await driver.execute(_TOUCH, row["id"], now.replace(tzinfo=None))
+        await (await writer()).execute(_TOUCH, row["id"], now.replace(tzinfo=None))
     elif cache is not None and last_used is not None:
         cache.put(hashed, row["id"], row["userId"], last_used.timestamp(), generation)
     return KeyOwner(api_key_id=row["id"], user_id=row["userId"])

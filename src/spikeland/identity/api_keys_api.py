@@ -9,12 +9,13 @@ from fastapi import APIRouter, Response, status
 from pydantic import StringConstraints
 
 from spikeland.core.openapi import errors
+from spikeland.core.routing import Route
 from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import api_keys
 from spikeland.identity.deps import CurrentUser
 
-router = APIRouter(prefix="/api-keys", tags=["api-keys"])
+router = APIRouter(route_class=Route, prefix="/api-keys", tags=["api-keys"])
 
 KeyName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=api_keys.MAX_NAME_LENGTH)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from spikeland.core.deps import Sessions
 from spikeland.core.errors import Forbidden, Unauthorized
 from spikeland.core.openapi import raises
-from spikeland.db.session import DbSession, DbUnit
+from spikeland.db.session import DbSession, DbUnit, RequestDb
 from spikeland.identity import api_keys
 from spikeland.identity.key_cache import KeyCache
 from spikeland.identity.models import User, UserRole
@@ -109,6 +109,7 @@ def _invalid_session(response: Response, settings: Settings) -> Unauthorized:
 
 
 _PRINCIPAL = "spikeland.principal"  # in the request's scope: its caller, once looked up
+_CALLER = "spikeland.caller"  # the same, by id (Caller)
 
 
 async def _principal(request: Request, response: Response, session: AsyncSession) -> Principal | None:
@@ -149,10 +150,10 @@ async def optional_principal(request: Request, response: Response, session: DbSe
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling, by id: for hot paths that need no more than the user's id (no user row loaded).
+    """Who is calling, by id: for routes that need no more than the user's id (no user row loaded).
 
-    The same credentials and the same rules as ``Principal`` (``optional_principal``); a route that
-    takes it works on the request's driver connection (``DbUnit.driver``), not the ORM session.
+    The same credentials and the same rules as ``Principal`` (``optional_principal``), looked up on
+    the request's driver connection (``RequestDb.reader``), or not at all for a cached API key.
     """
 
     user_id: str
@@ -161,26 +162,53 @@ class Caller:
     api_key_id: str | None = None
 
 
-async def require_caller(request: Request, response: Response, db: DbUnit) -> Caller:
-    """``require_principal`` for hot paths: the same checks and errors, by plain SQL on the request's
-    connection. One dependency rather than an optional one under a required one: each level of
-    dependency costs FastAPI about as much Python as a statement (measured)."""
+async def _caller(request: Request, response: Response, db: RequestDb) -> Caller | None:
+    """The caller by id, looked up once per request (on the request's driver connection: the
+    API-key cache, else one read; a session's sliding expiry is its one write)."""
+    scope = request.scope
+    if _CALLER in scope:
+        known: Caller | None = scope[_CALLER]
+        return known
+    scope[_CALLER] = caller = await _identify(request, response, db)
+    return caller
+
+
+async def _identify(request: Request, response: Response, db: RequestDb) -> Caller | None:
     settings = settings_of(request)
     presented = _presented_key(request)
     if presented is not None:
-        key = await api_keys.identify(db.driver, presented, key_cache_of(request))
+        key = await api_keys.identify(db.reader, db.driver, presented, key_cache_of(request))
         if key is None:
             raise _invalid_key()
         return Caller(user_id=key.user_id, via="api_key", api_key_id=key.api_key_id)
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
-        raise _not_authenticated()
-    active = await resolve_session_owner(await db.driver(), token, settings.session_days)
+        return None
+    active = await resolve_session_owner(db.reader, db.driver, token, settings.session_days)
     if active is None:
         raise _invalid_session(response, settings)
     if active.renewed:
         set_session_cookie(response, settings, token)
     return Caller(user_id=active.user_id, via="session", session_id=active.session_id)
+
+
+async def require_caller(request: Request, response: Response, db: DbUnit) -> Caller:
+    """``require_principal`` for routes that read on the driver (``db.query``): the same checks and
+    errors, without loading the user's row. One dependency rather than an optional one under a
+    required one: each level of dependency costs about as much Python as a statement (measured)."""
+    caller = await _caller(request, response, db)
+    if caller is None:
+        raise _not_authenticated()
+    return caller
+
+
+async def optional_caller(request: Request, response: Response, db: DbUnit) -> Caller | None:
+    """``optional_principal`` by id: None for a signed-out visitor, 401 for a bad credential."""
+    return await _caller(request, response, db)
+
+
+def caller_id(caller: Caller | None) -> str | None:
+    return caller.user_id if caller else None
 
 
 def _not_authenticated() -> Unauthorized:
@@ -227,6 +255,7 @@ def user_id_of(principal: Principal | None) -> str | None:
 _BAD_CREDENTIALS = {"invalid_session": 401, "invalid_api_key": 401, "invalid_credentials": 401}
 _REQUIRED = {**_BAD_CREDENTIALS, "not_authenticated": 401}
 raises(optional_principal, **_BAD_CREDENTIALS)
+raises(optional_caller, **_BAD_CREDENTIALS)
 for _required in (require_caller, require_principal, require_user, by_user):
     raises(_required, **_REQUIRED)
 raises(require_admin, **_REQUIRED, admin_required=403)
@@ -235,6 +264,7 @@ raises(require_super_admin, **_REQUIRED, super_admin_required=403)
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
 CurrentCaller = Annotated[Caller, Depends(require_caller)]
+OptionalCaller = Annotated[Caller | None, Depends(optional_caller)]
 CurrentUser = Annotated[User, Depends(require_user)]
 AdminUser = Annotated[User, Depends(require_admin)]
 SuperAdminUser = Annotated[User, Depends(require_super_admin)]

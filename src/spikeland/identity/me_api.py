@@ -9,12 +9,13 @@ from pydantic import Field
 
 from spikeland.core.deps import Limiter, SettingsDep
 from spikeland.core.openapi import errors
+from spikeland.core.routing import Route
 from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import data_rights
 from spikeland.identity.deps import CurrentUser, clear_session_cookie
 
-router = APIRouter(tags=["me"])
+router = APIRouter(route_class=Route, tags=["me"])
 
 
 class DataExport(Schema):

@@ -19,13 +19,14 @@ from fastapi.responses import RedirectResponse
 
 from spikeland.core.deps import ClientIp, SettingsDep
 from spikeland.core.openapi import errors
+from spikeland.core.routing import Route
 from spikeland.core.security import Keyring, load_keyring
 from spikeland.db.session import DbSession
 from spikeland.identity import admin, oauth, service
 from spikeland.identity.deps import set_session_cookie, settings_of
 from spikeland.settings import Settings
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(route_class=Route, tags=["auth"])
 
 FLOW_COOKIE_PATH = "/api/v1/auth/oauth"  # where app.py mounts these routes
 # Reaching the provider (its discovery document) can fail at the start already.

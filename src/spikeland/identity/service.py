@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -253,17 +254,23 @@ class SessionOwner:
     renewed: bool
 
 
-async def resolve_session_owner(connection: asyncpg.Connection, token: str, days: int) -> SessionOwner | None:
-    """Like ``resolve_session``, without loading the user; ``connection`` is the transaction's driver."""
+async def resolve_session_owner(
+    reader: Callable[[], Awaitable[asyncpg.Connection]],
+    writer: Callable[[], Awaitable[asyncpg.Connection]],
+    token: str,
+    days: int,
+) -> SessionOwner | None:
+    """Like ``resolve_session``, without loading the user: looked up on ``reader``'s connection,
+    slid (a write) on ``writer``'s, inside the request's transaction (``RequestDb``)."""
     now = utcnow()
-    row = await connection.fetchrow(_SESSION_OWNER, digest(token), now.replace(tzinfo=None))
+    row = await (await reader()).fetchrow(_SESSION_OWNER, digest(token), now.replace(tzinfo=None))
     if row is None:
         return None
     expires = row["expires"].replace(tzinfo=UTC)
     full = _slid(expires, now, days)
     if full is None:
         return SessionOwner(row["userId"], row["id"], expires, renewed=False)
-    await connection.execute(_SLIDE, row["id"], full.replace(tzinfo=None))
+    await (await writer()).execute(_SLIDE, row["id"], full.replace(tzinfo=None))
     return SessionOwner(row["userId"], row["id"], full, renewed=True)
 
 

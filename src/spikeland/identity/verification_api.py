@@ -12,13 +12,14 @@ from pydantic import Field
 
 from spikeland.core.deps import ClientIp, Limiter, SettingsDep
 from spikeland.core.openapi import errors
+from spikeland.core.routing import Route
 from spikeland.core.schemas import RequestSchema
 from spikeland.db.session import DbSession
 from spikeland.identity import admin, verification
 from spikeland.identity.deps import CurrentPrincipal, CurrentUser, MailDep, set_session_cookie
 from spikeland.identity.schemas import Accepted, Email, GivenPassword, NewPassword, SessionOut, UserOut
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(route_class=Route, tags=["auth"])
 
 Token = Annotated[str, Field(min_length=1, max_length=512)]
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, File, UploadFile, status
 
 from spikeland.core.deps import SettingsDep, rate_limit
 from spikeland.core.openapi import errors
+from spikeland.core.routing import Route
 from spikeland.core.schemas import Schema
 from spikeland.db.session import DbSession
 from spikeland.images import jobs, service
@@ -20,7 +21,7 @@ from spikeland.images.deps import read_upload
 from spikeland.images.job_schemas import AnonymousEnhanceRequest, Job
 from spikeland.integrations.deps import StorageDep
 
-router = APIRouter(prefix="/anonymous", tags=["anonymous"])
+router = APIRouter(route_class=Route, prefix="/anonymous", tags=["anonymous"])
 
 
 class AnonymousUpload(Schema):

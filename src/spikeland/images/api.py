@@ -14,14 +14,22 @@ from spikeland.core.deps import SettingsDep
 from spikeland.core.errors import NotFound
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
-from spikeland.db.session import DbSession
-from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
-from spikeland.images import service
+from spikeland.core.routing import Route
+from spikeland.db.session import DbSession, DbUnit
+from spikeland.identity.deps import (
+    CurrentCaller,
+    CurrentUser,
+    OptionalCaller,
+    OptionalPrincipal,
+    caller_id,
+    user_id_of,
+)
+from spikeland.images import reads, service
 from spikeland.images.deps import LimitPublic, LimitUploads, read_upload
 from spikeland.images.schemas import ImageOut, ImagePage, ImageUpdate, ShareOut, image_out
 from spikeland.integrations.deps import StorageDep
 
-router = APIRouter(tags=["images"])
+router = APIRouter(route_class=Route, tags=["images"])
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _TIER_LABELS = {"FREE": "free", "TIER_1K": "1k", "TIER_2K": "2k", "TIER_4K": "4k"}
@@ -68,20 +76,18 @@ async def upload_image(
 
 @router.get("/images", response_model=ImagePage)
 async def list_images(
-    user: CurrentUser,
-    session: DbSession,
+    caller: CurrentCaller,
+    db: DbUnit,
     limit: PageLimit = 50,
     cursor: PageCursor = None,
 ) -> ImagePage:
-    page = await service.list_images(session, user.id, limit=limit, cursor=cursor)
-    return ImagePage(items=[image_out(v, user.id) for v in page.items], next_cursor=page.next_cursor)
+    return ImagePage.model_validate(await reads.list_images(db, caller.user_id, limit=limit, cursor=cursor))
 
 
 @router.get("/images/{image_id}", openapi_extra=errors(image_not_found=404), response_model=ImageOut)
-async def get_image(image_id: str, session: DbSession, principal: OptionalPrincipal) -> ImageOut:
+async def get_image(image_id: str, db: DbUnit, caller: OptionalCaller) -> ImageOut:
     """The owner's image, or anyone's public image (signed in or not; a view is counted)."""
-    viewer_id = user_id_of(principal)
-    return image_out(await service.read_image(session, image_id, viewer_id), viewer_id)
+    return ImageOut.model_validate(await reads.read_image(db, image_id, caller_id(caller)))
 
 
 @router.patch("/images/{image_id}", openapi_extra=errors(image_not_found=404), response_model=ImageOut)

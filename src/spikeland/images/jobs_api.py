@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from spikeland.core.deps import IdempotencyKey, Sessions
 from spikeland.core.errors import NotFound
 from spikeland.core.openapi import errors
+from spikeland.core.routing import Route
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
 from spikeland.images import jobs
@@ -31,7 +32,7 @@ from spikeland.integrations.deps import StorageDep
 from spikeland.integrations.storage import ObjectNotFound
 from spikeland.worker.events import JobEvents
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(route_class=Route, tags=["jobs"])
 
 STREAM_POLL_SECONDS = 5.0  # re-read the job this often when no notification arrives
 

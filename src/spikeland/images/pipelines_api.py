@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
+from spikeland.core.routing import Route
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
 from spikeland.images import pipelines as service
@@ -23,7 +24,7 @@ from spikeland.images.pipeline_schemas import (
     PipelineUpdate,
 )
 
-router = APIRouter(prefix="/pipelines", tags=["pipelines"])
+router = APIRouter(route_class=Route, prefix="/pipelines", tags=["pipelines"])
 
 ShareToken = Annotated[str | None, Query(max_length=200, description="The share token of a LINK pipeline.")]
 

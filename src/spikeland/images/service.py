@@ -95,7 +95,7 @@ Shared = SharedImage
 
 
 @functools.cache  # a statement is immutable: the lateral is built once, each read extends it
-def _with_latest() -> Select[Any]:
+def with_latest() -> Select[Any]:
     job = ImageEnhancementJob
     latest = (
         select(
@@ -124,7 +124,7 @@ def _view(row: Row[Any]) -> ImageView:
 
 
 async def _one_view(session: AsyncSession, *where: Any) -> ImageView | None:
-    row = (await session.execute(_with_latest().where(*where))).first()
+    row = (await session.execute(with_latest().where(*where))).first()
     return _view(row) if row is not None else None
 
 
@@ -196,7 +196,7 @@ async def _newest_views(
 ) -> Page[ImageView]:
     order = (Desc(EnhancedImage.created_at), Desc(EnhancedImage.id))
     page = await keyset_page(
-        session, _with_latest().where(where), order, limit=limit, cursor=cursor, rows=True
+        session, with_latest().where(where), order, limit=limit, cursor=cursor, rows=True
     )
     return Page([_view(row) for row in page.items], page.next_cursor)
 
@@ -208,7 +208,7 @@ async def views_of(
     enhancement, by id, in one statement; ids of no such image are left out."""
     if not image_ids:
         return {}
-    statement = _with_latest().where(EnhancedImage.id.in_(list(image_ids)))
+    statement = with_latest().where(EnhancedImage.id.in_(list(image_ids)))
     if owner_id is not None:
         statement = statement.where(EnhancedImage.user_id == owner_id)
     rows = (await session.execute(statement)).all()

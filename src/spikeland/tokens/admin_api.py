@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 
 from spikeland.core.deps import ClientIp, IdempotencyKey
 from spikeland.core.openapi import errors
+from spikeland.core.routing import Route
 from spikeland.db.session import DbSession
 from spikeland.identity import admin as identity_admin
 from spikeland.identity.deps import AdminUser
@@ -15,7 +16,7 @@ from spikeland.tokens import service
 from spikeland.tokens.idempotency import fingerprint, idempotency_source
 from spikeland.tokens.schemas import AdjustRequest, MovementOut
 
-router = APIRouter(prefix="/admin/users", tags=["admin"])
+router = APIRouter(route_class=Route, prefix="/admin/users", tags=["admin"])
 
 
 @router.post(

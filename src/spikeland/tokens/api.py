@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from spikeland.core.deps import IdempotencyKey
-from spikeland.core.hot_route import HotRoute
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
+from spikeland.core.routing import Route
 from spikeland.core.schemas import IsoDateTime
-from spikeland.db.session import DbSession, DbUnit
-from spikeland.identity.deps import CurrentCaller, CurrentUser
-from spikeland.tokens import service
+from spikeland.db.session import DbUnit
+from spikeland.identity.deps import CurrentCaller
+from spikeland.tokens import reads, service
 from spikeland.tokens.idempotency import fingerprint, idempotency_source
 from spikeland.tokens.models import TokenTransactionType
 from spikeland.tokens.schemas import (
@@ -21,12 +21,10 @@ from spikeland.tokens.schemas import (
     BalanceOut,
     MovementOut,
     SpendRequest,
-    TransactionOut,
     TransactionPage,
 )
 
-# Ordinary FastAPI routes; only the spend is a HotRoute (see docs/architecture.md, "Hot paths").
-router = APIRouter(prefix="/tokens", tags=["tokens"])
+router = APIRouter(route_class=Route, prefix="/tokens", tags=["tokens"])
 
 _SPEND_TYPES = {
     "enhancement": TokenTransactionType.SPEND_ENHANCEMENT,
@@ -54,29 +52,28 @@ async def spend(
     return MovementOut.model_validate(movement)
 
 
-# The platform's hottest write: served by HotRoute (core.hot_route) and nothing else of this router,
-# and added first so it is matched first (routes.py mounts this router first too).
-# tests/core/test_hot_route_spend.py compares its answers with the same endpoint on a plain APIRoute.
+# The platform's hottest write, added first so it is matched first (routes.py mounts this router
+# first too). tests/core/test_routing_spend.py compares its answers with the same endpoint on a
+# plain APIRoute.
 router.add_api_route(
     "/spend",
     spend,
     methods=["POST"],
     response_model=MovementOut,
     status_code=status.HTTP_201_CREATED,
-    route_class_override=HotRoute,
     openapi_extra=errors(insufficient_tokens=402),
 )
 
 
 @router.get("/balance", response_model=BalanceOut | BalanceAtOut)
 async def balance(
-    user: CurrentUser,
-    session: DbSession,
+    caller: CurrentCaller,
+    db: DbUnit,
     at: Annotated[IsoDateTime | None, Query(description="Point in time (ISO 8601 with offset).")] = None,
 ) -> BalanceOut | BalanceAtOut:
     if at is not None:
-        return BalanceAtOut(at=at, balance=await service.balance_at(session, user.id, at))
-    view = await service.get_balance(session, user.id)
+        return BalanceAtOut(at=at, balance=await service.balance_at(await db.session(), caller.user_id, at))
+    view = await reads.balance(db, caller.user_id)
     return BalanceOut(
         balance=view.balance,
         tier=view.tier,
@@ -88,12 +85,11 @@ async def balance(
 
 @router.get("/transactions", response_model=TransactionPage)
 async def transactions(
-    user: CurrentUser,
-    session: DbSession,
+    caller: CurrentCaller,
+    db: DbUnit,
     limit: PageLimit = 50,
     cursor: PageCursor = None,
 ) -> TransactionPage:
-    page = await service.list_transactions(session, user.id, limit=limit, cursor=cursor)
-    return TransactionPage(
-        items=[TransactionOut.model_validate(t) for t in page.items], next_cursor=page.next_cursor
+    return TransactionPage.model_validate(
+        await reads.transactions(db, caller.user_id, limit=limit, cursor=cursor)
     )

@@ -292,18 +292,26 @@ async def get_balance(session: AsyncSession, user_id: str) -> BalanceView:
         )
     ).one_or_none()
     now = utcnow()
-    due = row is None or (
-        row.balance < TIER_CAP[row.tier] and now - row.last_regeneration >= REGENERATION_INTERVAL
-    )
-    if due:
-        locked = await ledger.lock(session, user_id)
-        regenerated, until = ledger.regeneration_due(locked, now)
-        if regenerated:
-            await ledger.write(locked, regenerated=regenerated, regenerated_until=until, entry=None)
-        balance, tier, last = locked.balance, locked.tier, locked.last_regeneration
-    else:
-        assert row is not None
-        balance, tier, last = row.balance, row.tier, row.last_regeneration
+    if row is None or regeneration_is_due(row.balance, row.tier, row.last_regeneration, now):
+        return await regenerated_balance(session, user_id, now)
+    return balance_view(row.balance, row.tier, row.last_regeneration)
+
+
+def regeneration_is_due(balance: int, tier: SubscriptionTier, last: datetime, now: datetime) -> bool:
+    return balance < TIER_CAP[tier] and now - last >= REGENERATION_INTERVAL
+
+
+async def regenerated_balance(db: Db, user_id: str, now: datetime) -> BalanceView:
+    """The balance after applying the regeneration due at ``now``, under the balance lock (which
+    creates the row on first use)."""
+    locked = await ledger.lock(db, user_id)
+    regenerated, until = ledger.regeneration_due(locked, now)
+    if regenerated:
+        await ledger.write(locked, regenerated=regenerated, regenerated_until=until, entry=None)
+    return balance_view(locked.balance, locked.tier, locked.last_regeneration)
+
+
+def balance_view(balance: int, tier: SubscriptionTier, last: datetime) -> BalanceView:
     cap = TIER_CAP[tier]
     return BalanceView(balance, tier, cap, last, last + REGENERATION_INTERVAL if balance < cap else None)
 

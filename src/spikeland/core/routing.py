@@ -1,13 +1,15 @@
-"""Routes answered without FastAPI's per-request dependency solver, for the hottest paths.
+"""The route class of every router: a handler compiled once per route instead of FastAPI's
+per-request dependency solver.
 
 FastAPI resolves every parameter of every request through one generic solver (dependency
 tree walk, cache keys, scopes, an anyio cancel scope around each ``yield`` dependency...).
 Measured on the token spend (``benchmarks/instructions.py``, callgrind): 1.96 M instructions
-per request through FastAPI's handler, 1.57 M through this one (the same endpoint and statements).
+per request through FastAPI's handler, 1.57 M through this one (the same endpoint and statements);
+the floor of a request (``GET /api/v1``) is 0.45 M, so the solver was a large part of every small read.
 
-A ``HotRoute`` is declared like any route — the same signature, the same OpenAPI — but its
-handler is compiled once, when the route is built, from the route's ``Dependant``, for the
-parameter kinds a hot path uses:
+A ``Route`` is declared like any route — the same signature, the same OpenAPI — but its handler
+is compiled once, when the route is built, from the route's ``Dependant``, for the parameter
+kinds routes use:
 
 - path, query, header and cookie parameters, and one JSON body, converted and validated by
   FastAPI's own functions (its parameter reading with what it redoes per request worked out
@@ -15,25 +17,23 @@ parameter kinds a hot path uses:
   same 400/422 envelope) in the same order: a malformed body before anything runs, dependencies
   next, then the parameters;
 - dependencies that are async functions or async generators taking only ``Request``,
-  ``Response`` and other such dependencies; each runs once per request, and a generator's
+  ``Response``, ``BackgroundTasks`` and other such dependencies; each runs once per request, and a generator's
   cleanup runs before the response is sent (``Depends(scope="function")``, required), with the
   request's exception thrown into it;
 - the response model serialised by FastAPI's ``serialize_response``; headers and status set on
   the ``Response`` parameter are kept.
 
-Anything else (forms, files, background tasks, security scopes, sync callables, dependencies
-with parameters of their own, ``scope="request"`` generators) is refused when the route is
-built, so a hot route never silently loses a parameter. ``app.dependency_overrides`` is not
-consulted (nothing here uses it).
+A route with anything else (forms, files, security scopes, sync callables,
+dependencies with parameters of their own, ``scope="request"`` generators) keeps FastAPI's own
+handler, decided when the route is built (``compiled`` says which); a route never silently loses a
+parameter. ``app.dependency_overrides`` is not consulted (nothing here uses it).
 
 Written here rather than taken from a library: FastAPI offers no lighter solver, and this one
 reuses its validation and serialisation so only the walk itself is ours. It leans on a few of
-FastAPI's private helpers (pinned in the lock file); ``tests/core/test_hot_route.py`` mounts one
-endpoint on both route classes and compares every answer (``test_hot_route_spend.py`` does the same
-with the real token spend), so an upgrade that changes them fails there.
-
-Used by ``POST /api/v1/tokens/spend`` only (docs/architecture.md, "Hot paths";
-``tests/core/test_hot_paths.py`` fails on any other use).
+FastAPI's private helpers (pinned in the lock file); ``tests/core/test_routing.py`` mounts one
+endpoint on both route classes and compares every answer (``test_routing_spend.py`` does the same
+with the real token spend), and the whole suite runs through it, so an upgrade that changes them
+fails there. ``tests/core/test_routing.py`` also lists the routes that keep FastAPI's handler.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import params
+from fastapi import BackgroundTasks, params
 from fastapi._compat import ModelField, field_annotation_is_sequence
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
@@ -77,22 +77,37 @@ class _Step:
     generator: bool
     request_param: str | None
     response_param: str | None
+    background_param: str | None
     dependencies: tuple[tuple[str, Callable[..., Any]], ...]  # (parameter name, dependency)
 
 
-class HotRoute(APIRoute):
-    """An ``APIRoute`` whose handler is compiled from its dependant (see the module)."""
+class Route(APIRoute):
+    """An ``APIRoute`` whose handler is compiled from its dependant (see the module), or FastAPI's
+    own handler where the route takes what the compiled one does not support."""
+
+    # Why the route keeps FastAPI's handler (None: compiled), once its handler has been built.
+    fallback: str | None = None
 
     def get_route_handler(self) -> Handler:
         # A route included in the app is served through its "effective" form (prefix and
         # router-level dependencies merged), as FastAPI's own ``get_route_handler`` does.
         context = _effective_route_context_var.get()
         route = context if context is not None and context.original_route is self else self
-        return _compile(route)
+        try:
+            handler = _compile(route)
+        except Unsupported as why:
+            self.fallback = str(why)
+            return super().get_route_handler()
+        self.fallback = None
+        return handler
 
 
-def _refuse(route: Any, why: str) -> TypeError:
-    return TypeError(f"HotRoute {route.path}: {why}")
+class Unsupported(TypeError):
+    """The route takes something the compiled handler does not support."""
+
+
+def _refuse(route: Any, why: str) -> Unsupported:
+    return Unsupported(f"{route.path}: {why}")
 
 
 def _steps(route: Any, dependant: Dependant, seen: dict[Callable[..., Any], _Step]) -> None:
@@ -103,8 +118,8 @@ def _steps(route: Any, dependant: Dependant, seen: dict[Callable[..., Any], _Ste
         name = getattr(call, "__name__", repr(call))
         if sub.path_params or sub.query_params or sub.header_params or sub.cookie_params or sub.body_params:
             raise _refuse(route, f"dependency {name} takes request parameters")
-        if sub.background_tasks_param_name or sub.security_scopes_param_name or sub.own_oauth_scopes:
-            raise _refuse(route, f"dependency {name} takes background tasks or security scopes")
+        if sub.security_scopes_param_name or sub.own_oauth_scopes:
+            raise _refuse(route, f"dependency {name} takes security scopes")
         if sub.websocket_param_name or sub.http_connection_param_name or not sub.use_cache:
             raise _refuse(route, f"dependency {name} is not supported")
         generator = inspect.isasyncgenfunction(call)
@@ -119,6 +134,7 @@ def _steps(route: Any, dependant: Dependant, seen: dict[Callable[..., Any], _Ste
                 generator=generator,
                 request_param=sub.request_param_name,
                 response_param=sub.response_param_name,
+                background_param=sub.background_tasks_param_name,
                 dependencies=tuple((d.name, d.call) for d in sub.dependencies if d.name and d.call),
             )
 
@@ -203,8 +219,8 @@ def _compile(route: Any) -> Handler:
     endpoint = dependant.call
     if not inspect.iscoroutinefunction(endpoint):
         raise _refuse(route, "the endpoint is not async")
-    if dependant.background_tasks_param_name or dependant.security_scopes_param_name:
-        raise _refuse(route, "the endpoint takes background tasks or security scopes")
+    if dependant.security_scopes_param_name:
+        raise _refuse(route, "the endpoint takes security scopes")
     if dependant.websocket_param_name or dependant.http_connection_param_name:
         raise _refuse(route, "the endpoint takes a connection object")
     body_field = route.body_field
@@ -237,6 +253,7 @@ def _compile(route: Any) -> Handler:
         del sub_response.headers["content-length"]
         sub_response.status_code = None  # type: ignore[assignment]  # as FastAPI: "not set"
         solved: dict[Callable[..., Any], Any] = {}
+        background: BackgroundTasks | None = None  # one per request, made when first asked for
         async with AsyncExitStack() as stack:
             for step in steps:
                 kwargs = {name: solved[call] for name, call in step.dependencies}
@@ -244,6 +261,9 @@ def _compile(route: Any) -> Handler:
                     kwargs[step.request_param] = request
                 if step.response_param:
                     kwargs[step.response_param] = sub_response
+                if step.background_param:
+                    background = BackgroundTasks() if background is None else background
+                    kwargs[step.background_param] = background
                 if step.generator:
                     solved[step.call] = await stack.enter_async_context(
                         asynccontextmanager(step.call)(**kwargs)
@@ -255,6 +275,9 @@ def _compile(route: Any) -> Handler:
                 values[dependant.request_param_name] = request
             if dependant.response_param_name:
                 values[dependant.response_param_name] = sub_response
+            if dependant.background_tasks_param_name:
+                background = BackgroundTasks() if background is None else background
+                values[dependant.background_tasks_param_name] = background
             errors: list[Any] = []
             for parameter in parameters:
                 value, wrong = parameter.read(request, values)
@@ -274,6 +297,8 @@ def _compile(route: Any) -> Handler:
                 raise RequestValidationError(errors, body=None if body is PydanticUndefined else body)
             result = await endpoint(**values)
             if isinstance(result, Response):
+                if result.background is None:  # as FastAPI: the tasks run after the response
+                    result.background = background
                 return result
             content = await serialize_response(
                 field=route.response_field,
@@ -294,6 +319,7 @@ def _compile(route: Any) -> Handler:
         if not is_body_allowed_for_status_code(response.status_code):
             response.body = b""
         response.headers.raw.extend(sub_response.headers.raw)
+        response.background = background
         return response
 
     return handler

@@ -1,4 +1,4 @@
-"""HotRoute answers exactly as FastAPI's own handler would: the same endpoint is mounted twice, once
+"""Route answers exactly as FastAPI's own handler would: the same endpoint is mounted twice, once
 on each route class, and every request below must get the same status, body and headers from both."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from fastapi import (
 from pydantic import BaseModel, Field
 
 from spikeland.core.errors import Conflict, install_error_handlers
-from spikeland.core.hot_route import HotRoute
+from spikeland.core.routing import Route
 
 events: list[str] = []
 
@@ -51,7 +51,8 @@ async def unit(request: Request) -> AsyncIterator[Unit]:
 UnitDep = Annotated[Unit, Depends(unit, scope="function")]
 
 
-async def caller(request: Request, response: Response, held: UnitDep) -> str:
+async def caller(request: Request, response: Response, held: UnitDep, tasks: BackgroundTasks) -> str:
+    tasks.add_task(events.append, "after:caller")  # after the response, with the endpoint's
     who = request.headers.get("x-who")
     if who == "nobody":
         raise Conflict("Not you.", code="not_you", headers={"x-why": "nobody"})
@@ -78,6 +79,7 @@ async def place(
     order: Order,
     who: Annotated[str, Depends(caller)],
     held: UnitDep,
+    tasks: BackgroundTasks,
     tag: Annotated[str | None, Header(alias="X-Tag", min_length=2, max_length=4)] = None,
     limit: Annotated[int, Query(ge=1, le=10)] = 5,
     colours: Annotated[list[str], Query(max_length=2)] = [],  # noqa: B006 (FastAPI copies defaults)
@@ -86,6 +88,7 @@ async def place(
     if order.note == "boom":
         raise Conflict("Boom.", code="boom")
     held.fail_on_close = order.note == "fail"
+    tasks.add_task(events.append, "after:endpoint")
     suffix = "".join(f"-{colour}" for colour in colours) + (f"-{theme}" if theme else "")
     return Placed(order_id=f"{item}-{limit}{suffix}", amount=order.amount, who=who, tag=tag)
 
@@ -93,7 +96,7 @@ async def place(
 def build() -> FastAPI:
     app = FastAPI()
     install_error_handlers(app)
-    hot = APIRouter(prefix="/hot", route_class=HotRoute)
+    hot = APIRouter(prefix="/hot", route_class=Route)
     plain = APIRouter(prefix="/plain")
     for router in (hot, plain):
         router.add_api_route(
@@ -147,7 +150,8 @@ async def test_cleanup_runs_before_the_response_and_sees_the_error() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         events.clear()
         ok = await client.post("/hot/orders/pen", json={"amount": 3})
-        assert ok.status_code == 201 and events == ["open", "caller", "commit", "close"]
+        assert ok.status_code == 201
+        assert events == ["open", "caller", "commit", "close", "after:caller", "after:endpoint"]
         assert ok.json() == {"order_id": "pen-5", "amount": 3, "who": "anonymous", "tag": None}
         assert ok.headers["x-seen"] == "anonymous" and "renewed=yes" in ok.headers["set-cookie"]
         events.clear()
@@ -177,9 +181,6 @@ async def request_scoped(request: Request) -> AsyncIterator[int]:
     yield 1
 
 
-async def e_background(tasks: BackgroundTasks) -> None: ...
-
-
 async def e_form(name: Annotated[str, Form()]) -> None: ...
 
 
@@ -198,7 +199,6 @@ def e_sync() -> None: ...
 @pytest.mark.parametrize(
     ("endpoint", "why"),
     [
-        (e_background, "background tasks"),
         (e_form, "form"),
         (e_sync_dep, "not async"),
         (e_dep_params, "takes request parameters"),
@@ -206,10 +206,32 @@ def e_sync() -> None: ...
         (e_sync, "endpoint is not async"),
     ],
 )
-def test_what_it_cannot_answer_is_refused_when_the_route_is_built(endpoint: Any, why: str) -> None:
-    router = APIRouter(route_class=HotRoute)
-    with pytest.raises(TypeError, match=why):
-        router.add_api_route("/x", endpoint, methods=["POST"])
+def test_what_it_cannot_compile_keeps_fastapis_handler(endpoint: Any, why: str) -> None:
+    router = APIRouter(route_class=Route)
+    router.add_api_route("/x", endpoint, methods=["POST"])
+    route = router.routes[-1]
+    assert isinstance(route, Route) and route.fallback is not None and why in route.fallback
+
+
+def test_every_route_of_the_app_is_compiled_but_the_uploads() -> None:
+    """The uploads (multipart bodies) keep FastAPI's handler; a new route that would too is
+    noticed here rather than quietly paying the solver on every request."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    from spikeland.app import create_app
+
+    fallbacks = set()
+    for context in iter_route_contexts(create_app().routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            assert isinstance(route, Route), context.path_format
+            if route.fallback is not None:
+                fallbacks.add((next(iter(route.methods)), str(context.path_format)))
+    assert fallbacks == {
+        ("POST", "/api/v1/images"),
+        ("POST", "/api/v1/anonymous/images"),
+        ("POST", "/api/v1/albums/{album_id}/upload"),
+    }
 
 
 def test_the_spend_keeps_its_documentation() -> None:
