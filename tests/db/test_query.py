@@ -8,11 +8,10 @@ import pytest
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spikeland.core.pagination import Desc
+from spikeland.core.pagination import Desc, keyset_page
 from spikeland.db.enums import JobStatus
 from spikeland.db.query import PagedQuery, Query
 from spikeland.db.session import driver_connection
-from spikeland.images import service as images
 from spikeland.images.models import EnhancedImage, ImageEnhancementJob
 from tests.support import make_image, make_user
 
@@ -72,7 +71,9 @@ async def test_pages_cover_every_row_once_and_share_the_orms_cursors(session: As
             break
         cursor = page.next_cursor
     assert seen == expected
-    orm = await images.list_images(session, user.id, limit=2)  # the ORM's page and its cursor
+    orm = await keyset_page(  # the ORM's page of the same order, and its cursor
+        session, select(EnhancedImage).where(EnhancedImage.user_id == user.id), _NEWEST, limit=2, cursor=None
+    )
     assert orm.next_cursor is not None
     after = await paged.page(driver, limit=10, cursor=orm.next_cursor, user_id=user.id)
     assert [row["id"] for row in after.items] == expected[2:]

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.errors import Conflict, ValidationFailed
-from spikeland.gallery import service
+from spikeland.gallery import reads, service
 from spikeland.gallery.models import AlbumPrivacy
 from spikeland.gallery.schemas import AlbumCreate, AlbumUpdate
 from spikeland.gallery.service import AlbumExists, AlbumNotFound, AlbumView
@@ -34,6 +34,7 @@ from spikeland.images.service import ImageNotFound, ShareNotFound
 from tests.support import http_client, make_image, make_pipeline, make_user, new_email, sign_in
 from tests.support.albums import API, add, make_album, path_of
 from tests.support.images import picture, upload
+from tests.support.statements import OnSession
 
 PRIVATE, UNLISTED, PUBLIC = AlbumPrivacy.PRIVATE, AlbumPrivacy.UNLISTED, AlbumPrivacy.PUBLIC
 
@@ -48,27 +49,34 @@ async def _update(session: AsyncSession, user: User, album_id: str, **changes: A
     return await service.update_album(session, user.id, album_id, changes)
 
 
+async def _albums(
+    session: AsyncSession, user: User, *, limit: int = 50, cursor: str | None = None
+) -> dict[str, Any]:
+    """The user's album list as its route reads it (``gallery.reads``), on the test's session."""
+    return await reads.list_albums(
+        OnSession(session), user.id, "https://spike.test", limit=limit, cursor=cursor
+    )
+
+
 # ----------------------------------------------------------------------------- rules (service)
 
 
 async def test_a_new_user_has_one_default_album_per_privacy_level(session: AsyncSession) -> None:
     # create_user runs the sign-up hooks, as a real sign-up does: they make the default albums.
     user = await create_user(session, email=new_email())
-    page = await service.list_albums(session, user.id)
-    assert [(v.album.name, v.album.privacy) for v in page.items] == [
+    page = await _albums(session, user)
+    assert [(a["name"], a["privacy"]) for a in page["items"]] == [
         ("Private Gallery", PRIVATE),
         ("Unlisted Gallery", UNLISTED),
         ("Public Gallery", PUBLIC),
     ]
-    assert all(v.album.default_tier == "TIER_1K" and v.image_count == 0 for v in page.items)
+    assert all(a["defaultTier"] == "TIER_1K" and a["imageCount"] == 0 for a in page["items"])
     # Only the private one has no share link.
-    assert [v.album.share_token is not None for v in page.items] == [False, True, True]
-    assert page.next_cursor is None
+    assert [a["shareToken"] is not None for a in page["items"]] == [False, True, True]
+    assert page["nextCursor"] is None
     # Running the hook again keeps them as they are.
     await service.create_default_albums(session, user.id)
-    assert [v.album.id for v in (await service.list_albums(session, user.id)).items] == [
-        v.album.id for v in page.items
-    ]
+    assert [a["id"] for a in (await _albums(session, user))["items"]] == [a["id"] for a in page["items"]]
 
 
 async def test_create_update_delete(session: AsyncSession) -> None:
@@ -171,19 +179,19 @@ async def test_listing_pages_in_sort_order(session: AsyncSession) -> None:
         await _album(session, user, name=f"a{order}-{i}", sort_order=order)
         for i, order in enumerate((7, 5, 5))
     ]
-    seen: list[AlbumView] = []
+    seen: list[dict[str, Any]] = []
     cursor = None
     while True:
-        page = await service.list_albums(session, user.id, limit=2, cursor=cursor)
-        assert len(page.items) <= 2
-        seen += page.items
-        cursor = page.next_cursor
+        page = await _albums(session, user, limit=2, cursor=cursor)
+        assert len(page["items"]) <= 2
+        seen += page["items"]
+        cursor = page["nextCursor"]
         if cursor is None:
             break
-    assert [v.album.sort_order for v in seen] == [0, 1, 2, 5, 5, 7]
-    assert [v.album.id for v in seen[3:]] == [made[1].album.id, made[2].album.id, made[0].album.id]
+    assert [a["sortOrder"] for a in seen] == [0, 1, 2, 5, 5, 7]
+    assert [a["id"] for a in seen[3:]] == [made[1].album.id, made[2].album.id, made[0].album.id]
     with pytest.raises(ValidationFailed) as bad:
-        await service.list_albums(session, user.id, cursor="not-a-cursor")
+        await _albums(session, user, cursor="not-a-cursor")
     assert bad.value.code == "invalid_cursor"
 
 

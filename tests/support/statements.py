@@ -1,4 +1,5 @@
-"""What the app sends to PostgreSQL: every statement, through the ORM or on the driver."""
+"""The app and the database: every statement the app sends (through the ORM or on the driver), and
+a test session lent to a domain's driver reads."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spikeland.db.session import driver_connection
 
 
 @asynccontextmanager
@@ -31,3 +36,17 @@ async def statements_sent(app: FastAPI) -> AsyncIterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "connect", attach)
+
+
+class OnSession:
+    """A test session as a domain's ``reads`` take their connections (``db.query.Connections``):
+    its own connection, inside the test's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def reader(self) -> asyncpg.Connection:
+        return await driver_connection(self.session)
+
+    async def driver(self) -> asyncpg.Connection:
+        return await driver_connection(self.session)

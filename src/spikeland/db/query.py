@@ -28,7 +28,7 @@ which under READ COMMITTED sees the same rows (``db.lazy_begin``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy import ColumnElement, Select, bindparam, func, literal_column, tuple_
@@ -36,6 +36,18 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from spikeland.core.pagination import MAX_PAGE, Key, Page, decode_cursor, encode_cursor, key_kind, ordering
 from spikeland.db.types import UTCDateTime
+
+
+class Connections(Protocol):
+    """Where a domain's ``reads`` get their connection: the request's unit (``RequestDb``), or any
+    holder of a driver connection (a test's session)."""
+
+    async def reader(self) -> asyncpg.Connection:
+        """The connection for plain reads (outside a transaction until the holder writes)."""
+
+    async def driver(self) -> asyncpg.Connection:
+        """The connection inside the holder's transaction (for writes and locking reads)."""
+
 
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 

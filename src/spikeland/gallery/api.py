@@ -20,7 +20,7 @@ from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.core.routing import Route
 from spikeland.db.session import DbSession, DbUnit
-from spikeland.gallery import service
+from spikeland.gallery import reads, service
 from spikeland.gallery.schemas import (
     AlbumCreate,
     AlbumEnhancement,
@@ -35,7 +35,7 @@ from spikeland.gallery.schemas import (
     album_image_out,
     album_out,
 )
-from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
+from spikeland.identity.deps import CurrentCaller, CurrentUser, OptionalPrincipal, user_id_of
 from spikeland.images import reads as image_reads
 from spikeland.images import service as images
 from spikeland.images.deps import LimitEnhancements, LimitPublic, LimitUploads, read_upload
@@ -141,18 +141,15 @@ async def create_album(
 
 @router.get("/albums", response_model=AlbumPage)
 async def list_albums(
-    user: CurrentUser,
+    caller: CurrentCaller,
     settings: SettingsDep,
-    session: DbSession,
+    db: DbUnit,
     limit: PageLimit = 50,
     cursor: PageCursor = None,
 ) -> AlbumPage:
     """The caller's albums by ``sortOrder`` (then oldest first)."""
-    page = await service.list_albums(session, user.id, limit=limit, cursor=cursor)
-    public_url = settings.public_url
-    return AlbumPage(
-        items=[album_out(v, user.id, public_url) for v in page.items], next_cursor=page.next_cursor
-    )
+    payload = await reads.list_albums(db, caller.user_id, settings.public_url, limit=limit, cursor=cursor)
+    return AlbumPage.model_validate(payload)
 
 
 @router.get("/albums/{album_id}", openapi_extra=errors(album_not_found=404), response_model=AlbumOut)

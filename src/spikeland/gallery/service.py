@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.clock import utcnow
 from spikeland.core.errors import Conflict, NotFound, ValidationFailed
-from spikeland.core.pagination import Asc, Desc, Page, keyset_page
+from spikeland.core.pagination import Desc, Page, keyset_page
 from spikeland.db.cuid import cuid
 from spikeland.db.enums import EnhancementTier
 from spikeland.gallery.models import Album, AlbumImage, AlbumPrivacy
@@ -101,7 +101,7 @@ class AlbumItem:
 # ----------------------------------------------------------------------------- reading albums
 
 
-def _with_counts() -> Select[Any]:
+def with_counts() -> Select[Any]:
     count = select(func.count()).where(AlbumImage.album_id == Album.id).correlate(Album).scalar_subquery()
     cover = (
         select(AlbumImage.image_id)
@@ -117,7 +117,7 @@ def _album_view(row: Row[Any]) -> AlbumView:
 
 
 async def _find(session: AsyncSession, *where: ColumnElement[bool]) -> AlbumView | None:
-    statement = _with_counts().where(*where).execution_options(populate_existing=True)
+    statement = with_counts().where(*where).execution_options(populate_existing=True)
     row = (await session.execute(statement)).first()
     return _album_view(row) if row is not None else None
 
@@ -151,16 +151,6 @@ async def _readable_album(session: AsyncSession, album_id: str, viewer_id: str |
     return album
 
 
-async def list_albums(
-    session: AsyncSession, user_id: str, *, limit: int = 50, cursor: str | None = None
-) -> Page[AlbumView]:
-    """The user's albums in their chosen order (``sortOrder``, then oldest first), keyset-paginated."""
-    statement = _with_counts().where(Album.user_id == user_id)
-    order = (Asc(Album.sort_order), Asc(Album.id))
-    page = await keyset_page(session, statement, order, limit=limit, cursor=cursor, rows=True)
-    return Page([_album_view(row) for row in page.items], page.next_cursor)
-
-
 async def public_albums(
     session: AsyncSession, *, limit: int = 50, cursor: str | None = None
 ) -> Page[AlbumView]:
@@ -169,7 +159,7 @@ async def public_albums(
     Empty ones are left out: every user has an empty default "Public Gallery" until they fill it.
     """
     has_images = exists().where(AlbumImage.album_id == Album.id)
-    statement = _with_counts().where(Album.privacy == AlbumPrivacy.PUBLIC, has_images)
+    statement = with_counts().where(Album.privacy == AlbumPrivacy.PUBLIC, has_images)
     order = (Desc(Album.created_at), Desc(Album.id))
     page = await keyset_page(session, statement, order, limit=limit, cursor=cursor, rows=True)
     return Page([_album_view(row) for row in page.items], page.next_cursor)

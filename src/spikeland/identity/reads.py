@@ -6,8 +6,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from spikeland.db.query import Query
-from spikeland.db.session import RequestDb
+from spikeland.db.query import Connections, Query
 from spikeland.identity.models import User
 
 # UserOut's fields only: never the password hash.
@@ -26,7 +25,7 @@ _ME = Query(
 )
 
 
-async def me(db: RequestDb, user_id: str) -> dict[str, Any] | None:
+async def me(db: Connections, user_id: str) -> dict[str, Any] | None:
     """The user (a ``UserOut`` payload), None once deleted."""
     row = await _ME.one_or_none(await db.reader(), user_id=user_id)
     return dict(row) if row is not None else None

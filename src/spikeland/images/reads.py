@@ -15,8 +15,7 @@ import asyncpg
 from sqlalchemy import bindparam, true
 
 from spikeland.core.pagination import Desc, Page
-from spikeland.db.query import PagedQuery, Query
-from spikeland.db.session import RequestDb
+from spikeland.db.query import Connections, PagedQuery, Query
 from spikeland.images.models import EnhancedImage
 from spikeland.images.service import ImageNotFound, with_latest
 
@@ -51,17 +50,17 @@ def _page(page: Page[asyncpg.Record], viewer_id: str | None) -> dict[str, Any]:
     return {"items": [image_payload(row, viewer_id) for row in page.items], "nextCursor": page.next_cursor}
 
 
-async def list_images(db: RequestDb, user_id: str, *, limit: int, cursor: str | None) -> dict[str, Any]:
+async def list_images(db: Connections, user_id: str, *, limit: int, cursor: str | None) -> dict[str, Any]:
     """The user's images, newest first (an ``ImagePage`` payload)."""
     return _page(await _OWN.page(await db.reader(), limit=limit, cursor=cursor, user_id=user_id), user_id)
 
 
-async def list_public_images(db: RequestDb, *, limit: int, cursor: str | None) -> dict[str, Any]:
+async def list_public_images(db: Connections, *, limit: int, cursor: str | None) -> dict[str, Any]:
     """Everyone's public images, newest first (an ``ImagePage`` payload, as a signed-out visitor sees it)."""
     return _page(await _PUBLIC.page(await db.reader(), limit=limit, cursor=cursor), None)
 
 
-async def read_image(db: RequestDb, image_id: str, viewer_id: str | None) -> dict[str, Any]:
+async def read_image(db: Connections, image_id: str, viewer_id: str | None) -> dict[str, Any]:
     """The image (an ``ImageOut`` payload) for its owner or, when public, anyone; 404 otherwise.
 
     Anyone but the owner reading it counts as a view (in the request's transaction)."""

@@ -15,12 +15,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, Select, delete, insert, select, true, update
+from sqlalchemy import Row, Select, delete, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from spikeland.core.errors import NotFound, ServiceUnavailable
-from spikeland.core.pagination import Desc, Page, keyset_page
 from spikeland.db.cuid import cuid
 from spikeland.db.enums import EnhancementTier, JobStatus
 from spikeland.images.files import Upload
@@ -162,43 +161,6 @@ async def count_view(session: AsyncSession, image: EnhancedImage) -> None:
     if count is not None:
         # Not an attribute change: the ORM must not write it back.
         set_committed_value(image, "view_count", count)
-
-
-async def read_image(session: AsyncSession, image_id: str, viewer_id: str | None) -> ImageView:
-    """The image with its latest enhancement, for its owner or (public images) anyone.
-
-    Anyone but the owner reading it counts as a view.
-    """
-    view = await _one_view(session, EnhancedImage.id == image_id)
-    if view is None or not _readable(view.image, viewer_id):
-        raise ImageNotFound()
-    if view.image.user_id != viewer_id:
-        await count_view(session, view.image)
-    return view
-
-
-async def list_images(
-    session: AsyncSession, user_id: str, *, limit: int = 50, cursor: str | None = None
-) -> Page[ImageView]:
-    """The user's images, newest first, keyset-paginated along ``(userId, createdAt)``."""
-    return await _newest_views(session, EnhancedImage.user_id == user_id, limit=limit, cursor=cursor)
-
-
-async def list_public_images(
-    session: AsyncSession, *, limit: int = 50, cursor: str | None = None
-) -> Page[ImageView]:
-    """Everyone's public images, newest first, keyset-paginated along ``(isPublic, createdAt)``."""
-    return await _newest_views(session, EnhancedImage.is_public == true(), limit=limit, cursor=cursor)
-
-
-async def _newest_views(
-    session: AsyncSession, where: ColumnElement[bool], *, limit: int, cursor: str | None
-) -> Page[ImageView]:
-    order = (Desc(EnhancedImage.created_at), Desc(EnhancedImage.id))
-    page = await keyset_page(
-        session, with_latest().where(where), order, limit=limit, cursor=cursor, rows=True
-    )
-    return Page([_view(row) for row in page.items], page.next_cursor)
 
 
 async def views_of(

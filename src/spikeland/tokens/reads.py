@@ -12,8 +12,7 @@ from sqlalchemy import bindparam, select
 
 from spikeland.core.clock import utcnow
 from spikeland.core.pagination import Desc
-from spikeland.db.query import PagedQuery, Query
-from spikeland.db.session import RequestDb
+from spikeland.db.query import Connections, PagedQuery, Query
 from spikeland.tokens.models import TokenTransaction, UserTokenBalance
 from spikeland.tokens.service import BalanceView, balance_view, regenerated_balance, regeneration_is_due
 
@@ -28,7 +27,7 @@ _LEDGER = PagedQuery(
 )
 
 
-async def balance(db: RequestDb, user_id: str) -> BalanceView:
+async def balance(db: Connections, user_id: str) -> BalanceView:
     """``service.get_balance`` on the driver: one read, and the locked write only when due."""
     row = await _BALANCE.one_or_none(await db.reader(), user_id=user_id)
     now = utcnow()
@@ -37,7 +36,7 @@ async def balance(db: RequestDb, user_id: str) -> BalanceView:
     return balance_view(row["balance"], row["tier"], row["lastRegeneration"])
 
 
-async def transactions(db: RequestDb, user_id: str, *, limit: int, cursor: str | None) -> dict[str, Any]:
+async def transactions(db: Connections, user_id: str, *, limit: int, cursor: str | None) -> dict[str, Any]:
     """The user's ledger, newest first (a ``TransactionPage`` payload)."""
     page = await _LEDGER.page(await db.reader(), limit=limit, cursor=cursor, user_id=user_id)
     items = []

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.clock import utcnow
 from spikeland.core.errors import SpikelandError, ValidationFailed
-from spikeland.core.pagination import Page, newest_first
 from spikeland.db.enums import SubscriptionTier
 from spikeland.tokens import idempotency, ledger
 from spikeland.tokens.costs import REGENERATION_INTERVAL, TIER_CAP
@@ -325,12 +324,3 @@ async def balance_at(session: AsyncSession, user_id: str, at: datetime) -> int:
         .limit(1)
     )
     return (await session.scalar(statement)) or 0
-
-
-async def list_transactions(
-    session: AsyncSession, user_id: str, *, limit: int = 50, cursor: str | None = None
-) -> Page[TokenTransaction]:
-    statement = select(TokenTransaction).where(TokenTransaction.user_id == user_id)
-    return await newest_first(
-        session, statement, TokenTransaction.created_at, TokenTransaction.id, limit=limit, cursor=cursor
-    )
