@@ -65,7 +65,18 @@ KEYSET_INDEXES: set[Fact] = {
     ]
 }
 
-EXTENSIONS: set[Fact] = ALEMBIC | FK_INDEXES | JOB_COLUMNS | API_KEY_NOTIFY | KEYSET_INDEXES
+# 0008: the admin user list, newest first and by role, and its search (GIN trigram indexes on
+# email and name, with the pg_trgm extension, whose own functions are not ours).
+USER_LIST_INDEXES: set[Fact] = {
+    ("index", "users", "users_createdAt_id_idx", ("createdAt", "id"), False),
+    ("index", "users", "users_role_createdAt_id_idx", ("role", "createdAt", "id"), False),
+    ("index", "users", "users_email_trgm_idx", ("email",), False),
+    ("index", "users", "users_name_trgm_idx", ("name",), False),
+}
+
+EXTENSIONS: set[Fact] = (
+    ALEMBIC | FK_INDEXES | JOB_COLUMNS | API_KEY_NOTIFY | KEYSET_INDEXES | USER_LIST_INDEXES
+)
 
 # What a database migrated to head holds, fact by fact.
 EXPECTED: set[Fact] = contract_facts(load()) | EXTENSIONS

@@ -18,7 +18,7 @@ from spikeland.db.adopt import AdoptResult, adopt, adopt_async
 from tests.conftest import create_database, drop_database
 from tests.db.copies import copy_of, unique_name
 
-HEAD = "0007_keyset_indexes"
+HEAD = "0008_user_list_indexes"
 
 PRISMA_MIGRATIONS_DDL = """
 CREATE TABLE "_prisma_migrations" (
@@ -156,6 +156,25 @@ def test_an_existing_fk_index_of_migration_0002_is_accepted(prisma_db: str) -> N
     assert versions(prisma_db) == [HEAD]
 
 
+def test_an_existing_trigram_index_of_migration_0008_is_accepted(prisma_db: str) -> None:
+    execute(
+        prisma_db,
+        "CREATE EXTENSION IF NOT EXISTS pg_trgm;"
+        "CREATE INDEX users_email_trgm_idx ON users USING gin (email gin_trgm_ops)",
+    )
+
+    result = adopt(prisma_db)
+
+    assert result.ok, result
+    assert (
+        "index users_email_trgm_idx already exists; migration 0008_user_list_indexes will keep it"
+        in result.notes
+    )
+    migrate.upgrade(prisma_db)
+    assert versions(prisma_db) == [HEAD]
+    assert_matches_models(prisma_db)
+
+
 async def test_adopt_async_works_inside_an_event_loop(prisma_db: str) -> None:
     result = await adopt_async(prisma_db, dry_run=True)
     assert result.status == "verified"
@@ -204,6 +223,14 @@ DIFFERENCES = [
             "WHERE (platform <> ''::text)"
         ],
         id="partial-index",
+    ),
+    pytest.param(
+        "CREATE INDEX users_email_trgm_idx ON users (email)",
+        [
+            "users: index users_email_trgm_idx (which 0008_user_list_indexes would create) exists "
+            "but uses btree, expected gin"
+        ],
+        id="later-index-method",
     ),
     pytest.param(
         'ALTER TABLE accounts DROP CONSTRAINT "accounts_userId_fkey";'

@@ -33,6 +33,13 @@ class User(Base):
         Index(None, "stripeCustomerId", unique=True),
         Index(None, "referralCode", unique=True),
         Index(None, "referredById"),  # FK index, migration 0002
+        # The admin user list (newest first, by role) and its search, migration 0008.
+        Index(None, "createdAt", "id"),
+        Index(None, "role", "createdAt", "id"),
+        Index(
+            "users_email_trgm_idx", "email", postgresql_using="gin", postgresql_ops={"email": "gin_trgm_ops"}
+        ),
+        Index("users_name_trgm_idx", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
     )
 
     id: Mapped[str] = id_column()

@@ -1,8 +1,8 @@
 """Indexes and UNIQUE constraints: the baseline's against ``pg_index``.
 
 The baseline's indexes are the models' less those later migrations add (0002's FK indexes, 0007's
-keyset indexes); such an index found already in place is accepted when it is the one its migration
-would create, and so is one of the plain indexes Prisma makes beside a unique one
+keyset indexes, 0008's user-list indexes); such an index found already in place is accepted when it
+is the one its migration would create, and so is one of the plain indexes Prisma makes beside a unique one
 (:mod:`~spikeland.db.adopt.legacy`).
 """
 
@@ -22,6 +22,7 @@ from spikeland.db.migrate import alembic_config
 
 FK_INDEX_REVISION = "0002_fk_indexes"
 KEYSET_INDEX_REVISION = "0007_keyset_indexes"
+USER_LIST_INDEX_REVISION = "0008_user_list_indexes"
 
 _INDEXES_SQL = (
     "SELECT t.relname AS table, i.relname AS name, ix.indisunique AS unique, "
@@ -45,6 +46,7 @@ class _Index:
     unique: bool
     columns: tuple[str, ...]
     constraint: bool  # a UNIQUE constraint rather than a bare unique index
+    method: str = "btree"
 
 
 def _index_columns(index: Index) -> tuple[str, ...]:
@@ -57,19 +59,28 @@ class _Later:
 
     columns: tuple[str, ...]
     revision: str
+    method: str = "btree"
 
 
 def _later_indexes() -> dict[tuple[str, str], _Later]:
-    """(table, index) of the indexes migrations 0002 and 0007 add to the models, read from them."""
+    """(table, index) of the indexes migrations 0002, 0007 and 0008 add to the models, read from them."""
     script = ScriptDirectory.from_config(alembic_config("postgresql://unused"))
-    fk, keyset = (script.get_revision(r) for r in (FK_INDEX_REVISION, KEYSET_INDEX_REVISION))
+    revisions = (FK_INDEX_REVISION, KEYSET_INDEX_REVISION, USER_LIST_INDEX_REVISION)
+    fk, keyset, users = (script.get_revision(r) for r in revisions)
     assert fk is not None and fk.module is not None and keyset is not None and keyset.module is not None
+    assert users is not None and users.module is not None
     later = {
         (table, f"{table}_{column}_idx"): _Later((column,), FK_INDEX_REVISION)
         for table, column in fk.module.FK_COLUMNS
     }
     for table, columns in keyset.module.INDEXES:
         later[(table, keyset.module._name(table, columns))] = _Later(tuple(columns), KEYSET_INDEX_REVISION)
+    for table, columns in users.module.INDEXES:
+        later[(table, users.module._name(table, columns))] = _Later(tuple(columns), USER_LIST_INDEX_REVISION)
+    for table, column in users.module.TRIGRAM_INDEXES:
+        later[(table, users.module.trigram_name(table, column))] = _Later(
+            (column,), USER_LIST_INDEX_REVISION, method="gin"
+        )
     return later
 
 
@@ -118,8 +129,9 @@ def index_differences(conn: Connection, tables: Sequence[Table]) -> tuple[list[s
 
 
 def _check_later_index(table: str, row: Any, later: _Later, lines: list[str], notes: list[str]) -> None:
-    """0002 and 0007 create their indexes IF NOT EXISTS: an identical one is fine, another would stay."""
-    problems = _index_problems(row, _Index(row.name, False, later.columns, False))
+    """0002, 0007 and 0008 create their indexes IF NOT EXISTS: an identical one is fine, another would
+    stay (of a trigram index, the operator class is not compared)."""
+    problems = _index_problems(row, _Index(row.name, False, later.columns, False, later.method))
     if not problems:
         notes.append(f"index {row.name} already exists; migration {later.revision} will keep it")
     lines.extend(
@@ -152,8 +164,8 @@ def _index_problems(row: Any, expected: _Index) -> list[str]:
         problems.append(f"is on ({', '.join(key_columns)}), expected ({', '.join(expected.columns)})")
     if bool(row.unique) != expected.unique:
         problems.append("is unique, expected not unique" if row.unique else "is not unique, expected unique")
-    if row.method != "btree":
-        problems.append(f"uses {row.method}, expected btree")
+    if row.method != expected.method:
+        problems.append(f"uses {row.method}, expected {expected.method}")
     if row.partial:
         problems.append(f"is partial: {row.definition}")
     if any(int(option) for option in list(row.options)[:nkey]):
