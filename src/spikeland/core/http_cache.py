@@ -48,7 +48,11 @@ class Rendered:
 
 def render(content: Any) -> Rendered:
     """``content``: a Pydantic model, a list of them, or plain JSON data."""
-    body = to_json(content, by_alias=True)
+    return rendered(to_json(content, by_alias=True))
+
+
+def rendered(body: bytes) -> Rendered:
+    """A JSON body already rendered (``core.wire``), with its ETag."""
     return Rendered(body, f'"{blake2b(body, digest_size=16).hexdigest()}"')
 
 

@@ -20,8 +20,9 @@ kinds routes use:
   ``Response``, ``BackgroundTasks`` and other such dependencies; each runs once per request, and a generator's
   cleanup runs before the response is sent (``Depends(scope="function")``, required), with the
   request's exception thrown into it;
-- the response model serialised by FastAPI's ``serialize_response``; headers and status set on
-  the ``Response`` parameter are kept.
+- the response model serialised by FastAPI's ``serialize_response``, or, for an endpoint that
+  answers ``core.wire.Rows``, the rows rendered in the model's shape without validation; headers
+  and status set on the ``Response`` parameter are kept.
 
 A route with anything else (forms, files, security scopes, sync callables,
 dependencies with parameters of their own, ``scope="request"`` generators) keeps FastAPI's own
@@ -60,11 +61,13 @@ from fastapi.dependencies.utils import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, _effective_route_context_var, serialize_response
 from fastapi.utils import is_body_allowed_for_status_code
-from pydantic import Json
+from pydantic import BaseModel, Json
 from pydantic_core import PydanticUndefined
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+
+from spikeland.core.wire import Rows, render
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -246,6 +249,8 @@ def _compile(route: Any) -> Handler:
     response_class = route.response_class
     dump_json = route.response_field is not None and isinstance(response_class, DefaultPlaceholder)
     response_class = getattr(response_class, "value", response_class)
+    model = route.response_model
+    rows_model = model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
     async def handler(request: Request) -> Response:
         body = await _read_body(request, strict) if body_field is not None else PydanticUndefined
@@ -300,19 +305,25 @@ def _compile(route: Any) -> Handler:
                 if result.background is None:  # as FastAPI: the tasks run after the response
                     result.background = background
                 return result
-            content = await serialize_response(
-                field=route.response_field,
-                response_content=result,
-                include=route.response_model_include,
-                exclude=route.response_model_exclude,
-                by_alias=route.response_model_by_alias,
-                exclude_unset=route.response_model_exclude_unset,
-                exclude_defaults=route.response_model_exclude_defaults,
-                exclude_none=route.response_model_exclude_none,
-                dump_json=dump_json,
-            )
+            if isinstance(result, Rows):  # trusted rows, shaped by the model (core.wire)
+                if rows_model is None:
+                    raise TypeError(f"{route.path}: Rows need a response_model that is one model class")
+                content, as_json = render(rows_model, result.payload), True
+            else:
+                as_json = dump_json
+                content = await serialize_response(
+                    field=route.response_field,
+                    response_content=result,
+                    include=route.response_model_include,
+                    exclude=route.response_model_exclude,
+                    by_alias=route.response_model_by_alias,
+                    exclude_unset=route.response_model_exclude_unset,
+                    exclude_defaults=route.response_model_exclude_defaults,
+                    exclude_none=route.response_model_exclude_none,
+                    dump_json=dump_json,
+                )
         status = sub_response.status_code or status_code or 200
-        if dump_json:  # FastAPI's fast path: the model dumped straight to JSON bytes
+        if as_json:  # the model (or rows) dumped straight to JSON bytes
             response = Response(content=content, status_code=status, media_type="application/json")
         else:
             response = response_class(content, status_code=status)

@@ -13,12 +13,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Request, Response, UploadFile, status
 
-from spikeland.core import http_cache
+from spikeland.core import http_cache, wire
 from spikeland.core.deps import IdempotencyKey, SettingsDep
 from spikeland.core.errors import NotFound
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.core.routing import Route
+from spikeland.core.wire import Rows
 from spikeland.db.session import DbSession, DbUnit
 from spikeland.gallery import reads, service
 from spikeland.gallery.schemas import (
@@ -146,10 +147,9 @@ async def list_albums(
     db: DbUnit,
     limit: PageLimit = 50,
     cursor: PageCursor = None,
-) -> AlbumPage:
+) -> Rows:
     """The caller's albums by ``sortOrder`` (then oldest first)."""
-    payload = await reads.list_albums(db, caller.user_id, settings.public_url, limit=limit, cursor=cursor)
-    return AlbumPage.model_validate(payload)
+    return Rows(await reads.list_albums(db, caller.user_id, settings.public_url, limit=limit, cursor=cursor))
 
 
 @router.get("/albums/{album_id}", openapi_extra=errors(album_not_found=404), response_model=AlbumOut)
@@ -360,8 +360,8 @@ async def public_images(
     """Everyone's public images, newest first (no sign-in needed; the first page may be seconds old)."""
     rendered = first_pages.get(limit) if cursor is None else None
     if rendered is None:
-        body = ImagePage.model_validate(await image_reads.list_public_images(db, limit=limit, cursor=cursor))
-        rendered = http_cache.render(body)
+        payload = await image_reads.list_public_images(db, limit=limit, cursor=cursor)
+        rendered = http_cache.rendered(wire.render(ImagePage, payload))
         if cursor is None:
             first_pages.put(limit, rendered)
     return http_cache.respond(if_none_match, rendered, http_cache.PUBLIC_SHORT)

@@ -10,6 +10,7 @@ from spikeland.core.deps import ClientIp, Limiter, SettingsDep
 from spikeland.core.errors import Unauthorized
 from spikeland.core.openapi import errors
 from spikeland.core.routing import Route
+from spikeland.core.wire import Rows
 from spikeland.db.session import DbSession, DbUnit
 from spikeland.identity import admin, reads, service
 from spikeland.identity.deps import (
@@ -81,8 +82,8 @@ async def logout(
 
 
 @router.get("/me", response_model=UserOut, tags=["me"])
-async def me(caller: CurrentCaller, db: DbUnit) -> UserOut:
+async def me(caller: CurrentCaller, db: DbUnit) -> Rows:
     found = await reads.me(db, caller.user_id)
     if found is None:  # deleted while the request was on its way
         raise Unauthorized("Sign in to do this.", code="not_authenticated")
-    return UserOut.model_validate(found)
+    return Rows(found)

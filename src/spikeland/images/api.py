@@ -15,6 +15,7 @@ from spikeland.core.errors import NotFound
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.core.routing import Route
+from spikeland.core.wire import Rows
 from spikeland.db.session import DbSession, DbUnit
 from spikeland.identity.deps import (
     CurrentCaller,
@@ -80,14 +81,14 @@ async def list_images(
     db: DbUnit,
     limit: PageLimit = 50,
     cursor: PageCursor = None,
-) -> ImagePage:
-    return ImagePage.model_validate(await reads.list_images(db, caller.user_id, limit=limit, cursor=cursor))
+) -> Rows:
+    return Rows(await reads.list_images(db, caller.user_id, limit=limit, cursor=cursor))
 
 
 @router.get("/images/{image_id}", openapi_extra=errors(image_not_found=404), response_model=ImageOut)
-async def get_image(image_id: str, db: DbUnit, caller: OptionalCaller) -> ImageOut:
+async def get_image(image_id: str, db: DbUnit, caller: OptionalCaller) -> Rows:
     """The owner's image, or anyone's public image (signed in or not; a view is counted)."""
-    return ImageOut.model_validate(await reads.read_image(db, image_id, caller_id(caller)))
+    return Rows(await reads.read_image(db, image_id, caller_id(caller)))
 
 
 @router.patch("/images/{image_id}", openapi_extra=errors(image_not_found=404), response_model=ImageOut)

@@ -11,6 +11,7 @@ from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.core.routing import Route
 from spikeland.core.schemas import IsoDateTime
+from spikeland.core.wire import Rows
 from spikeland.db.session import DbUnit
 from spikeland.identity.deps import CurrentCaller
 from spikeland.tokens import reads, service
@@ -89,7 +90,5 @@ async def transactions(
     db: DbUnit,
     limit: PageLimit = 50,
     cursor: PageCursor = None,
-) -> TransactionPage:
-    return TransactionPage.model_validate(
-        await reads.transactions(db, caller.user_id, limit=limit, cursor=cursor)
-    )
+) -> Rows:
+    return Rows(await reads.transactions(db, caller.user_id, limit=limit, cursor=cursor))

@@ -39,9 +39,4 @@ async def balance(db: Connections, user_id: str) -> BalanceView:
 async def transactions(db: Connections, user_id: str, *, limit: int, cursor: str | None) -> dict[str, Any]:
     """The user's ledger, newest first (a ``TransactionPage`` payload)."""
     page = await _LEDGER.page(await db.reader(), limit=limit, cursor=cursor, user_id=user_id)
-    items = []
-    for row in page.items:
-        item = dict(row)
-        item["metadata_"] = item.pop("metadata")  # the schema reads the ORM attribute's name
-        items.append(item)
-    return {"items": items, "nextCursor": page.next_cursor}
+    return {"items": page.items, "nextCursor": page.next_cursor}
