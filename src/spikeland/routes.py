@@ -46,10 +46,15 @@ def api_routers() -> list[APIRouter]:
 
 
 def register_hooks() -> None:
-    """Register every domain's reactions on the hooks lower domains offer (identity's sign-up and
-    email verified, images' pipeline deletion). Idempotent, so each entry point simply calls it."""
+    """Register every domain's reactions on the hooks lower domains offer (identity's sign-up,
+    email verified and user deletion, images' pipeline deletion). Idempotent, so each entry point
+    simply calls it."""
     from spikeland.gallery import hooks as gallery_hooks
+    from spikeland.generation import hooks as generation_hooks
     from spikeland.growth import hooks as growth_hooks
+    from spikeland.images import hooks as images_hooks
 
     gallery_hooks.register()  # default albums; albums keep their pipeline
     growth_hooks.register()  # referrals
+    images_hooks.register()  # a deleted user's originals and enhancement results
+    generation_hooks.register()  # a deleted user's generation inputs and outputs

@@ -26,6 +26,7 @@ from spikeland.settings import Settings
 from tests.db.rows import insert_row
 from tests.support import PASSWORD, http_client, make_user
 from tests.support import sign_in as support_sign_in
+from tests.support.images import finished_results, picture, stored_files, upload
 
 SignIn = Callable[..., Awaitable[tuple[httpx.AsyncClient, str]]]
 
@@ -370,6 +371,40 @@ async def test_deletion_rules_for_admins(app: FastAPI, sign_in: SignIn) -> None:
     assert (await chief.delete(f"/api/v1/admin/users/{other_admin_id}")).status_code == 204
     # the deleted admin's own audit rows (their ADMIN_LOGIN) went with them: the FK cascades
     assert await audit_rows(app, user_id=other_admin_id) == []
+
+
+async def test_deleting_a_user_removes_their_stored_files(app: FastAPI, sign_in: SignIn) -> None:
+    boss, _ = await sign_in(UserRole.ADMIN)
+    victim, victim_id = await sign_in(UserRole.USER)
+    bystander, bystander_id = await sign_in(UserRole.USER)
+    first = await upload(victim)
+    await upload(victim, picture(fmt="PNG"), "second.png")
+    await finished_results(app, victim_id, first)  # an enhancement result and a generation output
+    await upload(bystander)
+    files = stored_files(app, victim_id)
+    assert len(files) == 4
+    await app.state.storage.delete(files[0])  # a file already gone is no failure
+
+    assert (await boss.delete(f"/api/v1/admin/users/{victim_id}")).status_code == 204
+    # The files go after the response (so after the commit); the client returns after both.
+    assert stored_files(app, victim_id) == []
+    assert len(stored_files(app, bystander_id)) == 1
+
+
+async def test_a_refused_deletion_removes_no_file(app: FastAPI, sign_in: SignIn) -> None:
+    boss, _ = await sign_in(UserRole.ADMIN)
+    owner, owner_id = await sign_in(UserRole.USER)
+    await finished_results(app, owner_id, await upload(owner))
+    async with transaction(app.state.sessionmaker) as session:
+        await insert_row(session, metadata.tables["merch_orders"], userId=owner_id)
+    files = stored_files(app, owner_id)
+    assert len(files) == 3
+
+    # The keys are read before the DELETE, which then fails under ON DELETE RESTRICT.
+    refused = await boss.delete(f"/api/v1/admin/users/{owner_id}")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "user_has_dependent_records"
+    assert stored_files(app, owner_id) == files
+    assert (await owner.get("/api/v1/images")).json()["items"][0]["latestEnhancement"] is not None
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import Column, ForeignKey, MetaData, Table, Text, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
@@ -30,6 +31,7 @@ from spikeland.identity.deps import SESSION_COOKIE
 from spikeland.identity.models import User, UserRole
 from spikeland.settings import Settings
 from tests.support import make_user, sign_up
+from tests.support.images import finished_results, picture, stored_files, upload
 
 PASSWORD = "correct horse battery"
 Edge = tuple[str, str, str, str]  # child table, child column, parent table, ON DELETE
@@ -341,6 +343,53 @@ async def test_delete_needs_the_password_then_takes_everything(
     assert await rows_of(engine, "users", "id", referred["id"]) == 1
     assert await rows_of(engine, "users", "referredById", user["id"]) == 0
     assert (await client.get("/api/v1/me")).status_code == 401
+
+
+async def test_deleting_the_account_removes_its_stored_files(app: FastAPI, client: httpx.AsyncClient) -> None:
+    user = await signed_in(client, new_email())
+    first = await upload(client)
+    await upload(client, picture(fmt="WEBP"), "second.webp")
+    await finished_results(app, user["id"], first)  # an enhancement result and a generation output
+    files = stored_files(app, user["id"])
+    assert len(files) == 4
+    await app.state.storage.delete(files[-1])  # a file already gone is no failure
+
+    done = await delete_me(client, password=PASSWORD)
+    assert done.status_code == 204, done.text
+    # The files go after the response (so after the commit); the client returns after both.
+    assert stored_files(app, user["id"]) == []
+
+
+async def test_a_refused_account_deletion_removes_no_file(
+    app: FastAPI, client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    user = await signed_in(client, new_email())
+    await finished_results(app, user["id"], await upload(client))
+    files = stored_files(app, user["id"])
+    assert len(files) == 3
+    # For a while, this user is the database's only super admin.
+    async with engine.begin() as conn:
+        others = (
+            (
+                await conn.execute(
+                    update(User)
+                    .where(User.role == UserRole.SUPER_ADMIN)
+                    .values(role=UserRole.ADMIN)
+                    .returning(User.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        await conn.execute(update(User).where(User.id == user["id"]).values(role=UserRole.SUPER_ADMIN))
+    try:
+        refused = await delete_me(client, password=PASSWORD)
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(update(User).where(User.id.in_(others)).values(role=UserRole.SUPER_ADMIN))
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "last_super_admin"
+    assert await user_count(engine, user["id"]) == 1
+    assert stored_files(app, user["id"]) == files
 
 
 async def test_wrong_passwords_are_rate_limited(client: httpx.AsyncClient, engine: AsyncEngine) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +13,13 @@ from fastapi import FastAPI
 from PIL import Image
 
 from spikeland.app import create_app
+from spikeland.db.engine import transaction
+from spikeland.db.enums import EnhancementTier, JobStatus
+from spikeland.generation.models import McpGenerationJob, McpJobType
+from spikeland.generation.tasks import output_key
+from spikeland.images.models import ImageEnhancementJob
+from spikeland.integrations.storage import enhanced_key
+from spikeland.integrations.storage.local import LocalStorage
 from spikeland.jobs import build_runner
 from spikeland.settings import Settings
 from spikeland.worker.runner import Runner
@@ -60,3 +68,39 @@ async def work(app: FastAPI) -> Runner:
     runner = runner_for(app)
     await runner.run_until_idle()
     return runner
+
+
+async def finished_results(app: FastAPI, user_id: str, image_id: str) -> None:
+    """A COMPLETED enhancement of the image and a COMPLETED generation, as the workers leave them:
+    the rows and their stored JPEGs."""
+    async with transaction(app.state.sessionmaker) as session:
+        job = ImageEnhancementJob(
+            image_id=image_id,
+            user_id=user_id,
+            tier=EnhancementTier.TIER_1K,
+            tokens_cost=2,
+            status=JobStatus.COMPLETED,
+        )
+        generated = McpGenerationJob(
+            user_id=user_id,
+            type=McpJobType.GENERATE,
+            tier=EnhancementTier.TIER_1K,
+            tokens_cost=2,
+            status=JobStatus.COMPLETED,
+            prompt="a lighthouse",
+        )
+        session.add_all([job, generated])
+        await session.flush()
+        job.enhanced_r2_key = enhanced_key(user_id, job.id)
+        generated.output_image_r2_key = output_key(user_id, generated.id)
+        keys = [job.enhanced_r2_key, generated.output_image_r2_key]
+    for key in keys:
+        await app.state.storage.put(key, picture(48, 32), "image/jpeg")
+
+
+def stored_files(app: FastAPI, user_id: str) -> list[str]:
+    """The keys stored under the user's prefix in the app's local storage, sorted."""
+    storage = app.state.storage
+    assert isinstance(storage, LocalStorage)
+    user_root = storage.root / "users" / user_id
+    return sorted(str(p.relative_to(storage.root)) for p in Path(user_root).rglob("*") if p.is_file())

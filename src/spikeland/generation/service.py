@@ -139,3 +139,20 @@ async def list_jobs(
     return await newest_first(
         session, query, McpGenerationJob.created_at, McpGenerationJob.id, limit=limit, cursor=cursor
     )
+
+
+async def user_file_keys(session: AsyncSession, user_id: str) -> list[str]:
+    """The storage keys of the user's generation inputs and outputs, for the user's deletion
+    (identity's ``on_user_delete``; the jobs then go by cascade), in one statement.
+
+    The jobs are locked, as images locks its enhancement jobs: a worker completing one waits for
+    the deletion and then finds it gone, rather than writing an output key after it was read. An
+    input taken from one of the user's images has that image's key; it is listed once.
+    """
+    rows = await session.execute(
+        select(McpGenerationJob.input_image_r2_key, McpGenerationJob.output_image_r2_key)
+        .where(McpGenerationJob.user_id == user_id)
+        .order_by(McpGenerationJob.id)
+        .with_for_update()
+    )
+    return [key for row in rows.all() for key in row if key]

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spikeland.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from spikeland.core.pagination import Page, newest_first
 from spikeland.core.security import hash_password, password_fits
-from spikeland.identity import key_cache
+from spikeland.identity import hooks, key_cache
 from spikeland.identity.models import User, UserRole
 from spikeland.identity.schemas import Email
 from spikeland.identity.service import create_user, find_user_by_email, revoke_sessions
@@ -154,8 +154,9 @@ async def change_role(
     return target
 
 
-async def delete_user(session: AsyncSession, actor: User, user_id: str, ip: str | None) -> None:
-    """Delete a user and, through the schema's cascades, their data.
+async def delete_user(session: AsyncSession, actor: User, user_id: str, ip: str | None) -> list[str]:
+    """Delete a user and, through the schema's cascades, their data; return the storage keys of
+    their files (``hooks.on_user_delete``), for the caller to remove once this has committed.
 
     Admins delete users; only a SUPER_ADMIN deletes an ADMIN or SUPER_ADMIN; nobody deletes
     themselves here. A user still referenced under ON DELETE RESTRICT (orders, featured gallery
@@ -171,6 +172,7 @@ async def delete_user(session: AsyncSession, actor: User, user_id: str, ip: str 
     if target.role == UserRole.SUPER_ADMIN and len(super_admins) <= 1:
         raise Conflict("The last super admin cannot be deleted.", code="last_super_admin")
     snapshot = {"email": target.email, "name": target.name, "role": target.role.value}
+    files = await hooks.run_user_delete_hooks(session, target.id)  # the row is locked: none added
     try:
         async with session.begin_nested():
             await session.execute(delete(User).where(User.id == target.id))
@@ -195,6 +197,7 @@ async def delete_user(session: AsyncSession, actor: User, user_id: str, ip: str 
         metadata=snapshot,
         ip=ip,
     )
+    return files
 
 
 async def record_admin_login(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, BackgroundTasks, Query, status
 
 from spikeland.core.deps import ClientIp
 from spikeland.core.openapi import errors
@@ -17,6 +17,8 @@ from spikeland.identity import admin
 from spikeland.identity.deps import AdminUser, SuperAdminUser
 from spikeland.identity.models import UserRole
 from spikeland.identity.schemas import UserOut
+from spikeland.integrations.deps import StorageDep
+from spikeland.integrations.storage import remove_objects
 from spikeland.ops.models import AuditAction, AuditLog
 
 router = APIRouter(route_class=Route, prefix="/admin", tags=["admin"])
@@ -105,8 +107,17 @@ async def change_role(
     ),
     status_code=status.HTTP_204_NO_CONTENT,
 )
-async def delete_user(user_id: str, actor: AdminUser, session: DbSession, ip: ClientIp) -> None:
-    await admin.delete_user(session, actor, user_id, ip)
+async def delete_user(
+    user_id: str,
+    actor: AdminUser,
+    session: DbSession,
+    ip: ClientIp,
+    storage: StorageDep,
+    background: BackgroundTasks,
+) -> None:
+    files = await admin.delete_user(session, actor, user_id, ip)
+    # Background tasks run after the response, so after the request's transaction committed.
+    background.add_task(remove_objects, storage, files)
 
 
 @router.get("/audit-logs", response_model=AuditPage)

@@ -32,7 +32,7 @@ from spikeland.core.errors import Conflict, Forbidden
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.security import verify_password
 from spikeland.db.registry import metadata as default_metadata
-from spikeland.identity import key_cache
+from spikeland.identity import hooks, key_cache
 from spikeland.identity.admin import lock_super_admins
 from spikeland.identity.models import User, UserRole
 from spikeland.settings import Settings
@@ -273,8 +273,9 @@ async def delete_account(
     user: User,
     password: str | None,
     meta: MetaData = default_metadata,
-) -> None:
-    """Delete ``user`` and, by the schema's cascades, everything they own — or nothing.
+) -> list[str]:
+    """Delete ``user`` and, by the schema's cascades, everything they own — or nothing. Returns
+    the storage keys of their files (``hooks.on_user_delete``), to remove once this has committed.
 
     The password confirms it is the owner at the keyboard (a stolen session alone is not
     enough). Rows the schema keeps (merch orders, featured gallery items: ON DELETE RESTRICT)
@@ -287,13 +288,17 @@ async def delete_account(
             "You are the last super admin; make another one before closing this account.",
             code="last_super_admin",
         )
+    users = meta.tables[USERS]
+    # Locked until the end: nothing can be added for the user (an insert referring to them must
+    # share-lock this row), so the keys the hooks read are all there will be.
+    await session.execute(select(users.c.id).where(users.c.id == user.id).with_for_update())
     blockers = await _blockers(session, user.id, meta)
     if blockers:
         raise DeletionBlocked(
             "The account holds records that must be kept (e.g. orders); contact support to close it.",
             details={"blockedBy": blockers},
         )
-    users = meta.tables[USERS]
+    files = await hooks.run_user_delete_hooks(session, user.id)
     try:
         async with session.begin_nested():
             await session.execute(delete(users).where(users.c.id == user.id))
@@ -305,3 +310,4 @@ async def delete_account(
     if user in session:
         session.expunge(user)  # gone from the database; the unit of work must not flush it
     key_cache.forget_user_keys(user.id)  # its keys went by cascade (see identity.key_cache)
+    return files

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response, status
+from fastapi import APIRouter, BackgroundTasks, Body, Response, status
 from pydantic import Field
 
 from spikeland.core.deps import Limiter, SettingsDep
@@ -14,6 +14,8 @@ from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import data_rights
 from spikeland.identity.deps import CurrentUser, clear_session_cookie
+from spikeland.integrations.deps import StorageDep
+from spikeland.integrations.storage import remove_objects
 
 router = APIRouter(route_class=Route, tags=["me"])
 
@@ -57,12 +59,16 @@ async def delete_me(
     session: DbSession,
     settings: SettingsDep,
     limiter: Limiter,
+    storage: StorageDep,
+    background: BackgroundTasks,
 ) -> None:
     """Delete the account and everything it owns, confirmed by the account's password.
 
     An account that signed up through GitHub/Google has no password: it gets 409
     ``password_required`` and sets one through the password-reset email first, so deletion
-    always needs something a stolen session cookie does not carry.
+    always needs something a stolen session cookie does not carry. The account's stored files
+    are removed after the response, so only once the deletion has committed.
     """
-    await data_rights.delete_account(session, settings, limiter, user, body.password)
+    files = await data_rights.delete_account(session, settings, limiter, user, body.password)
+    background.add_task(remove_objects, storage, files)
     clear_session_cookie(response, settings)

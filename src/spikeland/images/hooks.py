@@ -4,6 +4,10 @@
   whether the pipeline is still in use, and the deletion is refused while one says yes.
 
 Each check runs in the transaction of the deletion, after its row lock on the pipeline.
+
+And images' own reactions to identity's events, registered by ``register()`` (called once at
+start by ``spikeland.routes.register_hooks``; importing this module registers nothing): a user's
+deletion collects the keys of their originals and enhancement results, removed after it commits.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from spikeland.identity import hooks as identity_hooks
+from spikeland.images import service
 
 PipelineInUseCheck = Callable[[AsyncSession, str], Awaitable[bool]]
 _pipeline_in_use_checks: list[PipelineInUseCheck] = []
@@ -28,3 +35,8 @@ async def pipeline_in_use(session: AsyncSession, pipeline_id: str) -> bool:
         if await check(session, pipeline_id):
             return True
     return False
+
+
+def register() -> None:
+    """Idempotent: the hook list ignores a second registration of the same function."""
+    identity_hooks.on_user_delete(service.user_file_keys)

@@ -24,7 +24,13 @@ from spikeland.db.cuid import cuid
 from spikeland.db.enums import EnhancementTier, JobStatus
 from spikeland.images.files import Upload
 from spikeland.images.models import EnhancedImage, ImageEnhancementJob
-from spikeland.integrations.storage import ObjectNotFound, Storage, StorageError, original_key
+from spikeland.integrations.storage import (
+    ObjectNotFound,
+    Storage,
+    StorageError,
+    original_key,
+    remove_objects,
+)
 from spikeland.tokens import service as tokens
 
 _log = logging.getLogger(__name__)
@@ -215,7 +221,7 @@ async def create_image(
     try:
         image = (await session.scalars(statement)).one()
     except BaseException:
-        await _forget(storage, [key])
+        await remove_objects(storage, [key])
         raise
     return ImageView(image, None)
 
@@ -295,17 +301,32 @@ async def _refund_unfinished(session: AsyncSession, image: EnhancedImage) -> Non
         )
 
 
+async def user_file_keys(session: AsyncSession, user_id: str) -> list[str]:
+    """The storage keys of the user's originals and enhancement results, for the user's deletion
+    (identity's ``on_user_delete``; the rows then go by cascade): one statement per table.
+
+    The deletion holds the user row's lock, so no image or job of theirs can be added meanwhile (an
+    insert must share-lock the user it refers to). A job can still finish: its rows are locked
+    here, so a worker completing one waits for the deletion and then finds the row gone, instead
+    of writing a result key after it was read.
+    """
+    originals = await session.scalars(
+        select(EnhancedImage.original_r2_key).where(EnhancedImage.user_id == user_id)
+    )
+    keys = list(originals.all())
+    results = await session.scalars(
+        select(ImageEnhancementJob.enhanced_r2_key)
+        .where(ImageEnhancementJob.user_id == user_id)
+        .order_by(ImageEnhancementJob.id)
+        .with_for_update()
+    )
+    keys += [key for key in results.all() if key]
+    return keys
+
+
 async def remove_files(storage: Storage, keys: Sequence[str]) -> None:
     """Delete stored objects, logging (not raising) failures: run after the rows are gone."""
-    await _forget(storage, keys)
-
-
-async def _forget(storage: Storage, keys: Sequence[str]) -> None:
-    for key in keys:
-        try:
-            await storage.delete(key)
-        except (StorageError, ValueError) as exc:
-            _log.warning("could not delete stored object %s: %s", key, exc)
+    await remove_objects(storage, keys)
 
 
 # ----------------------------------------------------------------------------- sharing

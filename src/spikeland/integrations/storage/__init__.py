@@ -8,11 +8,16 @@ nothing here decides who may read what.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from spikeland.settings import Settings
+
+
+_log = logging.getLogger(__name__)
 
 
 class ObjectNotFound(Exception):
@@ -68,6 +73,16 @@ class Storage(Protocol):
     async def exists(self, key: str) -> bool: ...
 
 
+async def remove_objects(storage: Storage, keys: Iterable[str]) -> None:
+    """Delete stored objects, logging (not raising) failures: for files whose rows are already gone,
+    run after the deletion committed. A key with no object left is no failure."""
+    for key in keys:
+        try:
+            await storage.delete(key)
+        except (StorageError, ValueError) as exc:
+            _log.warning("could not delete stored object %s: %s", key, exc)
+
+
 def make_storage(settings: Settings) -> Storage:
     """S3 (R2) when a bucket is configured, otherwise files under ``data_dir/storage``."""
     if settings.s3_bucket:
@@ -87,4 +102,5 @@ __all__ = [
     "enhanced_key",
     "make_storage",
     "original_key",
+    "remove_objects",
 ]
