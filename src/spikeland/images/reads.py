@@ -29,21 +29,32 @@ _COUNT_VIEW = 'UPDATE enhanced_images SET "viewCount" = "viewCount" + 1 WHERE id
 
 def image_payload(row: asyncpg.Record, viewer_id: str | None) -> dict[str, Any]:
     """``ImageOut``'s fields (by alias) from a row of ``with_latest``, as ``viewer_id`` sees it:
-    the share token is the owner's only."""
-    data = dict(row)
-    if data["userId"] != viewer_id:
-        data["shareToken"] = None
-    if data["job_id"] is not None:
-        data["latestEnhancement"] = {
-            "jobId": data["job_id"],
-            "url": data["url"],
-            "width": data["width"],
-            "height": data["height"],
-            "tier": data["tier"],
-        }
-    else:
-        data["latestEnhancement"] = None
-    return data
+    the share token is the owner's only. Built field by field from the record (no copy of the row)."""
+    job_id = row["job_id"]
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "description": row["description"],
+        "originalUrl": row["originalUrl"],
+        "originalWidth": row["originalWidth"],
+        "originalHeight": row["originalHeight"],
+        "originalSizeBytes": row["originalSizeBytes"],
+        "originalFormat": row["originalFormat"],
+        "isPublic": row["isPublic"],
+        "viewCount": row["viewCount"],
+        "shareToken": row["shareToken"] if row["userId"] == viewer_id else None,
+        "createdAt": row["createdAt"],
+        "updatedAt": row["updatedAt"],
+        "latestEnhancement": None
+        if job_id is None
+        else {
+            "jobId": job_id,
+            "url": row["url"],
+            "width": row["width"],
+            "height": row["height"],
+            "tier": row["tier"],
+        },
+    }
 
 
 def _page(page: Page[asyncpg.Record], viewer_id: str | None) -> dict[str, Any]:
