@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 from typing import Annotated
@@ -111,9 +112,19 @@ def serve(
     _run_seed(url, settings)
     app = create_app(settings, database_url=url)
     server = uvicorn.Server(server_config(app, settings, host or settings.host, port or settings.port))
+    _freeze_startup_objects()
     server.run()
     if not server.started:  # as uvicorn.run: the port was taken, or the startup failed
         raise typer.Exit(3)
+
+
+def _freeze_startup_objects() -> None:
+    """Keep the ~190 K objects of the built app (modules, models, schemas, routes) out of the
+    garbage collector's full collections: each full collection walked them all, a ~50 to 90 ms pause of
+    every request in flight (the mixed load's p99s). Only in the long-lived processes, never in
+    ``create_app``: the test suite builds and drops many apps, and frozen garbage is never collected."""
+    gc.collect()
+    gc.freeze()
 
 
 @app.command("seed")

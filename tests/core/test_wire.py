@@ -20,7 +20,7 @@ from spikeland.gallery.schemas import AlbumPage
 from spikeland.identity.schemas import UserOut
 from spikeland.images.models import ImageEnhancementJob
 from spikeland.images.schemas import ImageOut, ImagePage
-from spikeland.tokens.schemas import TransactionPage
+from spikeland.tokens.schemas import BalanceOut, TransactionPage
 from tests.support import sign_in
 from tests.support.albums import make_album
 from tests.support.images import upload
@@ -62,6 +62,7 @@ async def test_every_rows_route_answers_as_its_model(app: FastAPI, client: httpx
         ("/gallery/images", ImagePage),
         ("/albums?limit=2", AlbumPage),
         ("/tokens/transactions", TransactionPage),
+        ("/tokens/balance", BalanceOut),
     ]
     for path, model in checks:
         answer = await client.get(API + path)

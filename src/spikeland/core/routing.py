@@ -306,9 +306,10 @@ def _compile(route: Any) -> Handler:
                     result.background = background
                 return result
             if isinstance(result, Rows):  # trusted rows, shaped by the model (core.wire)
-                if rows_model is None:
-                    raise TypeError(f"{route.path}: Rows need a response_model that is one model class")
-                content, as_json = render(rows_model, result.payload), True
+                shape = result.model or rows_model
+                if shape is None:
+                    raise TypeError(f"{route.path}: Rows need a model, theirs or the route's")
+                content, as_json = render(shape, result.payload), True
             else:
                 as_json = dump_json
                 content = await serialize_response(

@@ -32,12 +32,14 @@ _OPTIONS = orjson.OPT_UTC_Z
 
 
 class Rows:
-    """A route's answer as trusted data: dicts keyed by its response model's aliases."""
+    """A route's answer as trusted data: dicts keyed by its response model's aliases (``model``:
+    which of the models a route declares as a union this answer is)."""
 
-    __slots__ = ("payload",)
+    __slots__ = ("model", "payload")
 
-    def __init__(self, payload: Any) -> None:
+    def __init__(self, payload: Any, model: type[BaseModel] | None = None) -> None:
         self.payload = payload
+        self.model = model
 
 
 def _decimal(value: Any) -> Any:

@@ -71,17 +71,18 @@ async def balance(
     caller: CurrentCaller,
     db: DbUnit,
     at: Annotated[IsoDateTime | None, Query(description="Point in time (ISO 8601 with offset).")] = None,
-) -> BalanceOut | BalanceAtOut:
+) -> BalanceAtOut | Rows:
     if at is not None:
         return BalanceAtOut(at=at, balance=await service.balance_at(await db.session(), caller.user_id, at))
     view = await reads.balance(db, caller.user_id)
-    return BalanceOut(
-        balance=view.balance,
-        tier=view.tier,
-        max_balance=view.cap,
-        last_regeneration=view.last_regeneration,
-        next_regeneration_at=view.next_regeneration_at,
-    )
+    payload = {
+        "balance": view.balance,
+        "tier": view.tier,
+        "maxBalance": view.cap,
+        "lastRegeneration": view.last_regeneration,
+        "nextRegenerationAt": view.next_regeneration_at,
+    }
+    return Rows(payload, BalanceOut)
 
 
 @router.get("/transactions", response_model=TransactionPage)
