@@ -107,11 +107,7 @@ def kinds(png: bytes) -> dict[str, dict[str, Any]]:
             "/api/v1/auth/login",
             headers={"Content-Type": "application/json"},
             body='{"email":"{email}","password":"' + PASSWORD + '"}',
-            # A sign-in is a bcrypt verification at cost 12: ~250 ms of a core by design. A user signs
-            # in once per session (30 days) and then sends hundreds of requests, so one in ~500 here;
-            # at 5 in 100 (the first version of this mix) the two cores spent most of their time
-            # in bcrypt and every other request queued behind it.
-            weight=0.2,
+            weight=5,
         ),
     }
 
