@@ -147,3 +147,31 @@ async def test_driver_connections_are_kept_for_the_next_unit_unless_they_are_bro
         assert engine.sync_engine.pool.checkedout() == 0  # all back in the engine's pool
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("ends_on", ["reads", "driver", "session"])
+async def test_queued_writes_land_at_the_commit_whichever_connection_the_request_ends_on(
+    one_connection: AsyncEngine, ends_on: str
+) -> None:
+    """The caller lookup queues its bookkeeping (``write``) after a read on the driver; the route
+    then reads, writes on the driver, or takes the ORM session: the write lands with the commit."""
+    user_id = f"unit-{secrets.token_hex(4)}"
+    db = unit(one_connection)
+    assert await (await db.reader()).fetchval("SELECT 1") == 1
+    db.write(INSERT, user_id, f"{user_id}@example.com")
+    if ends_on == "driver":
+        await (await db.driver()).execute("SELECT 1")
+    elif ends_on == "session":
+        await (await db.session()).execute(text("SELECT 1"))
+    await db.commit()
+    await db.close()
+    assert await exists(one_connection, user_id)
+
+
+async def test_queued_writes_of_a_failed_request_are_not_sent(one_connection: AsyncEngine) -> None:
+    user_id = f"unit-{secrets.token_hex(4)}"
+    db = unit(one_connection)
+    db.write(INSERT, user_id, f"{user_id}@example.com")
+    await (await db.session()).execute(text("SELECT 1"))
+    await db.close()  # the request failed: no commit
+    assert not await exists(one_connection, user_id)

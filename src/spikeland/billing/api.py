@@ -24,7 +24,7 @@ from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
 from spikeland.core.routing import Route
 from spikeland.db.session import DbSession
-from spikeland.identity.deps import CurrentUser
+from spikeland.identity.deps import CurrentCaller, CurrentUser
 from spikeland.integrations.stripe import make_gateway
 
 router = APIRouter(route_class=Route, prefix="/billing", tags=["billing"])
@@ -116,8 +116,8 @@ async def stripe_webhook(
 
 
 @router.get("/subscription", response_model=SubscriptionOut | None)
-async def get_subscription(user: CurrentUser, session: DbSession) -> SubscriptionOut | None:
-    sub = await service.get_subscription(session, user.id)
+async def get_subscription(caller: CurrentCaller, session: DbSession) -> SubscriptionOut | None:
+    sub = await service.get_subscription(session, caller.user_id)
     return None if sub is None else SubscriptionOut.model_validate(sub)
 
 
@@ -165,10 +165,10 @@ async def cancel_subscription(
 
 @router.get("/payments", response_model=PaymentPage)
 async def list_payments(
-    user: CurrentUser,
+    caller: CurrentCaller,
     session: DbSession,
     limit: PageLimit = 20,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> PaymentPage:
-    page = await service.list_payments(session, user.id, limit=limit, cursor=cursor)
+    page = await service.list_payments(session, caller.user_id, limit=limit, cursor=cursor)
     return PaymentPage(items=[PaymentOut.of(p) for p in page.items], next_cursor=page.next_cursor)

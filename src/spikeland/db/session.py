@@ -118,7 +118,7 @@ class DriverConnections:
 class RequestDb:
     """One request's database work: at most one pooled connection and one transaction."""
 
-    __slots__ = ("_connections", "_raw", "_session", "_sessionmaker")
+    __slots__ = ("_connections", "_later", "_raw", "_session", "_sessionmaker")
 
     def __init__(
         self, connections: DriverConnections, sessionmaker: async_sessionmaker[AsyncSession]
@@ -127,6 +127,24 @@ class RequestDb:
         self._sessionmaker = sessionmaker
         self._session: AsyncSession | None = None
         self._raw: PoolProxiedConnection | None = None
+        self._later: list[tuple[str, tuple[Any, ...]]] = []
+
+    def write(self, statement: str, *arguments: Any) -> None:
+        """Queue a small write of the request's own bookkeeping (an API key's lastUsedAt, a session's
+        sliding expiry) into its transaction: sent at the commit, on whichever connection the request
+        ends on, so looking up the caller never pins the request to the driver's transaction (a
+        route may still take the ORM session after it) and a failed request writes nothing."""
+        self._later.append((statement, arguments))
+
+    async def _write_queued(self) -> None:
+        queued, self._later = self._later, []
+        if self._session is not None:
+            connection = await driver_connection(self._session)  # begins the session's transaction
+        else:
+            connection = await self.reader()  # in the driver's transaction if one began; else each
+            # statement is its own (one atomic UPDATE: no BEGIN/COMMIT round trips for it)
+        for statement, arguments in queued:
+            await connection.execute(statement, *arguments)
 
     async def session(self) -> AsyncSession:
         """The unit's ORM session (made on first use)."""
@@ -166,7 +184,9 @@ class RequestDb:
         return driver
 
     async def commit(self) -> None:
-        """Commit and release (the session is closed by ``close``)."""
+        """Send the queued writes, commit and release (the session is closed by ``close``)."""
+        if self._later:
+            await self._write_queued()
         if self._session is not None:
             await self._session.commit()
         if self._raw is not None:

@@ -171,20 +171,20 @@ async def get_album(
     "/albums/{album_id}", openapi_extra=errors(album_not_found=404, album_exists=409), response_model=AlbumOut
 )
 async def update_album(
-    album_id: str, body: AlbumUpdate, user: CurrentUser, session: DbSession, settings: SettingsDep
+    album_id: str, body: AlbumUpdate, caller: CurrentCaller, session: DbSession, settings: SettingsDep
 ) -> AlbumOut:
     """Making an album PRIVATE revokes its share link; UNLISTED or PUBLIC draws one if missing."""
     changes = body.model_dump(include=body.model_fields_set)
-    view = await service.update_album(session, user.id, album_id, changes)
-    return album_out(view, user.id, settings.public_url)
+    view = await service.update_album(session, caller.user_id, album_id, changes)
+    return album_out(view, caller.user_id, settings.public_url)
 
 
 @router.delete(
     "/albums/{album_id}", openapi_extra=errors(album_not_found=404), status_code=status.HTTP_204_NO_CONTENT
 )
-async def delete_album(album_id: str, user: CurrentUser, session: DbSession) -> Response:
+async def delete_album(album_id: str, caller: CurrentCaller, session: DbSession) -> Response:
     """The album goes; its images stay."""
-    await service.delete_album(session, user.id, album_id)
+    await service.delete_album(session, caller.user_id, album_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -194,10 +194,10 @@ async def delete_album(album_id: str, user: CurrentUser, session: DbSession) -> 
     response_model=ShareOut,
 )
 async def share_album(
-    album_id: str, user: CurrentUser, session: DbSession, settings: SettingsDep
+    album_id: str, caller: CurrentCaller, session: DbSession, settings: SettingsDep
 ) -> ShareOut:
     """The share link of an UNLISTED or PUBLIC album (409 ``album_private`` for a PRIVATE one)."""
-    token = await service.share_album(session, user.id, album_id)
+    token = await service.share_album(session, caller.user_id, album_id)
     return ShareOut(share_token=token, share_url=images.share_url(settings.public_url, token))
 
 
@@ -228,11 +228,11 @@ async def album_images(
     status_code=status.HTTP_201_CREATED,
 )
 async def add_images(
-    album_id: str, body: ImageIds, user: CurrentUser, session: DbSession, settings: SettingsDep
+    album_id: str, body: ImageIds, caller: CurrentCaller, session: DbSession, settings: SettingsDep
 ) -> AlbumImages:
     """Append the caller's images (all or none): 404 for an image not theirs, 409 ``image_in_album``."""
-    items = await service.add_images(session, user.id, album_id, body.image_ids)
-    return _items(settings, items, user.id, f"/albums/{album_id}/images")
+    items = await service.add_images(session, caller.user_id, album_id, body.image_ids)
+    return _items(settings, items, caller.user_id, f"/albums/{album_id}/images")
 
 
 @router.delete(
@@ -240,18 +240,18 @@ async def add_images(
     openapi_extra=errors(album_not_found=404, image_not_found=404),
     status_code=status.HTTP_204_NO_CONTENT,
 )
-async def remove_image(album_id: str, image_id: str, user: CurrentUser, session: DbSession) -> Response:
-    await service.remove_image(session, user.id, album_id, image_id)
+async def remove_image(album_id: str, image_id: str, caller: CurrentCaller, session: DbSession) -> Response:
+    await service.remove_image(session, caller.user_id, album_id, image_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.put("/albums/{album_id}/order", openapi_extra=errors(album_not_found=404), response_model=AlbumImages)
 async def reorder(
-    album_id: str, body: ImageOrder, user: CurrentUser, session: DbSession, settings: SettingsDep
+    album_id: str, body: ImageOrder, caller: CurrentCaller, session: DbSession, settings: SettingsDep
 ) -> AlbumImages:
     """Every image of the album, once each, in the new order (422 ``invalid_order`` otherwise)."""
-    items = await service.reorder(session, user.id, album_id, body.image_ids)
-    return _items(settings, items, user.id, f"/albums/{album_id}/images")
+    items = await service.reorder(session, caller.user_id, album_id, body.image_ids)
+    return _items(settings, items, caller.user_id, f"/albums/{album_id}/images")
 
 
 @router.get(
@@ -304,7 +304,7 @@ async def shared_image_file(
 )
 async def upload_to_album(
     album_id: str,
-    user: CurrentUser,
+    caller: CurrentCaller,
     session: DbSession,
     storage: StorageDep,
     settings: SettingsDep,
@@ -314,10 +314,10 @@ async def upload_to_album(
     (402 ``insufficient_tokens`` when short: then nothing is kept)."""
     upload = await read_upload(settings, file)
     view, queued = await service.upload_to_album(
-        session, storage, user.id, album_id, upload, public_url=settings.public_url
+        session, storage, caller.user_id, album_id, upload, public_url=settings.public_url
     )
     return AlbumUpload(
-        image=image_out(view, user.id), job=Job.model_validate(queued.job), balance=queued.balance
+        image=image_out(view, caller.user_id), job=Job.model_validate(queued.job), balance=queued.balance
     )
 
 
@@ -330,7 +330,7 @@ async def upload_to_album(
 )
 async def enhance_album(
     album_id: str,
-    user: CurrentUser,
+    caller: CurrentCaller,
     session: DbSession,
     body: AlbumEnhanceRequest | None = None,
     key: IdempotencyKey = None,
@@ -338,7 +338,7 @@ async def enhance_album(
     """One paid job per image (≤ 100) at the tier (default the album's) with the album's pipeline;
     all or none (402 ``insufficient_tokens``)."""
     tier = body.tier if body else None
-    queued = await service.enhance_album(session, user.id, album_id, tier, idempotency_key=key)
+    queued = await service.enhance_album(session, caller.user_id, album_id, tier, idempotency_key=key)
     return AlbumEnhancement(
         jobs=[Job.model_validate(q.job) for q in queued],
         total_cost=sum(q.job.tokens_cost for q in queued),

@@ -25,7 +25,7 @@ from spikeland.growth.schemas import (
     VoucherCodeIn,
     VoucherSummary,
 )
-from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
+from spikeland.identity.deps import CurrentCaller, CurrentUser, OptionalPrincipal, user_id_of
 
 router = APIRouter(route_class=Route, tags=["growth"])
 
@@ -100,7 +100,7 @@ async def validate_voucher(
 async def redeem_voucher(
     body: VoucherCodeIn,
     response: Response,
-    user: CurrentUser,
+    caller: CurrentCaller,
     session: DbSession,
     settings: SettingsDep,
     limiter: Limiter,
@@ -113,7 +113,7 @@ async def redeem_voucher(
         sessions,
         service.redeem(
             session,
-            user.id,
+            caller.user_id,
             body.code,
             limiter=limiter,
             per_hour=settings.voucher_redemptions_per_hour,
@@ -148,12 +148,12 @@ async def referral_link(user: CurrentUser, session: DbSession, settings: Setting
 
 @router.get("/referrals/stats", response_model=ReferralStatsOut)
 async def referral_stats(
-    user: CurrentUser,
+    caller: CurrentCaller,
     session: DbSession,
     limit: PageLimit = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> ReferralStatsOut:
-    found = await service.stats(session, user.id, limit=limit, cursor=cursor)
+    found = await service.stats(session, caller.user_id, limit=limit, cursor=cursor)
     return ReferralStatsOut(
         total_referrals=found.total,
         completed_referrals=found.completed,

@@ -50,19 +50,19 @@ class KeyOwner:
 
 async def identify(
     reader: Callable[[], Awaitable[asyncpg.Connection]],
-    writer: Callable[[], Awaitable[asyncpg.Connection]],
+    write: Callable[..., None],
     presented: str,
     cache: KeyCache | None = None,
 ) -> KeyOwner | None:
     """Like ``authenticate``, without loading the user: the key's id and its owner's id.
 
     ``reader`` gives the request's driver connection for the lookup (``RequestDb.reader``), asked
-    for only when ``cache`` does not answer; ``writer`` the same connection inside the request's
-    transaction (``RequestDb.driver``), for the lastUsedAt write when it is due. The cache holds a
-    key only with a recent lastUsedAt as committed: a key due for its lastUsedAt write is looked up
-    and written in the
-    request's transaction (and remembered again only once a later request reads it written), so
-    a request that fails leaves it as it was, cached or not.
+    for only when ``cache`` does not answer; ``write`` queues the lastUsedAt write, when it is due,
+    into the request's transaction (``RequestDb.write``: sent at its commit, whichever connection
+    the request ends on). The cache holds a key only with a recent lastUsedAt as committed: a key
+    due for its lastUsedAt write is looked up and written in the request's transaction (and
+    remembered again only once a later request reads it written), so a request that fails leaves
+    it as it was, cached or not.
     """
     if not _well_formed(presented):
         return None
@@ -77,7 +77,7 @@ async def identify(
         return None
     last_used = None if row["lastUsedAt"] is None else row["lastUsedAt"].replace(tzinfo=UTC)
     if _stale(last_used, now):
-        await (await writer()).execute(_TOUCH, row["id"], now.replace(tzinfo=None))
+        write(_TOUCH, row["id"], now.replace(tzinfo=None))
     elif cache is not None and last_used is not None:
         cache.put(hashed, row["id"], row["userId"], last_used.timestamp(), generation)
     return KeyOwner(api_key_id=row["id"], user_id=row["userId"])

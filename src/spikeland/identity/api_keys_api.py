@@ -13,7 +13,7 @@ from spikeland.core.routing import Route
 from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import api_keys
-from spikeland.identity.deps import CurrentUser
+from spikeland.identity.deps import CurrentCaller
 
 router = APIRouter(route_class=Route, prefix="/api-keys", tags=["api-keys"])
 
@@ -52,22 +52,22 @@ class ApiKeyList(Schema):
     status_code=status.HTTP_201_CREATED,
 )
 async def create_api_key(
-    body: ApiKeyCreate, user: CurrentUser, session: DbSession, response: Response
+    body: ApiKeyCreate, caller: CurrentCaller, session: DbSession, response: Response
 ) -> ApiKeyCreated:
-    created = await api_keys.create_key(session, user.id, body.name)
+    created = await api_keys.create_key(session, caller.user_id, body.name)
     response.headers["Cache-Control"] = "no-store"  # the body carries a secret
     listed = ApiKeyOut.model_validate(created.api_key)
     return ApiKeyCreated(**listed.model_dump(), key=created.secret)
 
 
 @router.get("", response_model=ApiKeyList)
-async def list_api_keys(user: CurrentUser, session: DbSession) -> ApiKeyList:
-    keys = await api_keys.list_keys(session, user.id)
+async def list_api_keys(caller: CurrentCaller, session: DbSession) -> ApiKeyList:
+    keys = await api_keys.list_keys(session, caller.user_id)
     return ApiKeyList(items=[ApiKeyOut.model_validate(key) for key in keys])
 
 
 @router.delete(
     "/{key_id}", openapi_extra=errors(api_key_not_found=404), status_code=status.HTTP_204_NO_CONTENT
 )
-async def revoke_api_key(key_id: str, user: CurrentUser, session: DbSession) -> None:
-    await api_keys.revoke_key(session, user.id, key_id)
+async def revoke_api_key(key_id: str, caller: CurrentCaller, session: DbSession) -> None:
+    await api_keys.revoke_key(session, caller.user_id, key_id)

@@ -177,14 +177,14 @@ async def _identify(request: Request, response: Response, db: RequestDb) -> Call
     settings = settings_of(request)
     presented = _presented_key(request)
     if presented is not None:
-        key = await api_keys.identify(db.reader, db.driver, presented, key_cache_of(request))
+        key = await api_keys.identify(db.reader, db.write, presented, key_cache_of(request))
         if key is None:
             raise _invalid_key()
         return Caller(user_id=key.user_id, via="api_key", api_key_id=key.api_key_id)
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    active = await resolve_session_owner(db.reader, db.driver, token, settings.session_days)
+    active = await resolve_session_owner(db.reader, db.write, token, settings.session_days)
     if active is None:
         raise _invalid_session(response, settings)
     if active.renewed:
@@ -240,9 +240,10 @@ async def require_super_admin(request: Request, response: Response, session: DbS
     return user
 
 
-async def by_user(request: Request, response: Response, session: DbSession) -> str:
-    """The caller's user id, as the ``by`` of ``core.deps.rate_limit`` (per-user limits)."""
-    return (await require_user(request, response, session)).id
+async def by_user(request: Request, response: Response, db: DbUnit) -> str:
+    """The caller's user id, as the ``by`` of ``core.deps.rate_limit`` (per-user limits): by id, on
+    the driver, so a limited route does not load the user's row for it."""
+    return (await require_caller(request, response, db)).user_id
 
 
 def user_id_of(principal: Principal | None) -> str | None:

@@ -13,7 +13,7 @@ from spikeland.core.routing import Route
 from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import data_rights
-from spikeland.identity.deps import CurrentUser, clear_session_cookie
+from spikeland.identity.deps import CurrentCaller, CurrentUser, clear_session_cookie
 from spikeland.integrations.deps import StorageDep
 from spikeland.integrations.storage import remove_objects
 
@@ -36,10 +36,10 @@ class DeleteAccountRequest(RequestSchema):
 
 
 @router.get("/me/export", response_model=DataExport)
-async def export_me(user: CurrentUser, response: Response, session: DbSession) -> DataExport:
-    data = await data_rights.export_user_data(session, user.id)
+async def export_me(caller: CurrentCaller, response: Response, session: DbSession) -> DataExport:
+    data = await data_rights.export_user_data(session, caller.user_id)
     # A download name makes browsers save the file rather than show it.
-    response.headers["Content-Disposition"] = f'attachment; filename="spikeland-export-{user.id}.json"'
+    response.headers["Content-Disposition"] = f'attachment; filename="spikeland-export-{caller.user_id}.json"'
     response.headers["Cache-Control"] = "no-store"  # personal data: no shared or browser cache
     return DataExport.model_validate(data)
 

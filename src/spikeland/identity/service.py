@@ -256,12 +256,12 @@ class SessionOwner:
 
 async def resolve_session_owner(
     reader: Callable[[], Awaitable[asyncpg.Connection]],
-    writer: Callable[[], Awaitable[asyncpg.Connection]],
+    write: Callable[..., None],
     token: str,
     days: int,
 ) -> SessionOwner | None:
     """Like ``resolve_session``, without loading the user: looked up on ``reader``'s connection,
-    slid (a write) on ``writer``'s, inside the request's transaction (``RequestDb``)."""
+    slid by ``write`` (``RequestDb.write``: in the request's transaction, at its commit)."""
     now = utcnow()
     row = await (await reader()).fetchrow(_SESSION_OWNER, digest(token), now.replace(tzinfo=None))
     if row is None:
@@ -270,7 +270,7 @@ async def resolve_session_owner(
     full = _slid(expires, now, days)
     if full is None:
         return SessionOwner(row["userId"], row["id"], expires, renewed=False)
-    await (await writer()).execute(_SLIDE, row["id"], full.replace(tzinfo=None))
+    write(_SLIDE, row["id"], full.replace(tzinfo=None))
     return SessionOwner(row["userId"], row["id"], full, renewed=True)
 
 

@@ -19,7 +19,6 @@ from spikeland.core.wire import Rows
 from spikeland.db.session import DbSession, DbUnit
 from spikeland.identity.deps import (
     CurrentCaller,
-    CurrentUser,
     OptionalCaller,
     OptionalPrincipal,
     caller_id,
@@ -63,7 +62,7 @@ def _filename(name: str, ext: str, suffix: str = "") -> str:
     dependencies=[LimitUploads],
 )
 async def upload_image(
-    user: CurrentUser,
+    caller: CurrentCaller,
     session: DbSession,
     storage: StorageDep,
     settings: SettingsDep,
@@ -71,8 +70,8 @@ async def upload_image(
 ) -> ImageOut:
     upload = await read_upload(settings, file)
     public_url = settings.public_url
-    view = await service.create_image(session, storage, user.id, upload, public_url=public_url)
-    return image_out(view, user.id)
+    view = await service.create_image(session, storage, caller.user_id, upload, public_url=public_url)
+    return image_out(view, caller.user_id)
 
 
 @router.get("/images", response_model=ImagePage)
@@ -92,19 +91,21 @@ async def get_image(image_id: str, db: DbUnit, caller: OptionalCaller) -> Rows:
 
 
 @router.patch("/images/{image_id}", openapi_extra=errors(image_not_found=404), response_model=ImageOut)
-async def update_image(image_id: str, body: ImageUpdate, user: CurrentUser, session: DbSession) -> ImageOut:
+async def update_image(
+    image_id: str, body: ImageUpdate, caller: CurrentCaller, session: DbSession
+) -> ImageOut:
     changes = body.model_dump(include=body.model_fields_set)
-    view = await service.update_image(session, user.id, image_id, **changes)
-    return image_out(view, user.id)
+    view = await service.update_image(session, caller.user_id, image_id, **changes)
+    return image_out(view, caller.user_id)
 
 
 @router.delete(
     "/images/{image_id}", openapi_extra=errors(image_not_found=404), status_code=status.HTTP_204_NO_CONTENT
 )
 async def delete_image(
-    image_id: str, user: CurrentUser, session: DbSession, storage: StorageDep, background: BackgroundTasks
+    image_id: str, caller: CurrentCaller, session: DbSession, storage: StorageDep, background: BackgroundTasks
 ) -> Response:
-    keys = await service.delete_image(session, user.id, image_id)
+    keys = await service.delete_image(session, caller.user_id, image_id)
     # Background tasks run after the response, so after the request's transaction committed.
     background.add_task(service.remove_files, storage, keys)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -112,9 +113,9 @@ async def delete_image(
 
 @router.post("/images/{image_id}/share", openapi_extra=errors(image_not_found=404), response_model=ShareOut)
 async def share_image(
-    image_id: str, user: CurrentUser, session: DbSession, settings: SettingsDep
+    image_id: str, caller: CurrentCaller, session: DbSession, settings: SettingsDep
 ) -> ShareOut:
-    token = await service.share_image(session, user.id, image_id)
+    token = await service.share_image(session, caller.user_id, image_id)
     return ShareOut(share_token=token, share_url=service.share_url(settings.public_url, token))
 
 
@@ -123,8 +124,8 @@ async def share_image(
     openapi_extra=errors(image_not_found=404),
     status_code=status.HTTP_204_NO_CONTENT,
 )
-async def revoke_share(image_id: str, user: CurrentUser, session: DbSession) -> Response:
-    await service.revoke_share(session, user.id, image_id)
+async def revoke_share(image_id: str, caller: CurrentCaller, session: DbSession) -> Response:
+    await service.revoke_share(session, caller.user_id, image_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

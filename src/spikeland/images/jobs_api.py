@@ -16,7 +16,7 @@ from spikeland.core.errors import NotFound
 from spikeland.core.openapi import errors
 from spikeland.core.routing import Route
 from spikeland.db.session import DbSession
-from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
+from spikeland.identity.deps import CurrentCaller, OptionalPrincipal, user_id_of
 from spikeland.images import jobs
 from spikeland.images.deps import LimitEnhancements
 from spikeland.images.job_schemas import (
@@ -47,14 +47,14 @@ STREAM_POLL_SECONDS = 5.0  # re-read the job this often when no notification arr
 async def enhance(
     image_id: str,
     body: EnhanceRequest,
-    user: CurrentUser,
+    caller: CurrentCaller,
     session: DbSession,
     key: IdempotencyKey = None,
 ) -> Enhancement:
     """Pay the tier's cost and queue the enhancement (402 ``insufficient_tokens`` when short)."""
     queued = await jobs.enhance(
         session,
-        user.id,
+        caller.user_id,
         jobs.Request(image_id, body.tier, body.pipeline_id, body.source_image_id),
         idempotency_key=key,
     )
@@ -68,10 +68,12 @@ async def enhance(
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[LimitEnhancements],
 )
-async def batch_enhance(body: BatchEnhanceRequest, user: CurrentUser, session: DbSession) -> BatchEnhancement:
+async def batch_enhance(
+    body: BatchEnhanceRequest, caller: CurrentCaller, session: DbSession
+) -> BatchEnhancement:
     """Up to 20 of the caller's images at one tier: all queued and paid, or none."""
     queued = await jobs.enhance_many(
-        session, user.id, [jobs.Request(i, body.tier, body.pipeline_id) for i in body.image_ids]
+        session, caller.user_id, [jobs.Request(i, body.tier, body.pipeline_id) for i in body.image_ids]
     )
     return BatchEnhancement(
         jobs=[Job.model_validate(q.job) for q in queued],
@@ -81,8 +83,10 @@ async def batch_enhance(body: BatchEnhanceRequest, user: CurrentUser, session: D
 
 
 @router.get("/images/{image_id}/jobs", openapi_extra=errors(image_not_found=404), response_model=JobList)
-async def image_jobs(image_id: str, user: CurrentUser, session: DbSession) -> JobList:
-    return JobList(items=[Job.model_validate(j) for j in await jobs.list_jobs(session, user.id, image_id)])
+async def image_jobs(image_id: str, caller: CurrentCaller, session: DbSession) -> JobList:
+    return JobList(
+        items=[Job.model_validate(j) for j in await jobs.list_jobs(session, caller.user_id, image_id)]
+    )
 
 
 @router.get("/jobs/{job_id}", openapi_extra=errors(job_not_found=404), response_model=Job)
@@ -96,9 +100,9 @@ async def get_job(job_id: str, principal: OptionalPrincipal, session: DbSession)
     openapi_extra=errors(job_not_found=404, job_not_cancellable=409),
     response_model=Job,
 )
-async def cancel_job(job_id: str, user: CurrentUser, session: DbSession) -> Job:
+async def cancel_job(job_id: str, caller: CurrentCaller, session: DbSession) -> Job:
     """Cancel a waiting job and refund it (409 ``job_not_cancellable`` once it started)."""
-    return Job.model_validate(await jobs.cancel(session, user.id, job_id))
+    return Job.model_validate(await jobs.cancel(session, caller.user_id, job_id))
 
 
 @router.get(

@@ -14,7 +14,7 @@ from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.core.routing import Route
 from spikeland.db.session import DbSession
-from spikeland.identity.deps import CurrentUser, OptionalPrincipal, user_id_of
+from spikeland.identity.deps import CurrentCaller, OptionalPrincipal, user_id_of
 from spikeland.images import pipelines as service
 from spikeland.images.pipeline_schemas import (
     PipelineCreate,
@@ -47,8 +47,8 @@ async def list_pipelines(
     response_model=PipelineOut,
     status_code=status.HTTP_201_CREATED,
 )
-async def create_pipeline(body: PipelineCreate, user: CurrentUser, session: DbSession) -> PipelineOut:
-    return PipelineOut.of(await service.create_pipeline(session, user.id, body), user.id)
+async def create_pipeline(body: PipelineCreate, caller: CurrentCaller, session: DbSession) -> PipelineOut:
+    return PipelineOut.of(await service.create_pipeline(session, caller.user_id, body), caller.user_id)
 
 
 @router.get("/{pipeline_id}", openapi_extra=errors(pipeline_not_found=404), response_model=PipelineOut)
@@ -61,9 +61,11 @@ async def get_pipeline(
 
 @router.patch("/{pipeline_id}", openapi_extra=errors(pipeline_not_found=404), response_model=PipelineOut)
 async def update_pipeline(
-    pipeline_id: str, body: PipelineUpdate, user: CurrentUser, session: DbSession
+    pipeline_id: str, body: PipelineUpdate, caller: CurrentCaller, session: DbSession
 ) -> PipelineOut:
-    return PipelineOut.of(await service.update_pipeline(session, pipeline_id, user.id, body), user.id)
+    return PipelineOut.of(
+        await service.update_pipeline(session, pipeline_id, caller.user_id, body), caller.user_id
+    )
 
 
 @router.delete(
@@ -72,8 +74,8 @@ async def update_pipeline(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
 )
-async def delete_pipeline(pipeline_id: str, user: CurrentUser, session: DbSession) -> Response:
-    await service.delete_pipeline(session, pipeline_id, user.id)
+async def delete_pipeline(pipeline_id: str, caller: CurrentCaller, session: DbSession) -> Response:
+    await service.delete_pipeline(session, pipeline_id, caller.user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -85,12 +87,12 @@ async def delete_pipeline(pipeline_id: str, user: CurrentUser, session: DbSessio
 )
 async def fork_pipeline(
     pipeline_id: str,
-    user: CurrentUser,
+    caller: CurrentCaller,
     session: DbSession,
     body: PipelineFork | None = None,
     token: ShareToken = None,
 ) -> PipelineOut:
     """A PRIVATE copy for the caller (same access rule as reading; counts toward the 50 limit)."""
     name = body.name if body else None
-    fork = await service.fork_pipeline(session, pipeline_id, user.id, name=name, token=token)
-    return PipelineOut.of(fork, user.id)
+    fork = await service.fork_pipeline(session, pipeline_id, caller.user_id, name=name, token=token)
+    return PipelineOut.of(fork, caller.user_id)
