@@ -49,6 +49,14 @@ def test_db_check_and_current_on_a_migrated_database(database_url: str) -> None:
     assert current.returncode == 0 and f"{HEAD} (head)" in current.stdout
 
 
+def test_seed_on_its_own_is_idempotent(database_url: str) -> None:
+    first = run_cli("seed", env={"SPIKELAND_DATABASE_URL": database_url})
+    assert first.returncode == 0, first.stderr
+    again = run_cli("seed", env={"SPIKELAND_DATABASE_URL": database_url})
+    assert again.returncode == 0, again.stderr
+    assert all(line.endswith(": 0 created") for line in again.stdout.strip().splitlines()), again.stdout
+
+
 def test_db_stats_prints_the_four_tables(database_url: str) -> None:
     result = run_cli("db", "stats", "--limit", "3", env={"SPIKELAND_DATABASE_URL": database_url})
     assert result.returncode == 0, result.stderr

@@ -63,6 +63,9 @@ def _adopted(url: str) -> str:
 
 
 def _run_seed(url: str, settings: Settings) -> dict[str, int]:
+    # Every domain's models first: the seeded tables' foreign keys name other domains' tables
+    # (`spikeland seed` on its own failed with NoReferencedTableError; `serve` had built the app).
+    from spikeland.db import registry  # noqa: F401
     from spikeland.seed import seed
 
     async def run() -> dict[str, int]:
