@@ -26,14 +26,18 @@ import argparse
 import asyncio
 import io
 import os
+import subprocess
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import bcrypt
 import httpx
-from auth import PASSWORD, running_server
+from auth import PASSWORD, free_port, running_server, wait_for_ok
 from ledger import fresh_database, run_verify, save_report
 from loadgen import kind, load_process
 from PIL import Image
@@ -142,6 +146,36 @@ def upload_one(base: str, values: dict[str, str], png: bytes) -> None:
     values["image"] = answer.json()["id"]
 
 
+@contextmanager
+def running_processes(
+    database_url: str, data_dir: Path, processes: int, env_extra: dict[str, str]
+) -> Iterator[str]:
+    """An experiment beside ``spikeland serve`` (one process): uvicorn's own multi-process server
+    on the app factory, ``processes`` workers, after ``spikeland seed``; yields the base URL."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPIKELAND_")}
+    env |= {
+        "SPIKELAND_DATABASE_URL": database_url,
+        "SPIKELAND_DATA_DIR": str(data_dir),
+        "SPIKELAND_LOG_LEVEL": "WARNING",
+        "SPIKELAND_COOKIE_SECURE": "false",
+        "SPIKELAND_BCRYPT_COST": "4",
+        **env_extra,
+    }
+    subprocess.run([sys.executable, "-m", "spikeland", "seed"], env=env, check=True, capture_output=True)
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "spikeland.app:create_app", "--factory"]
+    command += ["--workers", str(processes), "--port", str(port), "--loop", "uvloop", "--http", "httptools"]
+    command += ["--no-access-log", "--log-level", "warning"]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_ok(proc, f"{base}/health", seconds=120)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
 def memory(pid: int) -> dict[str, float]:
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
     return {name: int(fields[name].split()[0]) / 1024 for name in ("VmRSS", "VmHWM")}
@@ -153,6 +187,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument(
         "--worker", action="store_true", help="run the queued enhancements in the server's process"
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="an experiment: N uvicorn worker processes on the app factory instead of `spikeland serve`",
     )
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument(
@@ -167,16 +207,24 @@ def main() -> None:
     ):
         values = asyncio.run(prepare(url, args.clients))
         env = {**LIMITS, "SPIKELAND_WORKER_IN_PROCESS": "true" if args.worker else "false"}
-        with running_server(url, Path(tmp) / "data", extra_env=env) as (base, pid):
-            for client in values:
-                upload_one(base, client, png)
-            before = memory(pid)
-            result = load_process(base, kinds(png), values, args.duration)
-            after = memory(pid)
+        if args.processes > 1:  # no single pid to read the memory of
+            with running_processes(url, Path(tmp) / "data", args.processes, env) as base:
+                for client in values:
+                    upload_one(base, client, png)
+                result = load_process(base, kinds(png), values, args.duration)
+            before = after = {"VmRSS": float("nan"), "VmHWM": float("nan")}
+        else:
+            with running_server(url, Path(tmp) / "data", extra_env=env) as (base, pid):
+                for client in values:
+                    upload_one(base, client, png)
+                before = memory(pid)
+                result = load_process(base, kinds(png), values, args.duration)
+                after = memory(pid)
         verified = run_verify(url)
 
     worker = "jobs run in the server's process" if args.worker else "jobs queued, not run"
-    print(f"database: {where}; {args.clients} clients for {args.duration:g} s; {worker}")
+    served = f"{args.processes} uvicorn processes" if args.processes > 1 else "spikeland serve"
+    print(f"database: {where}; {served}; {args.clients} clients for {args.duration:g} s; {worker}")
     print(f"\n{'kind':<14} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>7}")
     for name, row in [
         *result["kinds"].items(),
@@ -201,6 +249,7 @@ def main() -> None:
         "duration_s": args.duration,
         "clients": args.clients,
         "worker_in_process": args.worker,
+        "processes": args.processes,
         "result": result,
         "server_memory_mb": {"rss_before": before["VmRSS"], "peak": peak, "rss_after": after["VmRSS"]},
         "targets": TARGETS,
