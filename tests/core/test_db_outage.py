@@ -117,6 +117,11 @@ async def test_connections_killed_under_a_running_app_never_give_500(outage: Out
 def test_what_counts_as_an_outage() -> None:
     assert is_outage(sa_exc.TimeoutError("QueuePool limit reached"))  # no free connection
     assert is_outage(asyncpg.exceptions.ConnectionDoesNotExistError("closed in the middle"))
+    assert is_outage(
+        asyncpg.exceptions.InternalClientError(
+            "cannot switch to state 11; another operation (2) is in progress"
+        )
+    )
     assert is_outage(asyncpg.exceptions.AdminShutdownError("terminating connection"))
     assert is_outage(asyncpg.exceptions.CannotConnectNowError("the database system is starting up"))
     assert not is_outage(asyncpg.exceptions.UniqueViolationError("duplicate key"))

@@ -7,7 +7,8 @@ Core, or the asyncpg connection of a driver-mode unit):
   database refusing connections, dropped or renamed, too many clients, a password change). The
   engine's connect is wrapped (``watch_connects``) to mark those errors, since nothing in their
   type says "while connecting" (a 55000 or a ``ConnectionRefusedError`` can come from elsewhere);
-- the connection broke: asyncpg's connection errors (SQLSTATE class 08, a closed connection),
+- the connection broke: asyncpg's connection errors (SQLSTATE class 08, a closed connection, one
+  left with "another operation in progress"),
   the server shutting down (57P01 admin, 57P02 crash, 57P03 cannot connect now), or SQLAlchemy's
   ``connection_invalidated``;
 - no connection was free within the pool's timeout (``sqlalchemy.exc.TimeoutError``).
@@ -70,6 +71,10 @@ def _broken(link: BaseException) -> bool:
     if isinstance(link, sa_exc.DBAPIError) and link.connection_invalidated:
         return True
     if isinstance(link, asyncpg.InterfaceError) and "connection is closed" in str(link):
+        return True
+    # A kept connection whose backend was terminated while it waited can answer its next statement
+    # with this before it knows it is closed (the unit then discards it: db.session's give_back).
+    if isinstance(link, asyncpg.InternalClientError) and "another operation" in str(link):
         return True
     state = getattr(link, "sqlstate", None)
     return isinstance(state, str) and (state.startswith("08") or state in _SHUTDOWN_STATES)

@@ -90,12 +90,17 @@ class DriverConnections:
             await greenlet_spawn(raw.invalidate)  # the server closed it while it waited here
         return await greenlet_spawn(self._engine.raw_connection)
 
-    async def give_back(self, raw: PoolProxiedConnection) -> None:
+    async def give_back(self, raw: PoolProxiedConnection, *, failed: bool = False) -> None:
         """Take back a unit's connection, rolling back whatever a failure left open (the
-        request's own error, if any, is the one that propagates)."""
+        request's own error, if any, is the one that propagates).
+
+        After a failed request the connection is probed with a ROLLBACK even outside a transaction
+        (a no-op for PostgreSQL): a read that was cancelled or cut off mid-statement can leave the
+        driver with an operation in progress while it still says it is open, and kept here it
+        would break the next request (seen when the database's backends were terminated)."""
         driver = _driver(raw)
         try:
-            if driver.is_in_transaction():
+            if failed or driver.is_in_transaction():
                 await driver.execute("ROLLBACK")
             healthy = not driver.is_closed()
         except Exception:
@@ -191,11 +196,13 @@ class RequestDb:
             await self._session.commit()
         if self._raw is not None:
             raw, self._raw = self._raw, None
+            committed = False
             try:
                 if _driver(raw).is_in_transaction():
                     await _driver(raw).execute("COMMIT")
+                committed = True
             finally:
-                await self._connections.give_back(raw)
+                await self._connections.give_back(raw, failed=not committed)
 
     async def close(self) -> None:
         """Roll back whatever is still open and release everything (after ``commit``: only closes)."""
@@ -203,9 +210,9 @@ class RequestDb:
             if self._session is not None:
                 await self._session.close()
         finally:
-            if self._raw is not None:
+            if self._raw is not None:  # only when the request failed: commit gives it back
                 raw, self._raw = self._raw, None
-                await self._connections.give_back(raw)
+                await self._connections.give_back(raw, failed=True)
 
 
 _UNIT = "spikeland.request_db"  # in the request's scope: its unit, while its owner holds it
