@@ -5,8 +5,9 @@ expression and a few scope updates each), and the matched router's routes twice 
 router, once to handle). With ~120 routes a route late in the list pays for dozens of misses before
 its own work (measured with ``benchmarks/instructions.py``: figures in ``benchmarks/README.md``,
 "Request path"). Here each included router tries only the routes whose path starts with the
-literal text before their first parameter (``/api/v1/images/`` for ``/api/v1/images/{image_id}``):
-a route whose literal start the path lacks could not match, so the routes tried, their order and
+literal text before their first parameter (``/api/v1/images/`` for ``/api/v1/images/{image_id}``)
+and has as many segments (a parameter holds no "/" unless it is a ``:path`` one): a route whose
+literal start or segment count the path lacks could not match, so the routes tried, their order and
 the outcome are FastAPI's own. Routes that are not ``APIRoute`` (mounts, nested routers) are
 always tried.
 
@@ -69,12 +70,14 @@ def _keys(router: _IncludedRouter) -> frozenset[str] | None:
     return keys
 
 
-def _literal_start(candidate: Any) -> str | None:
-    """The text every path this candidate matches starts with; None: try it always."""
+def _literal_start(candidate: Any) -> tuple[str, int | None] | None:
+    """The text every path this candidate matches starts with, and how many "/" such a path has
+    (None: any number, a ``:path`` parameter); None: try it always."""
     if isinstance(candidate, _IncludedRouter) or not isinstance(candidate.original_route, APIRoute):
         return None
     path: str = candidate.path_format
-    return path.split("{", 1)[0]
+    slashes = None if ":path}" in path else path.count("/")
+    return path.split("{", 1)[0], slashes
 
 
 def _candidates(router: _IncludedRouter, path: str) -> list[Any]:
@@ -83,7 +86,12 @@ def _candidates(router: _IncludedRouter, path: str) -> list[Any]:
     if index is None or index[0] is not candidates:  # routes changed: FastAPI built a new list
         index = (candidates, tuple((c, _literal_start(c)) for c in candidates))
         router.__dict__[_INDEX] = index
-    return [c for c, start in index[1] if start is None or path.startswith(start)]
+    slashes = path.count("/")
+    return [
+        c
+        for c, start in index[1]
+        if start is None or (path.startswith(start[0]) and start[1] in (None, slashes))
+    ]
 
 
 def _match(router: _IncludedRouter, scope: Scope) -> tuple[Match, Scope, Any, Any]:

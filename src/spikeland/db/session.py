@@ -114,6 +114,14 @@ class DriverConnections:
         else:
             await greenlet_spawn(raw.close if healthy else raw.invalidate)
 
+    async def make_room(self) -> None:
+        """Hand one kept connection back to the engine's pool for an ORM session about to check
+        one out: the session then reuses it instead of opening another. The kept ones count against
+        the pool, so without this a process held up to twice its pool size open (the free list's
+        and the pool's idle ones), and the test suite ran the shared server out of connections."""
+        if self._idle:
+            await greenlet_spawn(self._idle.pop().close)
+
     async def close(self) -> None:
         """Give every kept connection back to the engine's pool (before the engine is disposed)."""
         while self._idle:
@@ -161,6 +169,7 @@ class RequestDb:
             raw, self._raw = self._raw, None  # only reads so far: nothing to keep
             await self._connections.give_back(raw)
         if self._session is None:
+            await self._connections.make_room()
             self._session = self._sessionmaker(sync_session_class=RequestSession)
         return self._session
 
