@@ -41,6 +41,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def server_env(database_url: str, data_dir: Path, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a benchmarked server runs with (this process's, without its SPIKELAND_ ones)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPIKELAND_")}
+    env |= {
+        "SPIKELAND_DATABASE_URL": database_url,
+        "SPIKELAND_DATA_DIR": str(data_dir),
+        "SPIKELAND_LOG_LEVEL": "WARNING",  # no access log line per request
+        "SPIKELAND_COOKIE_SECURE": "false",  # plain http on loopback
+        "SPIKELAND_BCRYPT_COST": "4",  # only sign-up and login hash; the measured paths do not
+    }
+    return env | (extra_env or {})
+
+
 @contextmanager
 def running_server(
     database_url: str, data_dir: Path, wrapper: Sequence[str] = (), extra_env: dict[str, str] | None = None
@@ -50,15 +63,7 @@ def running_server(
     ``wrapper``: a command the server runs under (``valgrind ...``: the pid is the wrapper's, which
     under valgrind is the server's own)."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPIKELAND_")}
-    env |= {
-        "SPIKELAND_DATABASE_URL": database_url,
-        "SPIKELAND_DATA_DIR": str(data_dir),
-        "SPIKELAND_LOG_LEVEL": "WARNING",  # no access log line per request
-        "SPIKELAND_COOKIE_SECURE": "false",  # plain http on loopback
-        "SPIKELAND_BCRYPT_COST": "4",  # only sign-up and login hash; the measured paths do not
-    }
-    env |= extra_env or {}
+    env = server_env(database_url, data_dir, extra_env)
     proc = subprocess.Popen(
         [*wrapper, sys.executable, "-m", "spikeland", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,

@@ -37,7 +37,7 @@ from typing import Any
 import asyncpg
 import bcrypt
 import httpx
-from auth import PASSWORD, free_port, running_server, wait_for_ok
+from auth import PASSWORD, free_port, running_server, server_env, wait_for_ok
 from ledger import fresh_database, run_verify, save_report
 from loadgen import kind, load_process
 from PIL import Image
@@ -152,15 +152,7 @@ def running_processes(
 ) -> Iterator[str]:
     """An experiment beside ``spikeland serve`` (one process): uvicorn's own multi-process server
     on the app factory, ``processes`` workers, after ``spikeland seed``; yields the base URL."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPIKELAND_")}
-    env |= {
-        "SPIKELAND_DATABASE_URL": database_url,
-        "SPIKELAND_DATA_DIR": str(data_dir),
-        "SPIKELAND_LOG_LEVEL": "WARNING",
-        "SPIKELAND_COOKIE_SECURE": "false",
-        "SPIKELAND_BCRYPT_COST": "4",
-        **env_extra,
-    }
+    env = server_env(database_url, data_dir, env_extra)
     subprocess.run([sys.executable, "-m", "spikeland", "seed"], env=env, check=True, capture_output=True)
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "spikeland.app:create_app", "--factory"]
