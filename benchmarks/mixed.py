@@ -186,6 +186,11 @@ def main() -> None:
         default=1,
         help="an experiment: N uvicorn worker processes on the app factory instead of `spikeland serve`",
     )
+    parser.add_argument(
+        "--max-active",
+        type=int,
+        help="the server's SPIKELAND_MAX_ACTIVE_REQUESTS (its line, core.admission; 0: none); default: the setting's",
+    )
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument(
         "--embedded", action="store_true", help="use the embedded server even if --server answers"
@@ -199,6 +204,8 @@ def main() -> None:
     ):
         values = asyncio.run(prepare(url, args.clients))
         env = {**LIMITS, "SPIKELAND_WORKER_IN_PROCESS": "true" if args.worker else "false"}
+        if args.max_active is not None:
+            env["SPIKELAND_MAX_ACTIVE_REQUESTS"] = str(args.max_active)
         if args.processes > 1:  # no single pid to read the memory of
             with running_processes(url, Path(tmp) / "data", args.processes, env) as base:
                 for client in values:
@@ -216,7 +223,8 @@ def main() -> None:
 
     worker = "jobs run in the server's process" if args.worker else "jobs queued, not run"
     served = f"{args.processes} uvicorn processes" if args.processes > 1 else "spikeland serve"
-    print(f"database: {where}; {served}; {args.clients} clients for {args.duration:g} s; {worker}")
+    line = "the setting's" if args.max_active is None else args.max_active
+    print(f"database: {where}; {served}; {args.clients} clients for {args.duration:g} s; {worker}; line {line}")
     print(f"\n{'kind':<14} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>7}")
     for name, row in [
         *result["kinds"].items(),
@@ -242,6 +250,7 @@ def main() -> None:
         "clients": args.clients,
         "worker_in_process": args.worker,
         "processes": args.processes,
+        "max_active": args.max_active,
         "result": result,
         "server_memory_mb": {"rss_before": before["VmRSS"], "peak": peak, "rss_after": after["VmRSS"]},
         "targets": TARGETS,

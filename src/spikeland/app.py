@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from spikeland import __version__
+from spikeland.core.admission import Admission
 from spikeland.core.csrf import OriginCheck
 from spikeland.core.errors import DatabaseUnavailable, install_error_handlers
 from spikeland.core.limits import BodyLimit
@@ -118,6 +119,10 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.email_sender = make_email_sender(settings)
     install_error_handlers(app)
     install_openapi(app)
+    if settings.max_active_requests:  # innermost: the body cap and the origin check answer first
+        app.add_middleware(
+            Admission, limit=settings.max_active_requests, wait_seconds=settings.admission_wait_seconds
+        )
     app.add_middleware(BodyLimit, max_bytes=body_cap(settings))
     app.add_middleware(
         OriginCheck,

@@ -28,6 +28,15 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = Field(default=10.0, gt=0)
     body_timeout_seconds: float = Field(default=60.0, gt=0)
     max_connections: int = Field(default=1000, ge=1)
+    max_active_requests: int = Field(
+        default=8,
+        ge=0,
+        description="Requests a process works on at once; the rest wait in line (core.admission). "
+        "0: no line, every request starts at once.",
+    )
+    admission_wait_seconds: float = Field(
+        default=30.0, gt=0, description="A request that waits longer in line is answered 503 server_busy."
+    )
     db_pool_size: int = Field(default=10, ge=1, le=100)
     db_connect_timeout: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"

@@ -17,7 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import spikeland
-from spikeland.core import csrf, errors, limits
+from spikeland.core import admission, csrf, errors, limits
 
 ROOT = Path(spikeland.__file__).parent
 DOC = Path("docs/errors.md")
@@ -79,6 +79,7 @@ def collect() -> dict[str, set[tuple[int, str]]]:
         table[http_code].add((http_status, "spikeland.core.errors"))
     table[limits.CODE].add((413, limits.__name__))
     table[csrf.CODE].add((403, csrf.__name__))
+    table[admission.CODE].add((503, admission.__name__))
     return table
 
 

@@ -32,6 +32,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spikeland.core.admission import outside
 from spikeland.core.clock import utcnow
 from spikeland.core.errors import Conflict, NotFound, ServiceUnavailable, SpikelandError
 from spikeland.core.security import DecryptionError, Keyring
@@ -395,7 +396,8 @@ async def exchange(
 async def _talking_to(provider: Provider) -> AsyncIterator[None]:
     """Translate provider failures: unreachable → 503, refused or malformed → 400 (never a 500)."""
     try:
-        yield
+        async with outside():  # the provider's answers take their time: the slot goes to others
+            yield
     except SpikelandError:
         raise
     except httpx.TransportError:

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from spikeland.core.admission import outside
 from spikeland.integrations.email import EmailMessage, EmailSendError, SentEmail
 
 _log = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ class ResendEmailSender:
             "Idempotency-Key": secrets.token_hex(16),
         }
         payload = self._payload(message)
-        async with httpx.AsyncClient(timeout=self._timeout) as client:
+        # The slot goes to other requests while the mail API answers (core.admission).
+        async with outside(), httpx.AsyncClient(timeout=self._timeout) as client:
             for attempt in range(1, self._attempts + 1):
                 try:
                     response = await client.post(self._endpoint, json=payload, headers=headers)

@@ -14,6 +14,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from spikeland.core.admission import outside
 from spikeland.integrations.storage import ObjectNotFound, StorageError, check_key
 from spikeland.settings import Settings
 
@@ -93,7 +94,8 @@ class S3Storage:
 
     async def _call(self, operation: str, key: str, call: Callable[[], _T]) -> _T:
         try:
-            return await asyncio.to_thread(call)
+            async with outside():  # a network call: the request's slot goes to others meanwhile
+                return await asyncio.to_thread(call)
         except ClientError as exc:
             error = exc.response.get("Error", {})
             code = str(error.get("Code", "unknown"))

@@ -22,6 +22,7 @@ from typing import Any, cast
 
 import stripe
 
+from spikeland.core.admission import outside
 from spikeland.settings import Settings
 
 
@@ -89,7 +90,8 @@ class StripeGateway:
 
     async def _call(self, work: Any) -> dict[str, Any]:
         try:
-            return _plain(await work)
+            async with outside():  # Stripe's answer takes its time: the slot goes to others
+                return _plain(await work)
         except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
             raise StripeUnavailable(str(exc)) from None
         except stripe.StripeError as exc:
