@@ -189,7 +189,7 @@ def main() -> None:
     parser.add_argument(
         "--max-active",
         type=int,
-        help="the server's SPIKELAND_MAX_ACTIVE_REQUESTS (its line, core.admission; 0: none); default: the setting's",
+        help="the server's SPIKELAND_MAX_ACTIVE_REQUESTS (core.admission; 0: no line); default: its setting",
     )
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument(
@@ -224,7 +224,8 @@ def main() -> None:
     worker = "jobs run in the server's process" if args.worker else "jobs queued, not run"
     served = f"{args.processes} uvicorn processes" if args.processes > 1 else "spikeland serve"
     line = "the setting's" if args.max_active is None else args.max_active
-    print(f"database: {where}; {served}; {args.clients} clients for {args.duration:g} s; {worker}; line {line}")
+    print(f"database: {where}; {served}; {args.clients} clients for {args.duration:g} s; {worker}")
+    print(f"line (max active requests): {line}")
     print(f"\n{'kind':<14} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>7}")
     for name, row in [
         *result["kinds"].items(),

@@ -8,6 +8,7 @@ real app and its error handlers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -166,10 +167,8 @@ async def test_a_failed_request_gives_its_slot_back() -> None:
 
     app = Admission(inner, limit=1, wait_seconds=0.5)
     failed = Exchange()
-    try:
+    with contextlib.suppress(RuntimeError):
         await _call(app, _scope(path="/fail"), failed)
-    except RuntimeError:
-        pass
     after = Exchange()
     await asyncio.wait_for(_call(app, _scope(), after), 1)
     assert after.status == 200
