@@ -11,11 +11,12 @@ A ``Route`` is declared like any route — the same signature, the same OpenAPI 
 is compiled once, when the route is built, from the route's ``Dependant``, for the parameter
 kinds routes use:
 
-- path, query, header and cookie parameters, and one JSON body, converted and validated by
-  FastAPI's own functions (its parameter reading with what it redoes per request worked out
-  once, ``request_body_to_args``), so the errors are the same ``RequestValidationError`` (the
-  same 400/422 envelope) in the same order: a malformed body before anything runs, dependencies
-  next, then the parameters;
+- path, query, header and cookie parameters, and one JSON body or form (files included, read by
+  Starlette's ``request.form`` with FastAPI's form limits and closed when the endpoint is done),
+  converted and validated by FastAPI's own functions (its parameter reading with what it redoes
+  per request worked out once, ``request_body_to_args``), so the errors are the same
+  ``RequestValidationError`` (the same 400/422 envelope) in the same order: a malformed body before
+  anything runs, dependencies next, then the parameters;
 - dependencies that are async functions or async generators taking only ``Request``,
   ``Response``, ``BackgroundTasks`` and other such dependencies; each runs once per request, and a generator's
   cleanup runs before the response is sent (``Depends(scope="function")``, required), with the
@@ -24,7 +25,7 @@ kinds routes use:
   answers ``core.wire.Rows``, the rows rendered in the model's shape without validation; headers
   and status set on the ``Response`` parameter are kept.
 
-A route with anything else (forms, files, security scopes, sync callables,
+A route with anything else (security scopes, sync callables,
 dependencies with parameters of their own, ``scope="request"`` generators) keeps FastAPI's own
 handler, decided when the route is built (``compiled`` says which); a route never silently loses a
 parameter. ``app.dependency_overrides`` is not consulted (nothing here uses it).
@@ -34,7 +35,7 @@ reuses its validation and serialisation so only the walk itself is ours. It lean
 FastAPI's private helpers (pinned in the lock file); ``tests/core/test_routing.py`` mounts one
 endpoint on both route classes and compares every answer (``test_routing_spend.py`` does the same
 with the real token spend), and the whole suite runs through it, so an upgrade that changes them
-fails there. ``tests/core/test_routing.py`` also lists the routes that keep FastAPI's handler.
+fails there. ``tests/core/test_routing.py`` also checks that no route of the app keeps FastAPI's handler.
 """
 
 from __future__ import annotations
@@ -59,10 +60,17 @@ from fastapi.dependencies.utils import (
     request_body_to_args,
 )
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute, _effective_route_context_var, serialize_response
+from fastapi.routing import (
+    _FASTAPI_SCOPE_KEY,
+    APIRoute,
+    _effective_route_context_var,
+    _resolve_form_limits,
+    serialize_response,
+)
 from fastapi.utils import is_body_allowed_for_status_code
 from pydantic import BaseModel, Json
 from pydantic_core import PydanticUndefined
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -97,7 +105,7 @@ class Route(APIRoute):
         context = _effective_route_context_var.get()
         route = context if context is not None and context.original_route is self else self
         try:
-            handler = _compile(route)
+            handler = _compile(route, self.form_limits)  # the route's own; the routers' are in the scope
         except Unsupported as why:
             self.fallback = str(why)
             return super().get_route_handler()
@@ -177,6 +185,16 @@ async def _read_body(request: Request, strict_content_type: bool) -> Any:
         raise HTTPException(status_code=400, detail="There was an error parsing the body") from error
 
 
+async def _read_form(request: Request, limits: Any) -> FormData:
+    """FastAPI's form reading: the route's limits over the routers', a malformed form a 400."""
+    try:
+        return await request.form(**_resolve_form_limits(request.scope.get(_FASTAPI_SCOPE_KEY, {}), limits))
+    except HTTPException:  # Starlette's own for a malformed multipart body, or a middleware's
+        raise
+    except Exception as error:
+        raise HTTPException(status_code=400, detail="There was an error parsing the body") from error
+
+
 @dataclass(frozen=True)
 class _Parameter:
     """A path, query, header or cookie parameter, read as ``request_params_to_args`` reads it, with
@@ -217,7 +235,7 @@ def _parameter(route: Any, field: ModelField, source: str) -> _Parameter:
     )
 
 
-def _compile(route: Any) -> Handler:
+def _compile(route: Any, form_limits: Any) -> Handler:
     dependant: Dependant = route.dependant
     endpoint = dependant.call
     if not inspect.iscoroutinefunction(endpoint):
@@ -227,8 +245,7 @@ def _compile(route: Any) -> Handler:
     if dependant.websocket_param_name or dependant.http_connection_param_name:
         raise _refuse(route, "the endpoint takes a connection object")
     body_field = route.body_field
-    if body_field is not None and isinstance(body_field.field_info, (params.Form, params.File)):
-        raise _refuse(route, "form and file bodies are not supported")
+    is_form = body_field is not None and isinstance(body_field.field_info, params.Form)  # File too
     ordered: dict[Callable[..., Any], _Step] = {}
     _steps(route, dependant, ordered)
     steps = tuple(ordered.values())
@@ -253,13 +270,20 @@ def _compile(route: Any) -> Handler:
     rows_model = model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
     async def handler(request: Request) -> Response:
-        body = await _read_body(request, strict) if body_field is not None else PydanticUndefined
+        if body_field is None:
+            body: Any = PydanticUndefined
+        elif is_form:
+            body = await _read_form(request, form_limits)
+        else:
+            body = await _read_body(request, strict)
         sub_response = Response()
         del sub_response.headers["content-length"]
         sub_response.status_code = None  # type: ignore[assignment]  # as FastAPI: "not set"
         solved: dict[Callable[..., Any], Any] = {}
         background: BackgroundTasks | None = None  # one per request, made when first asked for
         async with AsyncExitStack() as stack:
+            if is_form:  # its spooled files, once the endpoint is done with them (as FastAPI)
+                stack.push_async_callback(body.close)
             for step in steps:
                 kwargs = {name: solved[call] for name, call in step.dependencies}
                 if step.request_param:
