@@ -43,6 +43,7 @@ NOT_OWNER_SCOPED = {
     f"{API}/share/{{token}}/enhanced": "the share token is the secret: whoever holds the link may read",
     f"{API}/share/{{token}}/images/{{image_id}}/file": "an album's share token is the secret, as above",
     f"{API}/gallery/featured/{{item_id}}/{{which}}": "the files of an active featured item are public",
+    f"{API}/merch/products/{{product_id}}": "the merch catalogue is public",
     f"{API}/auth/oauth/{{provider}}/start": "the parameter names a sign-in provider, not a resource",
     f"{API}/auth/oauth/{{provider}}/callback": "the parameter names a sign-in provider, not a resource",
 }

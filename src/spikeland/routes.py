@@ -17,6 +17,7 @@ def api_routers() -> list[APIRouter]:
     from spikeland.identity import admin_api, api, api_keys_api, me_api, oauth_api, verification_api
     from spikeland.images import anonymous_api, jobs_api, pipelines_api
     from spikeland.images import api as images_api
+    from spikeland.merch import api as merch_api
     from spikeland.tokens import admin_api as tokens_admin_api
     from spikeland.tokens import api as tokens_api
 
@@ -42,6 +43,8 @@ def api_routers() -> list[APIRouter]:
         generation_api.router,
         featured_api.admin_router,
         featured_api.public_router,
+        merch_api.public_router,
+        merch_api.admin_router,
     ]
 
 

@@ -21,6 +21,9 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Header, Response
 from pydantic_core import to_json
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 # Public reads whose staleness is harmless: the catalogue changes when an operator edits it, the
 # featured gallery when an admin curates it.
@@ -98,3 +101,53 @@ class TtlCache(Generic[K, V]):
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+@dataclass(frozen=True)
+class _Versioned(Generic[V]):
+    version: int
+    expires: float
+    value: V
+
+
+class VersionedCache(Generic[K, V]):
+    """Answers kept ``ttl`` seconds in this process, dropped at once by a change made here.
+
+    A change bumps ``version`` once its transaction has committed (``invalidate_after_commit``). A
+    reader notes the version before it queries, and its answer is stored and served only while the
+    version is unchanged, so a reader whose query ran before the commit cannot put the old rows back
+    after the bump. Other processes keep their own cache: there a change shows after at most ``ttl``.
+    """
+
+    def __init__(
+        self, ttl: float, clock: Callable[[], float] = time.monotonic, *, max_entries: int = 1000
+    ) -> None:
+        self.ttl = ttl
+        self.version = 0
+        self._clock = clock
+        self._max_entries = max_entries  # keys made of query parameters must not grow without end
+        self._entries: dict[K, _Versioned[V]] = {}
+
+    def get(self, key: K) -> V | None:
+        entry = self._entries.get(key)
+        if entry is None or entry.version != self.version or entry.expires <= self._clock():
+            return None
+        return entry.value
+
+    def put(self, key: K, version: int, value: V) -> None:
+        if version == self.version:
+            if len(self._entries) >= self._max_entries and key not in self._entries:
+                self._entries.clear()  # crude, and rare: a full cache starts again
+            self._entries[key] = _Versioned(version, self._clock() + self.ttl, value)
+
+    def invalidate(self) -> None:
+        self.version += 1
+        self._entries.clear()
+
+    def invalidate_after_commit(self, session: AsyncSession) -> None:
+        """Bump the version when ``session``'s transaction commits (never on a rollback)."""
+
+        def committed(_: Session) -> None:
+            self.invalidate()
+
+        event.listen(session.sync_session, "after_commit", committed, once=True)

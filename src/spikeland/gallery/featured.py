@@ -17,12 +17,12 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from math import gcd
 
-from sqlalchemy import Select, case, delete, event, func, select, update
+from sqlalchemy import Select, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from spikeland.core.clock import utcnow
 from spikeland.core.errors import Conflict, NotFound, ValidationFailed
+from spikeland.core.http_cache import VersionedCache
 from spikeland.core.pagination import Asc, Desc, Page, keyset_page, ordering
 from spikeland.db.cuid import cuid
 from spikeland.db.enums import JobStatus
@@ -256,50 +256,12 @@ async def list_items(
 # ----------------------------------------------------------------------------- public listing
 
 
-@dataclass(frozen=True)
-class _Entry:
-    version: int
-    expires: float
-    gallery: FeaturedGallery
-
-
-class FeaturedCache:
-    """The public listing per category, kept ``ttl`` seconds in this process.
-
-    An admin change bumps ``version`` once its transaction has committed
-    (``invalidate_after_commit``). A reader notes the version before it queries, and its answer
-    is stored and served only while the version is unchanged, so a reader whose query ran before
-    the commit cannot put the old rows back after the bump. Other processes keep their own cache:
-    there a change shows after at most ``ttl`` seconds.
-    """
+class FeaturedCache(VersionedCache[str, FeaturedGallery]):
+    """The public listing per category (``core.http_cache.VersionedCache``): an admin change shows
+    at once in this process, in others after at most ``ttl`` seconds."""
 
     def __init__(self, ttl: float = CACHE_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl = ttl
-        self.version = 0
-        self._clock = clock
-        self._entries: dict[str, _Entry] = {}
-
-    def get(self, key: str) -> FeaturedGallery | None:
-        entry = self._entries.get(key)
-        if entry is None or entry.version != self.version or entry.expires <= self._clock():
-            return None
-        return entry.gallery
-
-    def put(self, key: str, version: int, gallery: FeaturedGallery) -> None:
-        if version == self.version:
-            self._entries[key] = _Entry(version, self._clock() + self.ttl, gallery)
-
-    def invalidate(self) -> None:
-        self.version += 1
-        self._entries.clear()
-
-    def invalidate_after_commit(self, session: AsyncSession) -> None:
-        """Bump the version when ``session``'s transaction commits (never on a rollback)."""
-
-        def committed(_: Session) -> None:
-            self.invalidate()
-
-        event.listen(session.sync_session, "after_commit", committed, once=True)
+        super().__init__(ttl, clock)
 
 
 async def public_gallery(

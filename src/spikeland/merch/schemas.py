@@ -1,0 +1,245 @@
+"""The catalogue on the wire: what anyone sees (no cost prices, no provider SKUs) and what admins edit.
+
+Money is GBP ``Decimal`` end to end: ``numeric(10,2)`` in the database, a decimal string such as
+``"24.99"`` in JSON (a number is accepted in requests), never a float in between.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
+
+from spikeland.core.schemas import TEXT_WHITESPACE, RequestSchema, Schema, no_control
+from spikeland.merch.models import PodProvider
+
+
+def _line(value: str) -> str:
+    return no_control(value)
+
+
+def _text(value: str) -> str:
+    return no_control(value, TEXT_WHITESPACE)
+
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_line)
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000), AfterValidator(_text)]
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# numeric(10,2): at most 8 digits before the point.
+Price = Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2)]
+Delta = Annotated[Decimal, Field(ge=-99_999_999, max_digits=10, decimal_places=2)]
+Pixels = Annotated[int, Field(ge=1, le=100_000)]
+Order = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+_U = TypeVar("_U", bound=RequestSchema)
+
+
+def _no_nulls(update: _U, *nullable: str) -> _U:
+    """An update may leave out what the table requires, not set it to null."""
+    cleared = [
+        name for name in update.model_fields_set if name not in nullable and getattr(update, name) is None
+    ]
+    if cleared:
+        raise ValueError(f"{', '.join(sorted(cleared))} cannot be null")
+    return update
+
+
+# ----------------------------------------------------------------------------- public
+
+
+class CategoryOut(Schema):
+    id: str
+    name: str
+    slug: str
+    description: str | None
+    icon: str | None
+    sort_order: int
+
+
+class CategoryList(Schema):
+    items: list[CategoryOut]
+
+
+class CategoryBrief(Schema):
+    id: str
+    name: str
+    slug: str
+
+
+class VariantOut(Schema):
+    id: str
+    name: str
+    price_delta: Decimal
+    price: Decimal = Field(description="The product's retail price plus this variant's delta (GBP).")
+    attributes: dict[str, Any] | None
+
+
+class ProductOut(Schema):
+    id: str
+    name: str
+    description: str | None
+    category: CategoryBrief
+    retail_price: Decimal = Field(description='GBP, VAT included; a decimal string such as "24.99".')
+    currency: str
+    min_dpi: int
+    min_width: int = Field(description="The fewest pixels across an image needs to print well.")
+    min_height: int
+    print_area_width: int | None
+    print_area_height: int | None
+    mockup_template: str | None
+    sort_order: int
+    variants: list[VariantOut] | None = Field(
+        default=None, description="Active variants, cheapest first (the list: only with includeVariants)."
+    )
+
+
+class ProductPage(Schema):
+    items: list[ProductOut]
+    total: int
+    limit: int
+    offset: int
+
+
+# ----------------------------------------------------------------------------- admin
+
+
+class AdminCategoryOut(CategoryOut):
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class AdminCategoryList(Schema):
+    items: list[AdminCategoryOut]
+
+
+class AdminVariantOut(Schema):
+    id: str
+    product_id: str
+    name: str
+    provider_sku: str
+    price_delta: Decimal
+    is_active: bool
+    attributes: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AdminProductOut(Schema):
+    id: str
+    name: str
+    description: str | None
+    category_id: str
+    provider: PodProvider
+    provider_sku: str
+    base_price: Decimal = Field(description="What the provider charges us (GBP).")
+    retail_price: Decimal
+    currency: str
+    is_active: bool
+    min_dpi: int
+    min_width: int
+    min_height: int
+    print_area_width: int | None
+    print_area_height: int | None
+    mockup_template: str | None
+    sort_order: int
+    created_at: datetime
+    updated_at: datetime
+    variants: list[AdminVariantOut]
+
+
+class AdminProductPage(Schema):
+    items: list[AdminProductOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class CategoryCreate(RequestSchema):
+    name: Name
+    slug: Slug
+    description: Text | None = None
+    icon: Name | None = None
+    sort_order: Order | None = Field(default=None, description="Default: after every category.")
+    is_active: bool = True
+
+
+class CategoryUpdate(RequestSchema):
+    name: Name | None = None
+    slug: Slug | None = None
+    description: Text | None = None
+    icon: Name | None = None
+    sort_order: Order | None = None
+    is_active: bool | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> CategoryUpdate:
+        return _no_nulls(self, "description", "icon")
+
+
+class ProductCreate(RequestSchema):
+    name: Name
+    description: Text | None = None
+    category_id: Id
+    provider: PodProvider
+    provider_sku: Name
+    base_price: Price
+    retail_price: Price
+    min_dpi: Annotated[int, Field(ge=72, le=1200)] = 150
+    min_width: Pixels = 1800
+    min_height: Pixels = 1800
+    print_area_width: Pixels | None = None
+    print_area_height: Pixels | None = None
+    mockup_template: Annotated[str, StringConstraints(max_length=500)] | None = None
+    sort_order: Order | None = Field(
+        default=None, description="Default: after every product of its category."
+    )
+    is_active: bool = True
+
+
+class ProductUpdate(RequestSchema):
+    name: Name | None = None
+    description: Text | None = None
+    category_id: Id | None = None
+    provider: PodProvider | None = None
+    provider_sku: Name | None = None
+    base_price: Price | None = None
+    retail_price: Price | None = None
+    min_dpi: Annotated[int, Field(ge=72, le=1200)] | None = None
+    min_width: Pixels | None = None
+    min_height: Pixels | None = None
+    print_area_width: Pixels | None = None
+    print_area_height: Pixels | None = None
+    mockup_template: Annotated[str, StringConstraints(max_length=500)] | None = None
+    sort_order: Order | None = None
+    is_active: bool | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> ProductUpdate:
+        return _no_nulls(self, "description", "print_area_width", "print_area_height", "mockup_template")
+
+
+class VariantCreate(RequestSchema):
+    name: Name
+    provider_sku: Name
+    price_delta: Delta = Decimal(0)
+    is_active: bool = True
+    attributes: dict[str, Any] | None = Field(default=None, max_length=50)
+
+
+class VariantUpdate(RequestSchema):
+    name: Name | None = None
+    provider_sku: Name | None = None
+    price_delta: Delta | None = None
+    is_active: bool | None = None
+    attributes: dict[str, Any] | None = Field(default=None, max_length=50)
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> VariantUpdate:
+        return _no_nulls(self, "attributes")
