@@ -26,6 +26,7 @@ from spikeland.core.http_cache import VersionedCache
 from spikeland.core.pagination import Asc, Desc, Page, keyset_page, ordering
 from spikeland.db.cuid import cuid
 from spikeland.db.enums import JobStatus
+from spikeland.db.session import RequestDb
 from spikeland.gallery.featured_schemas import (
     MAX_ASPECT,
     FeaturedGallery,
@@ -265,7 +266,7 @@ class FeaturedCache(VersionedCache[str, FeaturedGallery]):
 
 
 async def public_gallery(
-    session: AsyncSession, cache: FeaturedCache, category: GalleryCategory | None
+    db: RequestDb, cache: FeaturedCache, category: GalleryCategory | None
 ) -> FeaturedGallery:
     """Active items in display order (of one category, or all), from the cache when it holds them."""
     key = category.value if category is not None else "*"
@@ -273,6 +274,7 @@ async def public_gallery(
     if cached is not None:
         return cached
     version = cache.version  # noted before the query: see FeaturedCache
+    session = await db.session()  # only on a miss: a hit costs the request no connection
     statement = select(Item).where(Item.is_active)  # indexable, unlike IS TRUE
     if category is not None:
         statement = statement.where(Item.category == category)

@@ -15,7 +15,7 @@ from spikeland.core.deps import SettingsDep
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
 from spikeland.core.routing import Route
-from spikeland.db.session import DbSession
+from spikeland.db.session import DbSession, DbUnit
 from spikeland.gallery import featured
 from spikeland.gallery.featured_schemas import (
     FeaturedAdminPage,
@@ -53,13 +53,13 @@ Cache = Annotated[featured.FeaturedCache, Depends(featured_cache)]
 
 @public_router.get("", response_model=FeaturedGallery)
 async def featured_gallery(
-    session: DbSession,
+    db: DbUnit,
     cache: Cache,
     category: GalleryCategory | None = None,
     if_none_match: http_cache.IfNoneMatch = None,
 ) -> Response:
     """Active items, by sortOrder then newest first; anyone may read, shared caches may keep it 60 s."""
-    gallery = await featured.public_gallery(session, cache, category)
+    gallery = await featured.public_gallery(db, cache, category)
     return http_cache.respond(if_none_match, gallery, f"public, max-age={featured.CACHE_SECONDS}")
 
 

@@ -11,7 +11,7 @@ from spikeland.core import http_cache
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
 from spikeland.core.routing import Route
-from spikeland.db.session import DbSession
+from spikeland.db.session import DbSession, DbUnit
 from spikeland.identity.deps import AdminUser
 from spikeland.merch import catalogue
 from spikeland.merch.models import MerchProduct, MerchVariant
@@ -54,7 +54,7 @@ CACHE_CONTROL = f"public, max-age={catalogue.CACHE_SECONDS}"
 
 @public_router.get("/products", response_model=ProductPage)
 async def list_products(
-    session: DbSession,
+    db: DbUnit,
     cache: Cache,
     category: Annotated[Slug | None, Query(description="A category's slug.")] = None,
     include_variants: Annotated[bool, Query(alias="includeVariants")] = False,
@@ -64,7 +64,7 @@ async def list_products(
 ) -> Response:
     """Active products of active categories, by category then product order; anyone may read."""
     page = await catalogue.public_products(
-        session, cache, category=category, include_variants=include_variants, limit=limit, offset=offset
+        db, cache, category=category, include_variants=include_variants, limit=limit, offset=offset
     )
     return http_cache.respond(if_none_match, page, CACHE_CONTROL)
 
@@ -73,19 +73,17 @@ async def list_products(
     "/products/{product_id}", openapi_extra=errors(product_not_found=404), response_model=ProductOut
 )
 async def get_product(
-    product_id: str, session: DbSession, cache: Cache, if_none_match: http_cache.IfNoneMatch = None
+    product_id: str, db: DbUnit, cache: Cache, if_none_match: http_cache.IfNoneMatch = None
 ) -> Response:
     """An active product with its active variants, cheapest first."""
     return http_cache.respond(
-        if_none_match, await catalogue.public_product(session, cache, product_id), CACHE_CONTROL
+        if_none_match, await catalogue.public_product(db, cache, product_id), CACHE_CONTROL
     )
 
 
 @public_router.get("/categories", response_model=CategoryList)
-async def list_categories(
-    session: DbSession, cache: Cache, if_none_match: http_cache.IfNoneMatch = None
-) -> Response:
-    return http_cache.respond(if_none_match, await catalogue.public_categories(session, cache), CACHE_CONTROL)
+async def list_categories(db: DbUnit, cache: Cache, if_none_match: http_cache.IfNoneMatch = None) -> Response:
+    return http_cache.respond(if_none_match, await catalogue.public_categories(db, cache), CACHE_CONTROL)
 
 
 # ----------------------------------------------------------------------------- admin

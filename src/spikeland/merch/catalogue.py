@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.errors import Conflict, NotFound, ValidationFailed
 from spikeland.core.http_cache import Rendered, VersionedCache, render
+from spikeland.db.session import RequestDb
 from spikeland.identity.models import User
 from spikeland.merch.models import MerchCategory, MerchProduct, MerchVariant
 from spikeland.merch.schemas import (
@@ -156,7 +157,7 @@ async def _active_variants(session: AsyncSession, product_ids: list[str]) -> dic
 
 
 async def public_products(
-    session: AsyncSession,
+    db: RequestDb,
     cache: CatalogueCache,
     *,
     category: str | None,
@@ -170,6 +171,7 @@ async def public_products(
     if cached is not None:
         return cached
     version = cache.version  # noted before the query (core.http_cache.VersionedCache)
+    session = await db.session()  # only on a miss: a hit costs the request no connection
     statement = _visible()
     if category is not None:
         statement = statement.where(MerchCategory.slug == category)
@@ -188,13 +190,14 @@ async def public_products(
     return answer
 
 
-async def public_product(session: AsyncSession, cache: CatalogueCache, product_id: str) -> Rendered:
+async def public_product(db: RequestDb, cache: CatalogueCache, product_id: str) -> Rendered:
     """One active product with its active variants (404 when inactive, or its category is)."""
     key = ("product", product_id)
     cached = cache.get(key)
     if cached is not None:
         return cached
     version = cache.version
+    session = await db.session()
     row = (await session.execute(_visible().where(MerchProduct.id == product_id))).one_or_none()
     if row is None:
         raise ProductNotFound()
@@ -205,11 +208,12 @@ async def public_product(session: AsyncSession, cache: CatalogueCache, product_i
     return answer
 
 
-async def public_categories(session: AsyncSession, cache: CatalogueCache) -> Rendered:
+async def public_categories(db: RequestDb, cache: CatalogueCache) -> Rendered:
     cached = cache.get(("categories",))
     if cached is not None:
         return cached
     version = cache.version
+    session = await db.session()
     rows = await session.scalars(
         select(MerchCategory)
         .where(MerchCategory.is_active)
