@@ -11,15 +11,19 @@ A's own reads of the same ids must succeed, and A's data must be exactly as it w
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import text
 
+from spikeland.merch.models import MerchCategory, MerchProduct, PodProvider
 from tests.support import client_of, sign_in
 from tests.support.images import picture, upload, work
 
@@ -33,6 +37,7 @@ RESOURCE_OF_PARAM = {
     "key_id": "key",
     "generation_id": "generation",
     "album_id": "album",
+    "item_id": "cart_item",
 }
 
 # Parametrised routes that are not owner-scoped, each with the reason.
@@ -68,6 +73,11 @@ BODIES: dict[tuple[str, str], BodyOf] = {
     ("PATCH", f"{API}/albums/{{album_id}}"): lambda r: {"name": "renamed by a stranger", "privacy": "PUBLIC"},
     ("POST", f"{API}/albums/{{album_id}}/images"): lambda r: {"imageIds": [r["image"]]},
     ("PUT", f"{API}/albums/{{album_id}}/order"): lambda r: {"imageIds": [r["image"]]},
+    ("POST", f"{API}/merch/cart/items"): lambda r: {
+        "productId": r.get("product", "cnoproduct"),
+        "imageId": r["image"],
+    },
+    ("PATCH", f"{API}/merch/cart/items/{{item_id}}"): lambda r: {"quantity": 7},
 }
 # Multipart routes: the form they are sent (instead of a JSON body).
 UPLOADS: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
@@ -86,6 +96,8 @@ BODY_ID_FIELDS = {
 NOT_OWNED_BODY_IDS = {
     "package_id": "token packages are a public catalogue",
     "plan_id": "subscription plans are a public catalogue",
+    "product_id": "the merch catalogue is public",
+    "variant_id": "the merch catalogue is public",
 }
 
 
@@ -213,8 +225,14 @@ async def owner_resources(app: FastAPI, client: httpx.AsyncClient) -> Resources:
     # UNLISTED: readable through its link only, so by id it is A's alone.
     album = created(await client.post(f"{API}/albums", json={"name": "mine", "privacy": "UNLISTED"}))
     created(await client.post(f"{API}/albums/{album['id']}/images", json={"imageIds": [image]}))
+    product = await _merch_product(app)
+    cart = created(
+        await client.post(f"{API}/merch/cart/items", json={"productId": product, "imageId": image})
+    )
     await work(app)
     return {
+        "cart_item": cart["items"][0]["id"],
+        "product": product,
         "image": image,
         "album": album["id"],
         "job": job["id"],
@@ -223,6 +241,42 @@ async def owner_resources(app: FastAPI, client: httpx.AsyncClient) -> Resources:
         "generation": generation["id"],
         "share_token": share,
     }
+
+
+async def _merch_product(app: FastAPI) -> str:
+    """A product on sale that any image prints on (the shared test database has no catalogue)."""
+    async with app.state.sessionmaker() as session, session.begin():
+        category = MerchCategory(name="Ownership", slug="ownership")
+        session.add(category)
+        await session.flush()
+        product = MerchProduct(
+            name="Sticker",
+            category_id=category.id,
+            provider=PodProvider.PRODIGI,
+            provider_sku="STICKER",
+            base_price=Decimal("1.00"),
+            retail_price=Decimal("2.00"),
+            min_width=1,
+            min_height=1,
+        )
+        session.add(product)
+        await session.flush()
+        return product.id
+
+
+@pytest.fixture(autouse=True)
+async def no_catalogue_left(app: FastAPI) -> AsyncIterator[None]:
+    """The seed tests expect no catalogue rows in the shared database: the merch rows made here go."""
+    yield
+    async with app.state.sessionmaker() as session, session.begin():
+        for table in (
+            "merch_cart_items",
+            "merch_carts",
+            "merch_variants",
+            "merch_products",
+            "merch_categories",
+        ):
+            await session.execute(text(f"DELETE FROM {table}"))
 
 
 async def state_of(client: httpx.AsyncClient, mine: Resources) -> dict[str, Any]:
@@ -240,6 +294,7 @@ async def state_of(client: httpx.AsyncClient, mine: Resources) -> dict[str, Any]
         "album": f"{API}/albums/{mine['album']}",
         "album_images": f"{API}/albums/{mine['album']}/images",
         "albums": f"{API}/albums",
+        "cart": f"{API}/merch/cart",
     }
     state = {name: (await client.get(path)).json() for name, path in paths.items()}
     state["balance"] = (await client.get(f"{API}/tokens/balance")).json()["balance"]

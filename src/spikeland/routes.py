@@ -18,6 +18,7 @@ def api_routers() -> list[APIRouter]:
     from spikeland.images import anonymous_api, jobs_api, pipelines_api
     from spikeland.images import api as images_api
     from spikeland.merch import api as merch_api
+    from spikeland.merch import cart_api
     from spikeland.tokens import admin_api as tokens_admin_api
     from spikeland.tokens import api as tokens_api
 
@@ -44,6 +45,7 @@ def api_routers() -> list[APIRouter]:
         featured_api.admin_router,
         featured_api.public_router,
         merch_api.public_router,
+        cart_api.router,
         merch_api.admin_router,
     ]
 

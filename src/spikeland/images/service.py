@@ -143,6 +143,59 @@ async def get_owned_image(session: AsyncSession, user_id: str, image_id: str) ->
     return image
 
 
+@dataclass(frozen=True)
+class PrintSource:
+    """The version of a user's image a print is made from: the original, or an enhancement."""
+
+    image_id: str
+    job_id: str | None  # None: the original
+    width: int
+    height: int
+    key: str
+    url: str
+
+
+async def best_version(session: AsyncSession, user_id: str, image_id: str) -> PrintSource:
+    """The user's image at its most pixels: the original or its largest COMPLETED enhancement (the
+    newest on a tie); 404 ``image_not_found`` for someone else's."""
+    image = await get_owned_image(session, user_id, image_id)
+    job = ImageEnhancementJob
+    largest = await session.scalar(
+        select(job)
+        .where(
+            job.image_id == image.id,
+            job.status == JobStatus.COMPLETED,
+            job.enhanced_width.is_not(None),
+            job.enhanced_height.is_not(None),
+            job.enhanced_r2_key.is_not(None),
+            job.enhanced_url.is_not(None),
+        )
+        .order_by((job.enhanced_width * job.enhanced_height).desc(), job.created_at.desc(), job.id.desc())
+        .limit(1)
+    )
+    original = PrintSource(
+        image.id, None, image.original_width, image.original_height, image.original_r2_key, image.original_url
+    )
+    if largest is None:
+        return original
+    assert (
+        largest.enhanced_width
+        and largest.enhanced_height
+        and largest.enhanced_r2_key
+        and largest.enhanced_url
+    )
+    if largest.enhanced_width * largest.enhanced_height <= image.original_width * image.original_height:
+        return original
+    return PrintSource(
+        image.id,
+        largest.id,
+        largest.enhanced_width,
+        largest.enhanced_height,
+        largest.enhanced_r2_key,
+        largest.enhanced_url,
+    )
+
+
 def _readable(image: EnhancedImage, user_id: str | None) -> bool:
     return image.is_public or (user_id is not None and image.user_id == user_id)
 

@@ -243,3 +243,45 @@ class VariantUpdate(RequestSchema):
     @model_validator(mode="after")
     def _required_stay_set(self) -> VariantUpdate:
         return _no_nulls(self, "attributes")
+
+
+# ----------------------------------------------------------------------------- cart
+
+MAX_QUANTITY = 100
+Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+
+
+class CartItemCreate(RequestSchema):
+    product_id: Id
+    variant_id: Id | None = None
+    image_id: Id = Field(description="One of the caller's images; its best version is printed.")
+    quantity: Quantity = 1
+    custom_text: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_line)] | None
+    ) = None
+
+
+class CartItemUpdate(RequestSchema):
+    quantity: Quantity
+
+
+class CartLineOut(Schema):
+    id: str
+    product_id: str
+    product_name: str
+    variant_id: str | None
+    variant_name: str | None
+    image_id: str | None
+    quantity: int
+    custom_text: str | None
+    unit_price: Decimal = Field(description="Today's price of one (GBP, VAT included).")
+    line_price: Decimal
+    available: bool = Field(description="False once the product or variant is no longer sold.")
+
+
+class CartOut(Schema):
+    id: str | None = Field(description="None until the first item is added.")
+    items: list[CartLineOut]
+    item_count: int = Field(description="The sum of the quantities.")
+    subtotal: Decimal = Field(description="The available lines' prices (GBP).")
+    currency: str = "GBP"
