@@ -23,7 +23,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import text
 
-from spikeland.merch.models import MerchCategory, MerchProduct, PodProvider
+from spikeland.merch.models import MerchCategory, MerchOrder, MerchOrderItem, MerchProduct, PodProvider
 from tests.support import client_of, sign_in
 from tests.support.images import picture, upload, work
 
@@ -38,6 +38,7 @@ RESOURCE_OF_PARAM = {
     "generation_id": "generation",
     "album_id": "album",
     "item_id": "cart_item",
+    "order_id": "order",
 }
 
 # Parametrised routes that are not owner-scoped, each with the reason.
@@ -230,8 +231,10 @@ async def owner_resources(app: FastAPI, client: httpx.AsyncClient) -> Resources:
         await client.post(f"{API}/merch/cart/items", json={"productId": product, "imageId": image})
     )
     await work(app)
+    owner = (await client.get(f"{API}/me")).json()["id"]
     return {
         "cart_item": cart["items"][0]["id"],
+        "order": await _merch_order(app, owner, product),
         "product": product,
         "image": image,
         "album": album["id"],
@@ -264,12 +267,42 @@ async def _merch_product(app: FastAPI) -> str:
         return product.id
 
 
+async def _merch_order(app: FastAPI, user_id: str, product_id: str) -> str:
+    """An order of A's, made in the database (the shared test app has no payment provider)."""
+    async with app.state.sessionmaker() as session, session.begin():
+        order = MerchOrder(
+            user_id=user_id,
+            order_number="SL-20260101-OWNR",
+            subtotal=Decimal("2.00"),
+            shipping_cost=Decimal("4.99"),
+            total_amount=Decimal("6.99"),
+            shipping_address={"countryCode": "GB"},
+            customer_email="a@example.com",
+        )
+        session.add(order)
+        await session.flush()
+        session.add(
+            MerchOrderItem(
+                order_id=order.id,
+                product_id=product_id,
+                product_name="Sticker",
+                image_url="https://files.test/a.jpg",
+                image_r2_key="test/a.jpg",
+                quantity=1,
+                unit_price=Decimal("2.00"),
+                total_price=Decimal("2.00"),
+            )
+        )
+        return order.id
+
+
 @pytest.fixture(autouse=True)
 async def no_catalogue_left(app: FastAPI) -> AsyncIterator[None]:
     """The seed tests expect no catalogue rows in the shared database: the merch rows made here go."""
     yield
     async with app.state.sessionmaker() as session, session.begin():
         for table in (
+            "merch_orders",
             "merch_cart_items",
             "merch_carts",
             "merch_variants",
@@ -295,6 +328,8 @@ async def state_of(client: httpx.AsyncClient, mine: Resources) -> dict[str, Any]
         "album_images": f"{API}/albums/{mine['album']}/images",
         "albums": f"{API}/albums",
         "cart": f"{API}/merch/cart",
+        "order": f"{API}/merch/orders/{mine['order']}",
+        "orders": f"{API}/merch/orders",
     }
     state = {name: (await client.get(path)).json() for name, path in paths.items()}
     state["balance"] = (await client.get(f"{API}/tokens/balance")).json()["balance"]

@@ -18,7 +18,7 @@ def api_routers() -> list[APIRouter]:
     from spikeland.images import anonymous_api, jobs_api, pipelines_api
     from spikeland.images import api as images_api
     from spikeland.merch import api as merch_api
-    from spikeland.merch import cart_api
+    from spikeland.merch import cart_api, orders_api
     from spikeland.tokens import admin_api as tokens_admin_api
     from spikeland.tokens import api as tokens_api
 
@@ -46,6 +46,7 @@ def api_routers() -> list[APIRouter]:
         featured_api.public_router,
         merch_api.public_router,
         cart_api.router,
+        orders_api.router,
         merch_api.admin_router,
     ]
 

@@ -13,7 +13,10 @@ its routes behind a few of our own:
 - ``Idempotency-Key`` on every POST: a repeat with the same body replays the first answer, a
   different body is an ``idempotency_error``, as Stripe does;
 - ``POST /_test/checkout/sessions/{id}/complete``: what a customer paying on Stripe's page does
-  (a card is charged; a subscription starts), answering the event Stripe would send.
+  (a card is charged; a subscription starts), answering the event Stripe would send;
+- ``/v1/payment_intents`` keeping ``description`` and ``receipt_email`` (localstripe refuses them),
+  and ``POST /_test/payment_intents/{id}/authorize``: the customer confirming a manual-capture
+  intent with a card, answering ``payment_intent.amount_capturable_updated`` (or ``payment_failed``).
 
 It runs in a thread with its own event loop on 127.0.0.1 and a free port.
 """
@@ -71,6 +74,7 @@ class StripePeerState:
         self.session_extra: dict[str, dict[str, Any]] = {}
         self.idempotent: dict[str, tuple[bytes, int, bytes]] = {}
         self.requests: list[tuple[str, str, str | None]] = []  # method, path, idempotency key
+        self.intent_extra: dict[str, dict[str, Any]] = {}  # fields localstripe does not keep
 
 
 def event(type_: str, obj: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:
@@ -342,7 +346,36 @@ def build_app(state: StripePeerState) -> web.Application:
         sub = ls.Subscription._api_delete(request.match_info["id"])
         return _json(_modern_subscription(sub._export(), state))
 
+    # ------------------------------------------------------------------ payment intents (merch)
+    async def create_intent(request: web.Request) -> web.Response:
+        """localstripe's PaymentIntent, keeping the fields it does not know (it refuses them)."""
+        data = await data_of(request)
+        kept = {name: data.pop(name) for name in ("description", "receipt_email") if name in data}
+        intent = ls.PaymentIntent._api_create(**data)
+        state.intent_extra[intent.id] = kept
+        return _json({**intent._export(), **kept})
+
+    async def authorize_intent(request: web.Request) -> web.Response:
+        """The customer confirms with ``card`` (a test number): the event Stripe would send then."""
+        intent = ls.PaymentIntent._api_retrieve(request.match_info["id"])
+        data = await data_of(request)
+        card = {
+            "number": data.get("card", "4242424242424242"),
+            "exp_month": 12,
+            "exp_year": 2040,
+            "cvc": "123",
+        }
+        intent.payment_method = ls.PaymentMethod(type="card", card=card).id
+        try:
+            intent._confirm(on_failure_now=intent._report_failure)
+        except UserError:
+            return _json(event("payment_intent.payment_failed", intent._export()))
+        kind = "amount_capturable_updated" if intent.status == "requires_capture" else "payment_failed"
+        return _json(event(f"payment_intent.{kind}", intent._export()))
+
     routes: list[tuple[str, str, Handler]] = [
+        ("POST", "/v1/payment_intents", create_intent),
+        ("POST", "/_test/payment_intents/{id}/authorize", authorize_intent),
         ("POST", "/v1/prices", create_price),
         ("GET", "/v1/prices", list_prices),
         ("GET", "/v1/prices/{id}", get_price),

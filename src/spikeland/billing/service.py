@@ -40,7 +40,7 @@ class PaymentProviderError(SpikelandError):
     code = "payment_provider_error"
 
 
-def _gateway(gateway: StripeGateway | None) -> StripeGateway:
+def require_gateway(gateway: StripeGateway | None) -> StripeGateway:
     if gateway is None:
         raise ServiceUnavailable(
             "Payments are not configured (SPIKELAND_STRIPE_SECRET_KEY).", code="payments_unavailable"
@@ -48,7 +48,7 @@ def _gateway(gateway: StripeGateway | None) -> StripeGateway:
     return gateway
 
 
-def _provider_error(exc: Exception) -> SpikelandError:
+def provider_error(exc: Exception) -> SpikelandError:
     if isinstance(exc, StripeUnavailable):
         return ServiceUnavailable(
             "The payment provider does not answer; try again.", code="payments_unavailable"
@@ -87,7 +87,7 @@ async def start_checkout(
     gateway: StripeGateway | None,
 ) -> CheckoutSession:
     """A Stripe Checkout Session for a token pack (``payment``) or a plan (``subscription``)."""
-    stripe = _gateway(gateway)
+    stripe = require_gateway(gateway)
     if package_id is not None:
         package = await session.get(TokensPackage, package_id)
         if package is None or not package.active:
@@ -130,7 +130,7 @@ async def start_checkout(
             idempotency_key=f"checkout-{user.id}-{idempotency_key}" if idempotency_key else None,
         )
     except (StripeUnavailable, StripeRequestError) as exc:
-        raise _provider_error(exc) from None
+        raise provider_error(exc) from None
 
 
 # ----------------------------------------------------------------------------- the subscription
@@ -170,7 +170,7 @@ async def schedule_downgrade(
     Stripe is switched now, without proration, so the next invoice is already the lower price;
     the tier and allowance stay until ``tasks.end_of_period`` executes ``downgradeTo``.
     """
-    stripe = _gateway(gateway)
+    stripe = require_gateway(gateway)
     sub = await _live_subscription(session, user.id)
     if not is_upgrade(tier, sub.tier):
         raise ValidationFailed(
@@ -188,7 +188,7 @@ async def schedule_downgrade(
             price_id = await _plan_price(stripe, plan, settings)
             await stripe.switch_price(sub.stripe_subscription_id, price_id, metadata)
     except (StripeUnavailable, StripeRequestError) as exc:
-        raise _provider_error(exc) from None
+        raise provider_error(exc) from None
     sub.downgrade_to = tier
     await session.flush()
     return sub
@@ -198,7 +198,7 @@ async def cancel_downgrade(
     session: AsyncSession, user: User, *, settings: Settings, gateway: StripeGateway | None
 ) -> Subscription:
     """Keep the current plan after all: Stripe goes back to its price (or stops the cancellation)."""
-    stripe = _gateway(gateway)
+    stripe = require_gateway(gateway)
     sub = await _live_subscription(session, user.id)
     if sub.downgrade_to is None:
         raise Conflict("No downgrade is scheduled.", code="no_downgrade_scheduled")
@@ -215,7 +215,7 @@ async def cancel_downgrade(
                 sub.stripe_subscription_id, await _plan_price(stripe, plan, settings), metadata
             )
     except (StripeUnavailable, StripeRequestError) as exc:
-        raise _provider_error(exc) from None
+        raise provider_error(exc) from None
     sub.downgrade_to = None
     await session.flush()
     return sub
@@ -225,12 +225,12 @@ async def cancel_subscription(
     session: AsyncSession, user: User, *, gateway: StripeGateway | None
 ) -> Subscription:
     """End the subscription when the paid period ends (Stripe stops billing; the job ends it here)."""
-    stripe = _gateway(gateway)
+    stripe = require_gateway(gateway)
     sub = await _live_subscription(session, user.id)
     try:
         await stripe.set_cancel_at_period_end(sub.stripe_subscription_id, True)
     except (StripeUnavailable, StripeRequestError) as exc:
-        raise _provider_error(exc) from None
+        raise provider_error(exc) from None
     sub.cancel_at_period_end = True
     await session.flush()
     return sub

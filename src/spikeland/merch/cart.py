@@ -74,9 +74,7 @@ def tier_reaching(width: int, height: int, needed: tuple[int, int]) -> Enhanceme
     return None
 
 
-def _check_print_size(
-    source: images.PrintSource, product: MerchProduct, variant: MerchVariant | None
-) -> None:
+def check_print_size(source: images.PrintSource, product: MerchProduct, variant: MerchVariant | None) -> None:
     needed = required_pixels(product, variant)
     if source.width >= needed[0] and source.height >= needed[1]:
         return
@@ -109,7 +107,7 @@ async def add_item(session: AsyncSession, user_id: str, data: CartItemCreate) ->
     # The image first: someone else's image is 404 whatever else the request names.
     source = await images.best_version(session, user_id, data.image_id)
     product, variant = await sellable(session, data.product_id, data.variant_id)
-    _check_print_size(source, product, variant)
+    check_print_size(source, product, variant)
     cart_id = await _locked_cart(session, user_id)
     line = await session.scalar(
         select(MerchCartItem).where(

@@ -285,3 +285,114 @@ class CartOut(Schema):
     item_count: int = Field(description="The sum of the quantities.")
     subtotal: Decimal = Field(description="The available lines' prices (GBP).")
     currency: str = "GBP"
+
+
+# ----------------------------------------------------------------------------- checkout and orders
+
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=40, pattern=r"^[0-9+()\-. ]{3,40}$")
+]
+Line = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_line)
+]
+
+
+class Address(RequestSchema):
+    name: Line
+    line1: Line
+    line2: Line | None = None
+    city: Line
+    state: Line | None = None
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    country_code: Country = Field(description="ISO 3166-1 alpha-2: GB or an EU member state.")
+    phone: Phone | None = None
+
+
+class CheckoutRequest(RequestSchema):
+    shipping_address: Address
+    billing_address: Address | None = None
+    customer_email: Email
+    customer_phone: Phone | None = None
+    notes: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), AfterValidator(_text)]
+        | None
+    ) = None
+
+
+class CheckoutSummary(Schema):
+    subtotal: Decimal
+    shipping: Decimal
+    shipping_zone: str
+    free_shipping_threshold: Decimal
+    tax: Decimal = Field(description="The VAT contained in the total (prices include VAT).")
+    total: Decimal
+    currency: str
+    item_count: int
+
+
+class CheckoutOut(Schema):
+    order_id: str
+    order_number: str
+    client_secret: str = Field(description="The PaymentIntent's client secret, for Stripe.js to confirm.")
+    summary: CheckoutSummary
+
+
+class OrderItemOut(Schema):
+    id: str
+    product_id: str
+    variant_id: str | None
+    product_name: str
+    variant_name: str | None
+    image_url: str
+    quantity: int
+    unit_price: Decimal
+    total_price: Decimal
+    custom_text: str | None
+    pod_status: str | None
+    shipment_id: str | None
+
+
+class ShipmentOut(Schema):
+    id: str
+    carrier: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+    status: str
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+
+
+class OrderEventOut(Schema):
+    id: str
+    type: str
+    data: dict[str, Any] | None
+    created_at: datetime
+
+
+class OrderOut(Schema):
+    id: str
+    order_number: str
+    status: str
+    subtotal: Decimal
+    shipping_cost: Decimal
+    tax_amount: Decimal
+    total_amount: Decimal
+    currency: str
+    shipping_address: dict[str, Any]
+    billing_address: dict[str, Any] | None
+    customer_email: str
+    customer_phone: str | None
+    notes: str | None
+    created_at: datetime
+    paid_at: datetime | None
+    items: list[OrderItemOut]
+    shipments: list[ShipmentOut]
+
+
+class OrderPage(Schema):
+    items: list[OrderOut]
+    next_cursor: str | None

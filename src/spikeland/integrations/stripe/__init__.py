@@ -206,6 +206,47 @@ class StripeGateway:
         }
         return await self._call(self.client.v1.subscriptions.update_async(subscription_id, cast(Any, params)))
 
+    # ------------------------------------------------------------------ payment intents (merch)
+
+    async def create_payment_intent(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        metadata: dict[str, str],
+        description: str,
+        receipt_email: str | None,
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        """An intent to be confirmed by the customer and captured by us (``capture_method:
+        manual``): the money is only authorised until the order is checked again and captured."""
+        params: dict[str, Any] = {
+            "amount": amount,
+            "currency": currency,
+            "capture_method": "manual",
+            "payment_method_types": ["card"],
+            "metadata": metadata,
+            "description": description,
+        }
+        if receipt_email:
+            params["receipt_email"] = receipt_email
+        options: dict[str, Any] = {"idempotency_key": idempotency_key}
+        return await self._call(
+            self.client.v1.payment_intents.create_async(cast(Any, params), cast(Any, options))
+        )
+
+    async def retrieve_payment_intent(self, intent_id: str) -> dict[str, Any]:
+        return await self._call(self.client.v1.payment_intents.retrieve_async(intent_id))
+
+    async def capture_payment_intent(self, intent_id: str, idempotency_key: str) -> dict[str, Any]:
+        options: dict[str, Any] = {"idempotency_key": idempotency_key}
+        return await self._call(
+            self.client.v1.payment_intents.capture_async(intent_id, {}, cast(Any, options))
+        )
+
+    async def cancel_payment_intent(self, intent_id: str) -> dict[str, Any]:
+        return await self._call(self.client.v1.payment_intents.cancel_async(intent_id))
+
 
 _gateways: dict[tuple[str, str, float], StripeGateway] = {}
 
