@@ -59,8 +59,10 @@ def register_hooks() -> None:
     from spikeland.generation import hooks as generation_hooks
     from spikeland.growth import hooks as growth_hooks
     from spikeland.images import hooks as images_hooks
+    from spikeland.merch import hooks as merch_hooks
 
     gallery_hooks.register()  # default albums; albums keep their pipeline
     growth_hooks.register()  # referrals
     images_hooks.register()  # a deleted user's originals and enhancement results
     generation_hooks.register()  # a deleted user's generation inputs and outputs
+    merch_hooks.register()  # orders' payments, from billing's Stripe inbox

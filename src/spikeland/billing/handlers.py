@@ -335,8 +335,19 @@ async def charge_refunded(session: AsyncSession, ctx: Context, payload: dict[str
     return f"refunded {refunded}/{amount}: {target} tokens taken back, shortfall {shortfall}"
 
 
+async def payment_intent_event(session: AsyncSession, ctx: Context, payload: dict[str, Any]) -> str:
+    """An intent event for the domain that registered the intent's ``metadata.type``."""
+    intent = ev.data_object(payload)
+    handler = hooks.intent_handler(ev.metadata(intent).get("type"))
+    if handler is None:
+        return "not an intent a domain registered"
+    return await handler(session, str(payload.get("type")), intent, ctx.gateway)
+
+
 async def payment_failed(session: AsyncSession, ctx: Context, payload: dict[str, Any]) -> str:
     intent = ev.data_object(payload)
+    if hooks.intent_handler(ev.metadata(intent).get("type")) is not None:
+        return await payment_intent_event(session, ctx, payload)
     intent_id = ev.text(intent, "id")
     error = intent.get("last_payment_error")
     error = error if isinstance(error, dict) else {}
@@ -379,4 +390,7 @@ HANDLERS: dict[str, Handler] = {
     "customer.subscription.deleted": subscription_deleted,
     "charge.refunded": charge_refunded,
     "payment_intent.payment_failed": payment_failed,
+    "payment_intent.amount_capturable_updated": payment_intent_event,
+    "payment_intent.succeeded": payment_intent_event,
+    "payment_intent.canceled": payment_intent_event,
 }

@@ -2,6 +2,8 @@
 
 - tokens purchased: a pack payment credited tokens (once per payment intent); growth adds the
   bonus of a voucher redeemed for the next purchase.
+- payment intents of another domain: an intent whose ``metadata.type`` a domain registered (merch:
+  ``merch_order``) has its events (authorised, succeeded, failed, cancelled) handed to that domain.
 
 Each hook runs in the transaction of the webhook event, so a failing hook rolls the credit back.
 """
@@ -9,8 +11,13 @@ Each hook runs in the transaction of the webhook event, so a failing hook rolls 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+# A domain's intent handler raises BadEvent for content that can never apply (recorded, not retried).
+from spikeland.billing.events import BadEvent as BadEvent
+from spikeland.integrations.stripe import StripeGateway
 
 # (session, user id, tokens credited, Stripe payment intent id)
 TokensPurchasedHook = Callable[[AsyncSession, str, int, str], Awaitable[object]]
@@ -27,3 +34,17 @@ def on_tokens_purchased(hook: TokensPurchasedHook) -> TokensPurchasedHook:
 async def run_tokens_purchased_hooks(session: AsyncSession, user_id: str, tokens: int, intent: str) -> None:
     for hook in _tokens_purchased_hooks:
         await hook(session, user_id, tokens, intent)
+
+
+# (session, event type, the payment intent, gateway) -> what was done, for the log
+IntentHandler = Callable[[AsyncSession, str, dict[str, Any], StripeGateway | None], Awaitable[str]]
+_intent_handlers: dict[str, IntentHandler] = {}
+
+
+def on_payment_intent(kind: str, handler: IntentHandler) -> None:
+    """Hand the events of intents whose ``metadata.type`` is ``kind`` to ``handler``."""
+    _intent_handlers[kind] = handler
+
+
+def intent_handler(kind: str | None) -> IntentHandler | None:
+    return _intent_handlers.get(kind) if kind else None

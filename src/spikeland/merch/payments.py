@@ -1,0 +1,107 @@
+"""An order's payment, from Stripe's events (through billing's verified, deduplicated inbox).
+
+The customer confirms the order's manual-capture PaymentIntent in the browser; Stripe then sends
+``payment_intent.amount_capturable_updated``: the money is authorised, not taken. Here the order
+is checked again — still PENDING, and the authorised amount and currency are the order's — and
+only then captured (Stripe's idempotency key is the order's, so a retried event never captures
+twice): the order becomes PAID with ``paidAt``, a PAYMENT_CAPTURED event, and the cart lines it was
+made from leave the cart. An order that fails the check has its intent cancelled and is CANCELLED.
+``payment_intent.payment_failed`` or ``canceled`` cancel a PENDING order, with an event. Each
+event works under a lock on the order's row and moves only a PENDING order, so duplicates and
+events in any order change nothing twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spikeland.billing import hooks as billing_hooks
+from spikeland.core.clock import utcnow
+from spikeland.integrations.stripe import StripeGateway
+from spikeland.merch import pricing
+from spikeland.merch.models import MerchCart, MerchCartItem, MerchOrder, MerchOrderEvent, MerchOrderStatus
+
+KIND = "merch_order"
+
+
+async def _locked_order(session: AsyncSession, intent: dict[str, Any]) -> MerchOrder:
+    intent_id = intent.get("id")
+    order_id = (intent.get("metadata") or {}).get("orderId")
+    order = await session.scalar(
+        select(MerchOrder)
+        .where(MerchOrder.id == str(order_id), MerchOrder.stripe_payment_intent_id == str(intent_id))
+        .with_for_update()
+    )
+    if order is None:
+        raise billing_hooks.BadEvent(f"no merch order {order_id!r} with payment intent {intent_id!r}")
+    return order
+
+
+def _event(session: AsyncSession, order: MerchOrder, type_: str, data: dict[str, Any]) -> None:
+    session.add(MerchOrderEvent(order_id=order.id, type=type_, data=data))
+
+
+async def _cancel(session: AsyncSession, order: MerchOrder, type_: str, data: dict[str, Any]) -> str:
+    order.status = MerchOrderStatus.CANCELLED
+    _event(session, order, type_, data)
+    await session.flush()
+    return "CANCELLED"
+
+
+async def _paid(session: AsyncSession, order: MerchOrder, intent: dict[str, Any]) -> str:
+    order.status = MerchOrderStatus.PAID
+    order.paid_at = utcnow()
+    order.stripe_payment_status = str(intent.get("status") or "succeeded")
+    _event(
+        session,
+        order,
+        "PAYMENT_CAPTURED",
+        {"amount": str(order.total_amount), "paymentIntent": intent.get("id")},
+    )
+    # The lines the order was made from leave the cart; lines added since stay.
+    cart = select(MerchCart.id).where(MerchCart.user_id == order.user_id).scalar_subquery()
+    await session.execute(
+        delete(MerchCartItem).where(
+            MerchCartItem.cart_id == cart, MerchCartItem.created_at <= order.created_at
+        )
+    )
+    await session.flush()
+    return "PAID"
+
+
+async def on_intent(
+    session: AsyncSession, event_type: str, intent: dict[str, Any], gateway: StripeGateway | None
+) -> str:
+    order = await _locked_order(session, intent)
+    if order.status != MerchOrderStatus.PENDING:
+        return f"order already {order.status.value}"
+    if event_type in ("payment_intent.payment_failed", "payment_intent.canceled"):
+        error = intent.get("last_payment_error")
+        error = error if isinstance(error, dict) else {}
+        kind = "PAYMENT_FAILED" if event_type.endswith("failed") else "PAYMENT_CANCELLED"
+        return await _cancel(
+            session, order, kind, {"code": error.get("code"), "message": error.get("message")}
+        )
+    if event_type == "payment_intent.succeeded":  # captured: by us a moment ago, or from the dashboard
+        return await _paid(session, order, intent)
+    if event_type != "payment_intent.amount_capturable_updated":
+        return "nothing to do"
+    expected = pricing.in_pence(order.total_amount)
+    amount, currency = intent.get("amount_capturable") or intent.get("amount"), intent.get("currency")
+    if gateway is None:
+        raise RuntimeError("an authorised merch payment waits: Stripe is not configured here")
+    if amount != expected or str(currency).upper() != order.currency:
+        await gateway.cancel_payment_intent(str(intent["id"]))
+        found = {"amount": amount, "currency": currency, "expected": expected}
+        return await _cancel(session, order, "PAYMENT_MISMATCH", found)
+    captured = await gateway.capture_payment_intent(
+        str(intent["id"]), idempotency_key=f"merch-capture-{order.id}"
+    )
+    return await _paid(session, order, captured)
+
+
+def register() -> None:
+    billing_hooks.on_payment_intent(KIND, on_intent)
