@@ -47,6 +47,7 @@ def api_routers() -> list[APIRouter]:
         merch_api.public_router,
         cart_api.router,
         orders_api.router,
+        orders_api.admin_router,
         merch_api.admin_router,
     ]
 

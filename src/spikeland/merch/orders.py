@@ -326,7 +326,7 @@ async def checkout(
 ORDER_PAGE_ORDER = (Desc(MerchOrder.created_at), Desc(MerchOrder.id))
 
 
-async def _details(session: AsyncSession, orders: list[MerchOrder]) -> list[OrderOut]:
+async def details(session: AsyncSession, orders: list[MerchOrder]) -> list[OrderOut]:
     ids = [o.id for o in orders]
     items: dict[str, list[MerchOrderItem]] = {i: [] for i in ids}
     shipments: dict[str, list[MerchShipment]] = {i: [] for i in ids}
@@ -368,7 +368,7 @@ async def list_orders(session: AsyncSession, user_id: str, *, limit: int, cursor
         limit=limit,
         cursor=cursor,
     )
-    return OrderPage(items=await _details(session, list(page.items)), next_cursor=page.next_cursor)
+    return OrderPage(items=await details(session, list(page.items)), next_cursor=page.next_cursor)
 
 
 async def get_order(session: AsyncSession, viewer: User, order_id: str) -> OrderOut:
@@ -376,4 +376,4 @@ async def get_order(session: AsyncSession, viewer: User, order_id: str) -> Order
     order = await session.get(MerchOrder, order_id)
     if order is None or not (order.user_id == viewer.id or viewer.role in ADMIN_ROLES):
         raise OrderNotFound()
-    return (await _details(session, [order]))[0]
+    return (await details(session, [order]))[0]

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 
 from spikeland.core.deps import IdempotencyKey, SettingsDep
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.core.routing import Route
+from spikeland.core.schemas import IsoDateTime
 from spikeland.db.session import DbSession
-from spikeland.identity.deps import CurrentCaller, CurrentUser
+from spikeland.identity.deps import AdminUser, CurrentCaller, CurrentUser
 from spikeland.integrations.stripe import make_gateway
-from spikeland.merch import orders
-from spikeland.merch.schemas import CheckoutOut, CheckoutRequest, OrderOut, OrderPage
+from spikeland.merch import order_changes, orders
+from spikeland.merch.models import MerchOrderStatus
+from spikeland.merch.schemas import (
+    AdminOrderOut,
+    AdminOrderPage,
+    CancelRequest,
+    CheckoutOut,
+    CheckoutRequest,
+    OrderOut,
+    OrderPage,
+)
 
 router = APIRouter(route_class=Route, prefix="/merch", tags=["merch"])
 
@@ -57,3 +69,78 @@ async def list_orders(
 async def get_order(order_id: str, user: CurrentUser, session: DbSession) -> OrderOut:
     """One order: its owner's, or any for an admin."""
     return await orders.get_order(session, user, order_id)
+
+
+@router.post(
+    "/orders/{order_id}/cancel",
+    openapi_extra=errors(order_not_found=404, order_not_changeable=409, payments_unavailable=503),
+    response_model=OrderOut,
+)
+async def cancel_order(
+    order_id: str,
+    user: CurrentUser,
+    session: DbSession,
+    settings: SettingsDep,
+    body: CancelRequest | None = None,
+) -> OrderOut:
+    """Cancel an order not yet sent to the printer: nothing is taken, or all is refunded."""
+    order = await order_changes.cancel(
+        session, make_gateway(settings), user, order_id, body.reason if body else None
+    )
+    return await orders.get_order(session, user, order.id)
+
+
+admin_router = APIRouter(route_class=Route, prefix="/admin/merch/orders", tags=["admin"])
+
+
+@admin_router.get("", response_model=AdminOrderPage)
+async def admin_orders(
+    actor: AdminUser,
+    session: DbSession,
+    status: MerchOrderStatus | None = None,
+    since: Annotated[IsoDateTime | None, Query(description="Created at or after (ISO 8601).")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Created before (ISO 8601).")] = None,
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
+) -> AdminOrderPage:
+    """Every order, newest first, by status and creation time."""
+    return await order_changes.admin_orders(
+        session, status=status, since=since, until=until, limit=limit, cursor=cursor
+    )
+
+
+@admin_router.get("/{order_id}", openapi_extra=errors(order_not_found=404), response_model=AdminOrderOut)
+async def admin_order(order_id: str, actor: AdminUser, session: DbSession) -> AdminOrderOut:
+    """One order with its events."""
+    return await order_changes.admin_order(session, order_id)
+
+
+@admin_router.post(
+    "/{order_id}/cancel",
+    openapi_extra=errors(order_not_found=404, order_not_changeable=409, payments_unavailable=503),
+    response_model=AdminOrderOut,
+)
+async def admin_cancel(
+    order_id: str,
+    actor: AdminUser,
+    session: DbSession,
+    settings: SettingsDep,
+    body: CancelRequest | None = None,
+) -> AdminOrderOut:
+    await order_changes.cancel(
+        session, make_gateway(settings), actor, order_id, body.reason if body else None
+    )
+    return await order_changes.admin_order(session, order_id)
+
+
+@admin_router.post(
+    "/{order_id}/refund",
+    openapi_extra=errors(order_not_found=404, order_not_changeable=409, payments_unavailable=503),
+    response_model=AdminOrderOut,
+)
+async def admin_refund(
+    order_id: str, actor: AdminUser, session: DbSession, settings: SettingsDep
+) -> AdminOrderOut:
+    """Refund a paid order in full through Stripe."""
+    await order_changes.refund(session, make_gateway(settings), actor, order_id)
+    return await order_changes.admin_order(session, order_id)

@@ -396,3 +396,22 @@ class OrderOut(Schema):
 class OrderPage(Schema):
     items: list[OrderOut]
     next_cursor: str | None
+
+
+class AdminOrderOut(OrderOut):
+    user_id: str
+    stripe_payment_intent_id: str | None
+    stripe_payment_status: str | None
+    updated_at: datetime
+    events: list[OrderEventOut]
+
+
+class AdminOrderPage(Schema):
+    items: list[OrderOut]
+    next_cursor: str | None
+
+
+class CancelRequest(RequestSchema):
+    reason: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_text)] | None
+    ) = None

@@ -247,6 +247,12 @@ class StripeGateway:
     async def cancel_payment_intent(self, intent_id: str) -> dict[str, Any]:
         return await self._call(self.client.v1.payment_intents.cancel_async(intent_id))
 
+    async def refund_payment_intent(self, intent_id: str, idempotency_key: str) -> dict[str, Any]:
+        """Give back everything the intent captured (one refund per key, however often asked)."""
+        options: dict[str, Any] = {"idempotency_key": idempotency_key}
+        params: dict[str, Any] = {"payment_intent": intent_id}
+        return await self._call(self.client.v1.refunds.create_async(cast(Any, params), cast(Any, options)))
+
 
 _gateways: dict[tuple[str, str, float], StripeGateway] = {}
 
