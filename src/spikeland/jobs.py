@@ -28,6 +28,7 @@ def schedule() -> list[ScheduledJob]:
     from spikeland.billing.tasks import end_of_period, process_webhooks
     from spikeland.growth.tasks import settle_vouchers
     from spikeland.identity.tasks import purge_expired
+    from spikeland.merch.tasks import purge_webhook_events
     from spikeland.tokens.tasks import regenerate_due
 
     return [
@@ -35,6 +36,7 @@ def schedule() -> list[ScheduledJob]:
         ScheduledJob("billing.end_of_period", 60, end_of_period),
         ScheduledJob("growth.settle_vouchers", 15 * 60, in_transaction(settle_vouchers)),
         ScheduledJob("identity.purge_expired", 15 * 60, in_transaction(purge_expired)),
+        ScheduledJob("merch.purge_webhook_events", 60 * 60, purge_webhook_events),
         ScheduledJob("tokens.regenerate", 60, in_transaction(regenerate_due)),
     ]
 
