@@ -5,6 +5,7 @@ mismatched amount cancels the order; later events change nothing."""
 from __future__ import annotations
 
 import asyncio
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from tests.merch.test_cart import CART
 from tests.merch.test_checkout import CHECKOUT, _shopper, body
 from tests.support import client_of
 from tests.support.fixtures import UserClient
+from tests.support.mail import mails_to
 
 
 def _authorize(stripe: StripePeer, intent_id: str, card: str = "4242424242424242") -> dict[str, Any]:
@@ -36,7 +38,21 @@ def _authorize(stripe: StripePeer, intent_id: str, card: str = "4242424242424242
 
 async def _apply(app: FastAPI) -> int:
     gateway = make_gateway(app.state.settings)
-    return await webhooks.process_pending(app.state.sessionmaker, gateway=gateway)
+    return await webhooks.process_pending(
+        app.state.sessionmaker, gateway=gateway, settings=app.state.settings
+    )
+
+
+async def _mail(app: FastAPI, number: str) -> EmailMessage:
+    """The order's confirmation, sent after the event's transaction committed (so: soon)."""
+    subject = f"Your Spike Land order {number} is confirmed"
+    for _ in range(100):
+        found = mails_to(app.state.settings, "ada@example.com", subject)
+        if found:
+            assert len(found) == 1
+            return found[0]
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no confirmation of {number}")
 
 
 async def _events(app: FastAPI, order_id: str) -> list[str]:
@@ -65,6 +81,9 @@ async def test_authorised_checked_captured_paid(
     captured = stripe.call(lambda: ls.PaymentIntent._api_retrieve(intent_id)._export())
     assert captured["status"] == "succeeded"
     assert (await user.get(CART)).json()["items"] == []
+    mail = await _mail(app, made["orderNumber"])
+    text = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Total: £38.97" in text and "2 x Ceramic Photo Mug: £33.98" in text
 
     # Stripe's own succeeded event, and the authorisation again under a new event id: no change.
     later = {**event, "id": event["id"] + "b"}

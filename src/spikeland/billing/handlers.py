@@ -31,6 +31,7 @@ from spikeland.core.clock import utcnow
 from spikeland.db.enums import SubscriptionTier
 from spikeland.identity.models import User
 from spikeland.integrations.stripe import StripeGateway
+from spikeland.settings import Settings
 from spikeland.tokens import service as tokens
 from spikeland.tokens.costs import is_upgrade
 from spikeland.tokens.models import TokensPackage, TokenTransactionType
@@ -51,6 +52,7 @@ STATUS = {
 class Context:
     event_id: str
     gateway: StripeGateway | None
+    settings: Settings
 
 
 Handler = Callable[[AsyncSession, Context, dict[str, Any]], Awaitable[str]]
@@ -341,7 +343,9 @@ async def payment_intent_event(session: AsyncSession, ctx: Context, payload: dic
     handler = hooks.intent_handler(ev.metadata(intent).get("type"))
     if handler is None:
         return "not an intent a domain registered"
-    return await handler(session, str(payload.get("type")), intent, ctx.gateway)
+    return await handler(
+        session, str(payload.get("type")), intent, hooks.IntentContext(ctx.gateway, ctx.settings)
+    )
 
 
 async def payment_failed(session: AsyncSession, ctx: Context, payload: dict[str, Any]) -> str:

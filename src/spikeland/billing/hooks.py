@@ -11,6 +11,7 @@ Each hook runs in the transaction of the webhook event, so a failing hook rolls 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 # A domain's intent handler raises BadEvent for content that can never apply (recorded, not retried).
 from spikeland.billing.events import BadEvent as BadEvent
 from spikeland.integrations.stripe import StripeGateway
+from spikeland.settings import Settings
 
 # (session, user id, tokens credited, Stripe payment intent id)
 TokensPurchasedHook = Callable[[AsyncSession, str, int, str], Awaitable[object]]
@@ -36,8 +38,14 @@ async def run_tokens_purchased_hooks(session: AsyncSession, user_id: str, tokens
         await hook(session, user_id, tokens, intent)
 
 
-# (session, event type, the payment intent, gateway) -> what was done, for the log
-IntentHandler = Callable[[AsyncSession, str, dict[str, Any], StripeGateway | None], Awaitable[str]]
+@dataclass(frozen=True)
+class IntentContext:
+    gateway: StripeGateway | None
+    settings: Settings
+
+
+# (session, event type, the payment intent, context) -> what was done, for the log
+IntentHandler = Callable[[AsyncSession, str, dict[str, Any], IntentContext], Awaitable[str]]
 _intent_handlers: dict[str, IntentHandler] = {}
 
 

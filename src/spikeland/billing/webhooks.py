@@ -122,7 +122,10 @@ async def _record_bad(session: AsyncSession, row: MerchWebhookEvent, exc: BadEve
 
 
 async def _process_one(
-    sessionmaker: async_sessionmaker[AsyncSession], gateway: StripeGateway | None, skip: list[str]
+    sessionmaker: async_sessionmaker[AsyncSession],
+    gateway: StripeGateway | None,
+    settings: Settings,
+    skip: list[str],
 ) -> tuple[str, bool] | None:
     """Claim and apply the oldest event not in ``skip``: (row id, applied), or None when none is left."""
     claimed: tuple[str, str, str] | None = None  # row id, event id, type: readable after a rollback
@@ -150,7 +153,7 @@ async def _process_one(
             else:
                 try:
                     async with session.begin_nested():
-                        outcome = await handler(session, Context(row.event_id, gateway), payload)
+                        outcome = await handler(session, Context(row.event_id, gateway, settings), payload)
                 except BadEvent as exc:
                     outcome = f"ignored: {exc}"
                     await _record_bad(session, row, exc)
@@ -180,12 +183,13 @@ async def process_pending(
     settings: Settings | None = None,
 ) -> int:
     """Apply up to ``limit`` unprocessed Stripe events; returns how many were marked processed."""
+    settings = settings or get_settings()
     if gateway is None:
-        gateway = make_gateway(settings or get_settings())
+        gateway = make_gateway(settings)
     skip = _waiting()
     processed = 0
     for _ in range(limit):
-        result = await _process_one(sessionmaker, gateway, skip)
+        result = await _process_one(sessionmaker, gateway, settings, skip)
         if result is None:
             break
         row_id, ok = result

@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.billing import hooks as billing_hooks
 from spikeland.core.clock import utcnow
-from spikeland.integrations.stripe import StripeGateway
-from spikeland.merch import pricing
+from spikeland.merch import mails, pricing
 from spikeland.merch.models import MerchCart, MerchCartItem, MerchOrder, MerchOrderEvent, MerchOrderStatus
+from spikeland.settings import Settings
 
 KIND = "merch_order"
 
@@ -51,7 +51,7 @@ async def _cancel(session: AsyncSession, order: MerchOrder, type_: str, data: di
     return "CANCELLED"
 
 
-async def _paid(session: AsyncSession, order: MerchOrder, intent: dict[str, Any]) -> str:
+async def _paid(session: AsyncSession, order: MerchOrder, intent: dict[str, Any], settings: Settings) -> str:
     order.status = MerchOrderStatus.PAID
     order.paid_at = utcnow()
     order.stripe_payment_status = str(intent.get("status") or "succeeded")
@@ -69,12 +69,14 @@ async def _paid(session: AsyncSession, order: MerchOrder, intent: dict[str, Any]
         )
     )
     await session.flush()
+    await mails.send_confirmation_after_commit(session, order, settings)
     return "PAID"
 
 
 async def on_intent(
-    session: AsyncSession, event_type: str, intent: dict[str, Any], gateway: StripeGateway | None
+    session: AsyncSession, event_type: str, intent: dict[str, Any], context: billing_hooks.IntentContext
 ) -> str:
+    gateway = context.gateway
     order = await _locked_order(session, intent)
     if order.status != MerchOrderStatus.PENDING:
         return f"order already {order.status.value}"
@@ -86,7 +88,7 @@ async def on_intent(
             session, order, kind, {"code": error.get("code"), "message": error.get("message")}
         )
     if event_type == "payment_intent.succeeded":  # captured: by us a moment ago, or from the dashboard
-        return await _paid(session, order, intent)
+        return await _paid(session, order, intent, context.settings)
     if event_type != "payment_intent.amount_capturable_updated":
         return "nothing to do"
     expected = pricing.in_pence(order.total_amount)
@@ -100,7 +102,7 @@ async def on_intent(
     captured = await gateway.capture_payment_intent(
         str(intent["id"]), idempotency_key=f"merch-capture-{order.id}"
     )
-    return await _paid(session, order, captured)
+    return await _paid(session, order, captured, context.settings)
 
 
 def register() -> None:
