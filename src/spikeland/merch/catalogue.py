@@ -143,15 +143,16 @@ def _visible() -> Select[MerchProduct, MerchCategory]:
     )
 
 
-async def _active_variants(session: AsyncSession, product_ids: list[str]) -> dict[str, list[MerchVariant]]:
+async def _variants(
+    session: AsyncSession, product_ids: list[str], *, active_only: bool
+) -> dict[str, list[MerchVariant]]:
+    """The products' variants (only those on sale when ``active_only``), cheapest first."""
     found: dict[str, list[MerchVariant]] = {pid: [] for pid in product_ids}
     if product_ids:
-        rows = await session.scalars(
-            select(MerchVariant)
-            .where(MerchVariant.product_id.in_(product_ids), MerchVariant.is_active)
-            .order_by(MerchVariant.price_delta, MerchVariant.id)
-        )
-        for variant in rows:
+        statement = select(MerchVariant).where(MerchVariant.product_id.in_(product_ids))
+        if active_only:
+            statement = statement.where(MerchVariant.is_active)
+        for variant in await session.scalars(statement.order_by(MerchVariant.price_delta, MerchVariant.id)):
             found[variant.product_id].append(variant)
     return found
 
@@ -178,7 +179,11 @@ async def public_products(
     total = await session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     ordered = statement.order_by(MerchCategory.sort_order, MerchProduct.sort_order, MerchProduct.id)
     rows = (await session.execute(ordered.limit(limit).offset(offset))).all()
-    variants = await _active_variants(session, [p.id for p, _ in rows]) if include_variants else {}
+    variants = (
+        await _variants(session, active_only=True, product_ids=[p.id for p, _ in rows])
+        if include_variants
+        else {}
+    )
     page = ProductPage(
         items=[_product_out(p, c, variants[p.id] if include_variants else None) for p, c in rows],
         total=total,
@@ -202,7 +207,7 @@ async def public_product(db: RequestDb, cache: CatalogueCache, product_id: str) 
     if row is None:
         raise ProductNotFound()
     product, category = row
-    variants = await _active_variants(session, [product.id])
+    variants = await _variants(session, active_only=True, product_ids=[product.id])
     answer = render(_product_out(product, category, variants[product.id]))
     cache.put(key, version, answer)
     return answer
@@ -325,28 +330,15 @@ async def admin_products(
     total = await session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     ordered = statement.order_by(MerchCategory.sort_order, MerchProduct.sort_order, MerchProduct.id)
     products = (await session.scalars(ordered.limit(limit).offset(offset))).all()
-    variants = await _all_variants(session, [p.id for p in products])
+    variants = await _variants(session, active_only=False, product_ids=[p.id for p in products])
     return [(p, variants[p.id]) for p in products], total
-
-
-async def _all_variants(session: AsyncSession, product_ids: list[str]) -> dict[str, list[MerchVariant]]:
-    found: dict[str, list[MerchVariant]] = {pid: [] for pid in product_ids}
-    if product_ids:
-        rows = await session.scalars(
-            select(MerchVariant)
-            .where(MerchVariant.product_id.in_(product_ids))
-            .order_by(MerchVariant.price_delta, MerchVariant.id)
-        )
-        for variant in rows:
-            found[variant.product_id].append(variant)
-    return found
 
 
 async def admin_product(session: AsyncSession, product_id: str) -> tuple[MerchProduct, list[MerchVariant]]:
     product = await session.get(MerchProduct, product_id)
     if product is None:
         raise ProductNotFound()
-    return product, (await _all_variants(session, [product.id]))[product.id]
+    return product, (await _variants(session, active_only=False, product_ids=[product.id]))[product.id]
 
 
 async def _check_category(session: AsyncSession, category_id: str) -> None:
