@@ -167,30 +167,27 @@ FORM_CASES: list[dict[str, Any]] = [
 ]
 
 
-@pytest.mark.parametrize("case", FORM_CASES, ids=range(len(FORM_CASES)))
-async def test_forms_and_files_are_read_as_fastapi_reads_them(case: dict[str, Any]) -> None:
+async def _both_answer_alike(path: str, case: dict[str, Any]) -> None:
+    """``case`` posted to ``path`` on both route classes: the same answer and the same events."""
     transport = httpx.ASGITransport(app=build())
     answers = []
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         for prefix in ("/hot", "/plain"):
             events.clear()
-            answer = await client.post(f"{prefix}/files", **case)
+            answer = await client.post(f"{prefix}{path}", **case)
             answers.append((answer.status_code, answer.json(), _headers(answer), list(events)))
     assert answers[0] == answers[1]
     assert answers[0][0] < 500
+
+
+@pytest.mark.parametrize("case", FORM_CASES, ids=range(len(FORM_CASES)))
+async def test_forms_and_files_are_read_as_fastapi_reads_them(case: dict[str, Any]) -> None:
+    await _both_answer_alike("/files", case)
 
 
 @pytest.mark.parametrize("case", CASES, ids=range(len(CASES)))
 async def test_answers_as_fastapi_does(case: dict[str, Any]) -> None:
-    transport = httpx.ASGITransport(app=build())
-    answers = []
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        for prefix in ("/hot", "/plain"):
-            events.clear()
-            answer = await client.post(f"{prefix}/orders/pen", **case)
-            answers.append((answer.status_code, answer.json(), _headers(answer), list(events)))
-    assert answers[0] == answers[1]
-    assert answers[0][0] < 500
+    await _both_answer_alike("/orders/pen", case)
 
 
 async def test_cleanup_runs_before_the_response_and_sees_the_error() -> None:

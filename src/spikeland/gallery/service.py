@@ -41,6 +41,7 @@ from spikeland.core.errors import Conflict, NotFound, ValidationFailed
 from spikeland.core.pagination import Desc, Page, keyset_page
 from spikeland.db.cuid import cuid
 from spikeland.db.enums import EnhancementTier
+from spikeland.db.integrity import violated_constraint
 from spikeland.gallery.models import Album, AlbumImage, AlbumPrivacy
 from spikeland.gallery.schemas import MAX_ALBUM_IMAGES, AlbumCreate
 from spikeland.images import jobs, pipelines
@@ -172,11 +173,6 @@ def _new_token() -> str:
     return secrets.token_urlsafe(SHARE_TOKEN_BYTES)
 
 
-def _constraint(exc: IntegrityError) -> str | None:
-    name = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
-    return str(name) if name else None
-
-
 async def _save(session: AsyncSession, album: Album, apply: Callable[[], None] | None = None) -> None:
     """Flush the album; the unique (userId, name, privacy) index turns a duplicate into 409.
 
@@ -190,7 +186,7 @@ async def _save(session: AsyncSession, album: Album, apply: Callable[[], None] |
             session.add(album)
             await session.flush()
     except IntegrityError as exc:
-        if _constraint(exc) == _NAME_INDEX:
+        if violated_constraint(exc) == _NAME_INDEX:
             raise AlbumExists() from None
         raise
 
@@ -437,7 +433,7 @@ async def _append(
         async with session.begin_nested():
             return (await session.execute(statement)).all()
     except IntegrityError as exc:
-        if _constraint(exc) == _LINK_INDEX:
+        if violated_constraint(exc) == _LINK_INDEX:
             raise ImageInAlbum("An image is already in this album.") from None
         raise
 

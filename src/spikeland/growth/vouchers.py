@@ -20,6 +20,7 @@ from spikeland.core.clock import utcnow
 from spikeland.core.errors import ValidationFailed
 from spikeland.core.pagination import Page, newest_first
 from spikeland.db.enums import SubscriptionTier
+from spikeland.db.integrity import violated_constraint
 from spikeland.growth.errors import VoucherCodeTaken, VoucherNotFound, VoucherUnavailable
 from spikeland.growth.models import Voucher, VoucherRedemption, VoucherStatus, VoucherType
 from spikeland.growth.schemas import VoucherCreate, VoucherUpdate, normalise_code
@@ -233,7 +234,7 @@ async def create_voucher(
             session.add(voucher)
             await session.flush()
     except IntegrityError as exc:
-        constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+        constraint = violated_constraint(exc)
         if constraint == "vouchers_code_key":
             raise VoucherCodeTaken("Voucher code already exists.") from None
         raise

@@ -17,6 +17,7 @@ from spikeland.core.errors import Conflict, NotFound, Unauthorized
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.security import cost_of, digest, hash_password, new_secret, password_fits, verify_password
 from spikeland.db.cuid import cuid
+from spikeland.db.integrity import violated_constraint
 from spikeland.identity.hooks import SignupContext, run_email_verified_hooks, run_signup_hooks
 from spikeland.identity.models import Session, User
 from spikeland.identity.password_costs import DecoyCost
@@ -92,7 +93,7 @@ async def create_user(
                 session.add(user)
                 await session.flush()
         except IntegrityError as exc:
-            constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+            constraint = violated_constraint(exc)
             if constraint == "users_email_key":
                 raise EmailTaken("An account with this email already exists.") from None
             if constraint == "users_referralCode_key":

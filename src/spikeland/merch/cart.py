@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -176,10 +175,18 @@ async def remove_item(session: AsyncSession, user_id: str, item_id: str) -> Cart
     return await get_cart(session, user_id)
 
 
-async def get_cart(session: AsyncSession, user_id: str) -> CartOut:
-    cart_id = await session.scalar(select(MerchCart.id).where(MerchCart.user_id == user_id))
+CartLine = tuple[MerchCartItem, MerchProduct, MerchVariant | None, bool]  # the last: category active
+
+
+async def cart_lines(
+    session: AsyncSession, user_id: str, *, lock: bool = False
+) -> tuple[str | None, list[CartLine]]:
+    """The user's cart id and its lines (oldest first) with their product, variant and whether the
+    product's category is on sale; ``lock`` holds the cart's row until the transaction ends."""
+    statement = select(MerchCart.id).where(MerchCart.user_id == user_id)
+    cart_id = await session.scalar(statement.with_for_update() if lock else statement)
     if cart_id is None:
-        return CartOut(id=None, items=[], item_count=0, subtotal=Decimal("0.00"))
+        return None, []
     rows = await session.execute(
         select(MerchCartItem, MerchProduct, MerchVariant, MerchCategory.is_active)
         .join(MerchProduct, MerchProduct.id == MerchCartItem.product_id)
@@ -188,33 +195,39 @@ async def get_cart(session: AsyncSession, user_id: str) -> CartOut:
         .where(MerchCartItem.cart_id == cart_id)
         .order_by(MerchCartItem.created_at, MerchCartItem.id)
     )
-    lines: list[CartLineOut] = []
-    for item, product, variant, category_active in rows:
-        lines.append(_line(item, product, variant, bool(category_active)))
+    return cart_id, [(item, product, variant, bool(active)) for item, product, variant, active in rows]
+
+
+def available(line: CartLine) -> bool:
+    """Whether a line can still be bought: product, category and variant on sale, and its image there
+    (an image deleted since, its imageId set to NULL, leaves nothing to print)."""
+    item, product, variant, category_active = line
+    on_sale = product.is_active and category_active and (variant is None or variant.is_active)
+    return on_sale and item.image_id is not None
+
+
+async def get_cart(session: AsyncSession, user_id: str) -> CartOut:
+    cart_id, rows = await cart_lines(session, user_id)
+    lines = [_line(row) for row in rows]
     subtotal = sum((line.line_price for line in lines if line.available), Decimal("0.00"))
     return CartOut(
         id=cart_id, items=lines, item_count=sum(line.quantity for line in lines), subtotal=subtotal
     )
 
 
-def _line(
-    item: MerchCartItem, product: MerchProduct, variant: MerchVariant | None, category_active: bool
-) -> CartLineOut:
-    # An image deleted since (imageId set to NULL) leaves nothing to print.
-    on_sale = product.is_active and category_active and (variant is None or variant.is_active)
-    available = on_sale and item.image_id is not None
+def _line(row: CartLine) -> CartLineOut:
+    item, product, variant, _ = row
     unit = unit_price(product, variant)
-    fields: dict[str, Any] = {
-        "id": item.id,
-        "product_id": product.id,
-        "product_name": product.name,
-        "variant_id": item.variant_id,
-        "variant_name": variant.name if variant is not None else None,
-        "image_id": item.image_id,
-        "quantity": item.quantity,
-        "custom_text": item.custom_text,
-        "unit_price": unit,
-        "line_price": unit * item.quantity,
-        "available": available,
-    }
-    return CartLineOut(**fields)
+    return CartLineOut(
+        id=item.id,
+        product_id=product.id,
+        product_name=product.name,
+        variant_id=item.variant_id,
+        variant_name=variant.name if variant is not None else None,
+        image_id=item.image_id,
+        quantity=item.quantity,
+        custom_text=item.custom_text,
+        unit_price=unit,
+        line_price=unit * item.quantity,
+        available=available(row),
+    )

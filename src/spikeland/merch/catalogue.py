@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.errors import Conflict, NotFound, ValidationFailed
 from spikeland.core.http_cache import Rendered, VersionedCache, render
+from spikeland.core.schemas import RequestSchema
+from spikeland.db.integrity import violated_constraint
 from spikeland.db.session import RequestDb
 from spikeland.identity.models import User
 from spikeland.merch.models import MerchCategory, MerchProduct, MerchVariant
@@ -119,6 +121,7 @@ def _product_out(
 
 
 _CATEGORY_ORDER = (MerchCategory.sort_order, MerchCategory.id)
+_PRODUCT_ORDER = (MerchCategory.sort_order, MerchProduct.sort_order, MerchProduct.id)  # joined to categories
 _PRODUCT_FIELDS = (
     "id",
     "name",
@@ -177,7 +180,7 @@ async def public_products(
     if category is not None:
         statement = statement.where(MerchCategory.slug == category)
     total = await session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    ordered = statement.order_by(MerchCategory.sort_order, MerchProduct.sort_order, MerchProduct.id)
+    ordered = statement.order_by(*_PRODUCT_ORDER)
     rows = (await session.execute(ordered.limit(limit).offset(offset))).all()
     variants = (
         await _variants(session, active_only=True, product_ids=[p.id for p, _ in rows])
@@ -220,9 +223,7 @@ async def public_categories(db: RequestDb, cache: CatalogueCache) -> Rendered:
     version = cache.version
     session = await db.session()
     rows = await session.scalars(
-        select(MerchCategory)
-        .where(MerchCategory.is_active)
-        .order_by(MerchCategory.sort_order, MerchCategory.id)
+        select(MerchCategory).where(MerchCategory.is_active).order_by(*_CATEGORY_ORDER)
     )
     answer = render(CategoryList(items=[CategoryOut.model_validate(row) for row in rows]))
     cache.put(("categories",), version, answer)
@@ -254,7 +255,7 @@ async def _flush(session: AsyncSession, refusals: dict[str, Conflict]) -> None:
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:
-        constraint = str(getattr(getattr(exc.orig, "__cause__", None), "constraint_name", "") or "")
+        constraint = violated_constraint(exc) or ""
         refused = next((error for fragment, error in refusals.items() if fragment in constraint), None)
         if refused is None:
             raise
@@ -268,19 +269,28 @@ def _category_unique() -> dict[str, Conflict]:
     }
 
 
+async def _next_sort_order(session: AsyncSession, column: Any, *where: Any) -> int:
+    """The sort order after every existing one (1 for the first)."""
+    highest = await session.scalar(select(func.max(column)).where(*where))
+    return 1 if highest is None else int(highest) + 1
+
+
+def _apply(row: Any, update: RequestSchema) -> list[str]:
+    """Set the fields the update names (those it leaves out stay); returns their names."""
+    changes = update.model_dump(include=update.model_fields_set)
+    for name, value in changes.items():
+        setattr(row, name, value)
+    return sorted(changes)
+
+
 async def admin_categories(session: AsyncSession) -> Sequence[MerchCategory]:
-    return (
-        await session.scalars(select(MerchCategory).order_by(MerchCategory.sort_order, MerchCategory.id))
-    ).all()
+    return (await session.scalars(select(MerchCategory).order_by(*_CATEGORY_ORDER))).all()
 
 
 async def create_category(session: AsyncSession, actor: User, data: CategoryCreate) -> MerchCategory:
-    values = data.model_dump(exclude={"sort_order"})
+    values = data.model_dump()
     if data.sort_order is None:
-        highest = await session.scalar(select(func.max(MerchCategory.sort_order)))
-        values["sort_order"] = 1 if highest is None else highest + 1
-    else:
-        values["sort_order"] = data.sort_order
+        values["sort_order"] = await _next_sort_order(session, MerchCategory.sort_order)
     category = MerchCategory(**values)
     session.add(category)
     await _flush(session, _category_unique())
@@ -300,12 +310,10 @@ async def update_category(
     session: AsyncSession, actor: User, category_id: str, data: CategoryUpdate
 ) -> MerchCategory:
     category = await _category(session, category_id)
-    changes = data.model_dump(include=data.model_fields_set)
-    for name, value in changes.items():
-        setattr(category, name, value)
+    changes = _apply(category, data)
     await _flush(session, _category_unique())
     await session.refresh(category)
-    _log.info("admin %s changed merch category %s: %s", actor.id, category.id, sorted(changes))
+    _log.info("admin %s changed merch category %s: %s", actor.id, category.id, changes)
     return category
 
 
@@ -328,7 +336,7 @@ async def admin_products(
     if active is not None:
         statement = statement.where(MerchProduct.is_active == active)
     total = await session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    ordered = statement.order_by(MerchCategory.sort_order, MerchProduct.sort_order, MerchProduct.id)
+    ordered = statement.order_by(*_PRODUCT_ORDER)
     products = (await session.scalars(ordered.limit(limit).offset(offset))).all()
     variants = await _variants(session, active_only=False, product_ids=[p.id for p in products])
     return [(p, variants[p.id]) for p in products], total
@@ -350,14 +358,10 @@ async def create_product(
     session: AsyncSession, actor: User, data: ProductCreate
 ) -> tuple[MerchProduct, list[MerchVariant]]:
     await _check_category(session, data.category_id)
-    values = data.model_dump(exclude={"sort_order"})
+    values = data.model_dump()
     if data.sort_order is None:
-        highest = await session.scalar(
-            select(func.max(MerchProduct.sort_order)).where(MerchProduct.category_id == data.category_id)
-        )
-        values["sort_order"] = 1 if highest is None else highest + 1
-    else:
-        values["sort_order"] = data.sort_order
+        in_category = MerchProduct.category_id == data.category_id
+        values["sort_order"] = await _next_sort_order(session, MerchProduct.sort_order, in_category)
     product = MerchProduct(**values)
     session.add(product)
     await session.flush()
@@ -370,14 +374,12 @@ async def update_product(
     session: AsyncSession, actor: User, product_id: str, data: ProductUpdate
 ) -> tuple[MerchProduct, list[MerchVariant]]:
     product, _ = await admin_product(session, product_id)
-    changes = data.model_dump(include=data.model_fields_set)
-    if "category_id" in changes:
-        await _check_category(session, changes["category_id"])
-    for name, value in changes.items():
-        setattr(product, name, value)
+    if data.category_id is not None:
+        await _check_category(session, data.category_id)
+    changes = _apply(product, data)
     await session.flush()
     await session.refresh(product)
-    _log.info("admin %s changed merch product %s: %s", actor.id, product.id, sorted(changes))
+    _log.info("admin %s changed merch product %s: %s", actor.id, product.id, changes)
     return await admin_product(session, product_id)
 
 
@@ -413,12 +415,10 @@ async def update_variant(
     session: AsyncSession, actor: User, variant_id: str, data: VariantUpdate
 ) -> MerchVariant:
     variant = await _variant(session, variant_id)
-    changes = data.model_dump(include=data.model_fields_set)
-    for name, value in changes.items():
-        setattr(variant, name, value)
+    changes = _apply(variant, data)
     await session.flush()
     await session.refresh(variant)
-    _log.info("admin %s changed merch variant %s: %s", actor.id, variant.id, sorted(changes))
+    _log.info("admin %s changed merch variant %s: %s", actor.id, variant.id, changes)
     return variant
 
 

@@ -26,7 +26,7 @@ from spikeland.core.pagination import keyset_page
 from spikeland.identity.models import User
 from spikeland.integrations.stripe import StripeGateway, StripeRequestError, StripeUnavailable
 from spikeland.merch.models import MerchOrder, MerchOrderEvent, MerchOrderStatus
-from spikeland.merch.orders import ADMIN_ROLES, ORDER_PAGE_ORDER, OrderNotFound, details
+from spikeland.merch.orders import ADMIN_ROLES, ORDER_PAGE_ORDER, OrderNotFound, add_event, details
 from spikeland.merch.schemas import AdminOrderOut, AdminOrderPage, OrderEventOut
 
 _log = logging.getLogger(__name__)
@@ -51,10 +51,6 @@ async def _locked(session: AsyncSession, order_id: str, actor: User) -> MerchOrd
     return order
 
 
-def _event(session: AsyncSession, order: MerchOrder, type_: str, data: dict[str, object]) -> None:
-    session.add(MerchOrderEvent(order_id=order.id, type=type_, data=data))
-
-
 async def _refund(session: AsyncSession, stripe: StripeGateway, order: MerchOrder, actor: User) -> None:
     assert order.stripe_payment_intent_id is not None
     try:
@@ -65,7 +61,7 @@ async def _refund(session: AsyncSession, stripe: StripeGateway, order: MerchOrde
         raise provider_error(exc) from None
     order.status = MerchOrderStatus.REFUNDED
     order.stripe_payment_status = "refunded"
-    _event(
+    add_event(
         session,
         order,
         "REFUNDED",
@@ -97,7 +93,7 @@ async def cancel(
         except StripeUnavailable as exc:
             raise provider_error(exc) from None
         order.stripe_payment_status = "canceled"
-    _event(session, order, "ORDER_CANCELLED", {"by": actor.id, "was": was.value, "reason": reason})
+    add_event(session, order, "ORDER_CANCELLED", {"by": actor.id, "was": was.value, "reason": reason})
     if was == MerchOrderStatus.PAID:
         await _refund(session, stripe, order, actor)
     await session.flush()

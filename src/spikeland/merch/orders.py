@@ -33,23 +33,19 @@ from spikeland.billing.service import provider_error, require_gateway
 from spikeland.core.clock import utcnow
 from spikeland.core.errors import Conflict, NotFound, ValidationFailed
 from spikeland.core.pagination import Desc, keyset_page
+from spikeland.db.integrity import violated_constraint
 from spikeland.identity.models import User, UserRole
 from spikeland.images import service as images
 from spikeland.integrations.stripe import StripeGateway, StripeRequestError, StripeUnavailable
 from spikeland.merch import pricing
-from spikeland.merch.cart import check_print_size
+from spikeland.merch.cart import CartLine, available, cart_lines, check_print_size
 from spikeland.merch.catalogue import unit_price
 from spikeland.merch.models import (
-    MerchCart,
-    MerchCartItem,
-    MerchCategory,
     MerchOrder,
     MerchOrderEvent,
     MerchOrderItem,
     MerchOrderStatus,
-    MerchProduct,
     MerchShipment,
-    MerchVariant,
 )
 from spikeland.merch.schemas import (
     CheckoutOut,
@@ -88,29 +84,17 @@ class OrderNotFound(NotFound):
         super().__init__("No such order.")
 
 
+def add_event(session: AsyncSession, order: MerchOrder, type_: str, data: dict[str, Any]) -> None:
+    """One more line of the order's history, in the caller's transaction."""
+    session.add(MerchOrderEvent(order_id=order.id, type=type_, data=data))
+
+
 def order_number() -> str:
     day = utcnow().strftime("%Y%m%d")
     return f"SL-{day}-" + "".join(secrets.choice(ORDER_ALPHABET) for _ in range(4))
 
 
-async def _locked_lines(
-    session: AsyncSession, user_id: str
-) -> list[tuple[MerchCartItem, MerchProduct, MerchVariant | None, bool]]:
-    cart_id = await session.scalar(select(MerchCart.id).where(MerchCart.user_id == user_id).with_for_update())
-    if cart_id is None:
-        return []
-    rows = await session.execute(
-        select(MerchCartItem, MerchProduct, MerchVariant, MerchCategory.is_active)
-        .join(MerchProduct, MerchProduct.id == MerchCartItem.product_id)
-        .join(MerchCategory, MerchCategory.id == MerchProduct.category_id)
-        .outerjoin(MerchVariant, MerchVariant.id == MerchCartItem.variant_id)
-        .where(MerchCartItem.cart_id == cart_id)
-        .order_by(MerchCartItem.created_at, MerchCartItem.id)
-    )
-    return [(item, product, variant, bool(active)) for item, product, variant, active in rows]
-
-
-def _request_fingerprint(lines: list[Any], data: CheckoutRequest) -> str:
+def _request_fingerprint(lines: list[CartLine], data: CheckoutRequest) -> str:
     bought = [
         [item.product_id, item.variant_id, item.image_id, item.quantity, item.custom_text]
         for item, _product, _variant, _active in lines
@@ -165,8 +149,8 @@ async def _answer(session: AsyncSession, gateway: StripeGateway, order: MerchOrd
         intent = await gateway.retrieve_payment_intent(order.stripe_payment_intent_id)
     except (StripeUnavailable, StripeRequestError) as exc:
         raise provider_error(exc) from None
-    country = str(order.shipping_address.get("countryCode", ""))
-    rate = pricing.SHIPPING[pricing.zone_of(country) or pricing.Zone.UK]
+    # The order was only made for a served country.
+    zone = pricing.zone_of(str(order.shipping_address.get("countryCode", ""))) or pricing.Zone.UK
     count = await session.scalar(
         select(func.sum(MerchOrderItem.quantity)).where(MerchOrderItem.order_id == order.id)
     )
@@ -174,9 +158,7 @@ async def _answer(session: AsyncSession, gateway: StripeGateway, order: MerchOrd
         order_id=order.id,
         order_number=order.order_number,
         client_secret=str(intent["client_secret"]),
-        summary=_summary(
-            order, (pricing.zone_of(country) or pricing.Zone.UK).value, rate.free_from, int(count or 0)
-        ),
+        summary=_summary(order, zone.value, pricing.SHIPPING[zone].free_from, int(count or 0)),
     )
 
 
@@ -190,7 +172,7 @@ async def _insert_order(session: AsyncSession, values: dict[str, Any]) -> MerchO
                 await session.flush()
             return order
         except IntegrityError as exc:
-            constraint = str(getattr(getattr(exc.orig, "__cause__", None), "constraint_name", "") or "")
+            constraint = violated_constraint(exc) or ""
             if "orderNumber" not in constraint:
                 raise
     raise RuntimeError("no free order number after 8 draws")  # 32^4 numbers a day: not expected
@@ -204,7 +186,7 @@ async def checkout(
     idempotency_key: str | None,
 ) -> CheckoutOut:
     stripe = require_gateway(gateway)
-    lines = await _locked_lines(session, user_id)
+    _cart, lines = await cart_lines(session, user_id, lock=True)
     if not lines:
         raise CartEmpty("Your cart is empty.")
     request_fingerprint = _request_fingerprint(lines, data)
@@ -212,12 +194,7 @@ async def checkout(
     if previous is not None:
         return await _answer(session, stripe, previous)
 
-    gone = [
-        item.id
-        for item, product, variant, category_active in lines
-        if not (product.is_active and category_active and (variant is None or variant.is_active))
-        or item.image_id is None
-    ]
+    gone = [line[0].id for line in lines if not available(line)]
     if gone:
         raise CartItemsUnavailable(
             "Some items of your cart are no longer available: remove them first.", details={"itemIds": gone}
@@ -278,21 +255,16 @@ async def checkout(
         snapshot.order_id = order.id
         session.add(snapshot)
     item_count = sum(item.quantity for item, *_ in lines)
-    session.add(
-        MerchOrderEvent(
-            order_id=order.id,
-            type=ORDER_CREATED,
-            data={
-                "itemCount": item_count,
-                "subtotal": str(figures.subtotal),
-                "shipping": str(figures.shipping),
-                "tax": str(figures.tax),
-                "total": str(figures.total),
-                "idempotencyKey": idempotency_key,
-                "fingerprint": request_fingerprint,
-            },
-        )
-    )
+    created = {
+        "itemCount": item_count,
+        "subtotal": str(figures.subtotal),
+        "shipping": str(figures.shipping),
+        "tax": str(figures.tax),
+        "total": str(figures.total),
+        "idempotencyKey": idempotency_key,
+        "fingerprint": request_fingerprint,
+    }
+    add_event(session, order, ORDER_CREATED, created)
     await session.flush()
     try:
         intent = await stripe.create_payment_intent(

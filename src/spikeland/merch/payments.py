@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spikeland.billing import hooks as billing_hooks
 from spikeland.core.clock import utcnow
 from spikeland.merch import mails, pricing
-from spikeland.merch.models import MerchCart, MerchCartItem, MerchOrder, MerchOrderEvent, MerchOrderStatus
+from spikeland.merch.models import MerchCart, MerchCartItem, MerchOrder, MerchOrderStatus
+from spikeland.merch.orders import add_event
 from spikeland.settings import Settings
 
 KIND = "merch_order"
@@ -40,13 +41,9 @@ async def _locked_order(session: AsyncSession, intent: dict[str, Any]) -> MerchO
     return order
 
 
-def _event(session: AsyncSession, order: MerchOrder, type_: str, data: dict[str, Any]) -> None:
-    session.add(MerchOrderEvent(order_id=order.id, type=type_, data=data))
-
-
 async def _cancel(session: AsyncSession, order: MerchOrder, type_: str, data: dict[str, Any]) -> str:
     order.status = MerchOrderStatus.CANCELLED
-    _event(session, order, type_, data)
+    add_event(session, order, type_, data)
     await session.flush()
     return "CANCELLED"
 
@@ -55,7 +52,7 @@ async def _paid(session: AsyncSession, order: MerchOrder, intent: dict[str, Any]
     order.status = MerchOrderStatus.PAID
     order.paid_at = utcnow()
     order.stripe_payment_status = str(intent.get("status") or "succeeded")
-    _event(
+    add_event(
         session,
         order,
         "PAYMENT_CAPTURED",
