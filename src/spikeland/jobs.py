@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 from typing import Any
 
@@ -23,20 +24,26 @@ from spikeland.worker.runner import Queue, Runner
 from spikeland.worker.scheduler import ScheduledJob, in_transaction, run_forever, run_once
 
 
-def schedule() -> list[ScheduledJob]:
+def schedule(settings: Settings | None = None) -> list[ScheduledJob]:
     """Every periodic job, with its interval in seconds."""
     from spikeland.billing.tasks import end_of_period, process_webhooks
     from spikeland.growth.tasks import settle_vouchers
     from spikeland.identity.tasks import purge_expired
-    from spikeland.merch.tasks import purge_webhook_events
+    from spikeland.merch.tasks import local_printer, purge_webhook_events
     from spikeland.tokens.tasks import regenerate_due
 
+    settings = settings or Settings()
     return [
         ScheduledJob("billing.process_webhooks", 5, process_webhooks),
         ScheduledJob("billing.end_of_period", 60, end_of_period),
         ScheduledJob("growth.settle_vouchers", 15 * 60, in_transaction(settle_vouchers)),
         ScheduledJob("identity.purge_expired", 15 * 60, in_transaction(purge_expired)),
         ScheduledJob("merch.purge_webhook_events", 60 * 60, purge_webhook_events),
+        ScheduledJob(
+            "merch.local_printer",
+            min(30.0, settings.merch_local_step_seconds / 4),
+            functools.partial(local_printer, settings=settings),
+        ),
         ScheduledJob("tokens.regenerate", 60, in_transaction(regenerate_due)),
     ]
 
@@ -51,10 +58,15 @@ def queues(
     """Every domain's job queues, for the runner."""
     from spikeland.generation.tasks import generation_queues
     from spikeland.images.tasks import image_queues
+    from spikeland.integrations.pod import make_print_provider
+    from spikeland.integrations.stripe import make_gateway
+    from spikeland.merch.fulfilment import Fulfilment, fulfilment_queues
 
+    fulfilment = Fulfilment(make_print_provider(settings, storage), make_gateway(settings), settings)
     return [
         *image_queues(engine, sessionmaker, storage, imaging, settings),
         *generation_queues(engine, sessionmaker, storage, imaging, settings),
+        *fulfilment_queues(engine, sessionmaker, fulfilment, settings),
     ]
 
 
@@ -91,14 +103,14 @@ async def run_worker(
     ``SPIKELAND_WORKER_IN_PROCESS`` is false. Any number may run against one database.
     """
     runner = build_runner(engine, sessionmaker, settings, storage, imaging)
-    await asyncio.gather(run_forever(sessionmaker, schedule(), stop=stop), runner.run(stop))
+    await asyncio.gather(run_forever(sessionmaker, schedule(settings), stop=stop), runner.run(stop))
 
 
 async def maintenance_main(url: str, settings: Settings) -> dict[str, Any]:
     """``spikeland maintenance``: every scheduled job once, on its own engine."""
     engine = make_engine(url, settings)
     try:
-        return await run_once(make_sessionmaker(engine), schedule())
+        return await run_once(make_sessionmaker(engine), schedule(settings))
     finally:
         await engine.dispose()
 

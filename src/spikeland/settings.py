@@ -126,6 +126,21 @@ class Settings(BaseSettings):
     stripe_cancel_url: str = "/pricing?canceled=true"
     stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1, description="Oldest signature accepted.")
 
+    # Print on demand (merch/, integrations/pod): the local provider (print files into storage, a
+    # printer's progress played every merch_local_step_seconds) unless a Prodigi API key is set. The
+    # API URL lets a loopback peer stand in (tests); sandbox: https://api.sandbox.prodigi.com.
+    prodigi_api_key: SecretStr | None = None
+    prodigi_api_url: str = "https://api.prodigi.com"
+    prodigi_webhook_secret: SecretStr | None = Field(
+        default=None, description="Signs Prodigi's callbacks; unset: they are refused (503)."
+    )
+    prodigi_timeout_seconds: float = Field(default=20.0, gt=0)
+    merch_local_step_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Local provider: production, shipping, transit, delivery one step apart.",
+    )
+
     # Growth: vouchers and referrals (growth/). Limits as the original platform had them (§5).
     voucher_redemptions_per_hour: int = Field(default=5, ge=1, description="Redeem attempts per user.")
     voucher_validations_per_hour: int = Field(

@@ -74,8 +74,42 @@ USER_LIST_INDEXES: set[Fact] = {
     ("index", "users", "users_name_trgm_idx", ("name",), False),
 }
 
+# 0009: the job runner's queue of merch fulfilment work (submissions, provider events).
+_FJ = "merch_fulfilment_jobs"
+FULFILMENT_JOBS: set[Fact] = {
+    ("table", _FJ),
+    ("column", _FJ, "id", "text", False, None),
+    ("column", _FJ, "kind", "text", False, None),
+    ("column", _FJ, "orderId", "text", True, None),
+    ("column", _FJ, "eventId", "text", True, None),
+    ("column", _FJ, "status", '"JobStatus"', False, "'PENDING'::\"JobStatus\""),
+    ("column", _FJ, "errorMessage", "text", True, None),
+    ("column", _FJ, "retryCount", "integer", False, "0"),
+    ("column", _FJ, "maxRetries", "integer", False, "5"),
+    ("column", _FJ, "runAfter", TIMESTAMP, True, None),
+    ("column", _FJ, "processingStartedAt", TIMESTAMP, True, None),
+    ("column", _FJ, "processingCompletedAt", TIMESTAMP, True, None),
+    ("column", _FJ, "createdAt", TIMESTAMP, False, "CURRENT_TIMESTAMP"),
+    ("column", _FJ, "updatedAt", TIMESTAMP, False, None),
+    ("primary key", _FJ, f"{_FJ}_pkey", ("id",)),
+    ("index", _FJ, f"{_FJ}_eventId_key", ("eventId",), True),
+    ("index", _FJ, f"{_FJ}_orderId_idx", ("orderId",), False),
+    ("index", _FJ, f"{_FJ}_status_updatedAt_idx", ("status", "updatedAt"), False),
+    ("foreign key", _FJ, f"{_FJ}_orderId_fkey", ("orderId",), "merch_orders", ("id",), "CASCADE", "CASCADE"),
+    (
+        "foreign key",
+        _FJ,
+        f"{_FJ}_eventId_fkey",
+        ("eventId",),
+        "merch_webhook_events",
+        ("id",),
+        "CASCADE",
+        "CASCADE",
+    ),
+}
+
 EXTENSIONS: set[Fact] = (
-    ALEMBIC | FK_INDEXES | JOB_COLUMNS | API_KEY_NOTIFY | KEYSET_INDEXES | USER_LIST_INDEXES
+    ALEMBIC | FK_INDEXES | JOB_COLUMNS | API_KEY_NOTIFY | KEYSET_INDEXES | USER_LIST_INDEXES | FULFILMENT_JOBS
 )
 
 # What a database migrated to head holds, fact by fact.

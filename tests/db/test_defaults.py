@@ -14,11 +14,12 @@ from spikeland.db.registry import metadata
 from tests.db.rows import insert_row
 from tests.db.spec import ENUMS, TABLES, spec_column
 
-# The spec's columns only: the job runner's additions (migrations 0003, 0004) have no spec default.
+# The spec's columns only: the job runner's additions (migrations 0003, 0004, 0009) have no spec default.
 DEFAULTED: list[Column[Any]] = sorted(
     (
         c
         for t in metadata.tables.values()
+        if t.name in TABLES
         for c in t.columns
         if c.server_default is not None and any(s.name == c.name for s in TABLES[t.name].columns)
     ),

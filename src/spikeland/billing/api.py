@@ -19,7 +19,7 @@ from spikeland.billing.schemas import (
 )
 from spikeland.core import http_cache
 from spikeland.core.deps import IdempotencyKey, SettingsDep
-from spikeland.core.errors import SpikelandError
+from spikeland.core.limits import read_body
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
 from spikeland.core.routing import Route
@@ -32,11 +32,6 @@ router = APIRouter(route_class=Route, prefix="/billing", tags=["billing"])
 
 # The catalogue changes when an operator edits it, rarely; a pricing page may show it a minute late.
 _CATALOGUE_CACHE = http_cache.PUBLIC_MINUTE
-
-
-class PayloadTooLarge(SpikelandError):
-    status_code = 413
-    code = "payload_too_large"
 
 
 @router.get("/packages", response_model=list[OfferOut])
@@ -87,18 +82,6 @@ async def checkout(
     return CheckoutOut(session_id=created.id, url=created.url)
 
 
-async def _bounded_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > webhooks.MAX_BODY:
-        raise PayloadTooLarge("The webhook body is larger than 64 KB.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > webhooks.MAX_BODY:
-            raise PayloadTooLarge("The webhook body is larger than 64 KB.")
-    return bytes(body)
-
-
 @router.post(
     "/webhooks/stripe",
     openapi_extra=errors(invalid_signature=400, malformed_payload=400, webhooks_unavailable=503),
@@ -110,7 +93,7 @@ async def stripe_webhook(
     settings: SettingsDep,
     stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature", max_length=2000)] = None,
 ) -> WebhookAck:
-    body = await _bounded_body(request)
+    body = await read_body(request, webhooks.MAX_BODY, "webhook")
     new = await webhooks.receive(session, body, stripe_signature, settings)
     return WebhookAck(received=True, duplicate=not new)
 

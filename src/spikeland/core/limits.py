@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from spikeland.core.errors import error_body
+from spikeland.core.errors import SpikelandError, error_body
 
 CODE = "payload_too_large"
 
@@ -57,3 +58,23 @@ class BodyLimit:
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class PayloadTooLarge(SpikelandError):
+    status_code = 413
+    code = CODE
+
+
+async def read_body(request: Request, limit: int, what: str) -> bytes:
+    """The raw body (a webhook's: its signature covers the exact bytes), refused past ``limit``
+    bytes before more is read."""
+    message = f"The {what} body is larger than {limit // 1024} KB."
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(message)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(message)
+    return bytes(body)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from spikeland.integrations.email import EmailMessage, make_email_sender
-from spikeland.merch.models import MerchOrder, MerchOrderItem
+from spikeland.merch.models import MerchOrder, MerchOrderItem, MerchShipment
 from spikeland.ops.emails import OutgoingEmail, deliver
 from spikeland.settings import Settings
 
@@ -61,20 +62,47 @@ def order_confirmation(order: MerchOrder, items: list[MerchOrderItem]) -> EmailM
     )
 
 
-async def send_confirmation_after_commit(
-    session: AsyncSession, order: MerchOrder, settings: Settings
-) -> None:
-    """The order's confirmation, sent when ``session``'s transaction commits."""
-    items = list(
-        (
-            await session.scalars(
-                select(MerchOrderItem)
-                .where(MerchOrderItem.order_id == order.id)
-                .order_by(MerchOrderItem.created_at, MerchOrderItem.id)
-            )
-        ).all()
+def shipped(order: MerchOrder, shipment: MerchShipment, items: list[MerchOrderItem]) -> EmailMessage:
+    lines = [f"- {item.quantity} x {item.product_name}" for item in items]
+    tracking = (
+        [f"Carrier: {shipment.carrier or 'the carrier'}, tracking number {shipment.tracking_number}"]
+        if shipment.tracking_number
+        else []
     )
-    outgoing = OutgoingEmail(order.user_id, order_confirmation(order, items))
+    if shipment.tracking_url:
+        tracking.append(f"Track it: {shipment.tracking_url}")
+    text = "\n".join(
+        [f"A parcel of your order {order.order_number} is on its way:", "", *lines, "", *tracking]
+    )
+    return EmailMessage(
+        to=order.customer_email,
+        subject=f"Your Spike Land order {order.order_number} has shipped",
+        text=text,
+        template="merch_order_shipped",
+        metadata={"orderId": order.id, "shipmentId": shipment.id},
+    )
+
+
+def delivered(order: MerchOrder) -> EmailMessage:
+    return EmailMessage(
+        to=order.customer_email,
+        subject=f"Your Spike Land order {order.order_number} has been delivered",
+        text=f"Every parcel of your order {order.order_number} has been delivered. Enjoy your prints!",
+        template="merch_order_delivered",
+        metadata={"orderId": order.id},
+    )
+
+
+async def _items(session: AsyncSession, *conditions: Any) -> list[MerchOrderItem]:
+    statement = select(MerchOrderItem).where(*conditions)
+    return list(
+        (await session.scalars(statement.order_by(MerchOrderItem.created_at, MerchOrderItem.id))).all()
+    )
+
+
+def _after_commit(session: AsyncSession, user_id: str, message: EmailMessage, settings: Settings) -> None:
+    """Send ``message`` when ``session``'s transaction commits (never when it rolls back)."""
+    outgoing = OutgoingEmail(user_id, message)
     bind = session.bind
     assert isinstance(bind, AsyncEngine), "an order's session is bound to the engine"
     sessions = async_sessionmaker(bind, expire_on_commit=False)
@@ -87,3 +115,21 @@ async def send_confirmation_after_commit(
         task.add_done_callback(_sending.discard)
 
     event.listen(session.sync_session, "after_commit", committed, once=True)
+
+
+async def send_confirmation_after_commit(
+    session: AsyncSession, order: MerchOrder, settings: Settings
+) -> None:
+    items = await _items(session, MerchOrderItem.order_id == order.id)
+    _after_commit(session, order.user_id, order_confirmation(order, items), settings)
+
+
+async def send_shipped_after_commit(
+    session: AsyncSession, order: MerchOrder, shipment: MerchShipment, settings: Settings
+) -> None:
+    items = await _items(session, MerchOrderItem.shipment_id == shipment.id)
+    _after_commit(session, order.user_id, shipped(order, shipment, items), settings)
+
+
+async def send_delivered_after_commit(session: AsyncSession, order: MerchOrder, settings: Settings) -> None:
+    _after_commit(session, order.user_id, delivered(order), settings)

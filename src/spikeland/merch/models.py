@@ -1,6 +1,6 @@
 """Merch tables of the specification: merch_categories, merch_products, merch_variants, merch_carts,
 merch_cart_items, merch_orders, merch_order_items, merch_shipments, merch_order_events,
-merch_webhook_events.
+merch_webhook_events (in ``ops.models``); and merch_fulfilment_jobs, an addition (migration 0009).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from spikeland.db.base import (
     server_default,
     updated_at,
 )
+from spikeland.db.enums import JobStatus
 
 
 class PodProvider(StrEnum):
@@ -246,3 +247,35 @@ class MerchOrderEvent(Base):
     type: Mapped[str] = mapped_column("type")
     data: Mapped[Any] = mapped_column("data", Json, nullable=True)
     created_at: Mapped[datetime] = now_default()
+
+
+class FulfilmentKind(StrEnum):
+    SUBMIT = "SUBMIT"  # send the paid order to the print provider
+    APPLY = "APPLY"  # apply a stored provider event
+
+
+class MerchFulfilmentJob(Base):
+    """The job runner's queue of fulfilment work (migration 0009 says why it is a table of its own)."""
+
+    __tablename__ = "merch_fulfilment_jobs"
+    __table_args__ = (
+        Index(None, "eventId", unique=True),
+        Index(None, "orderId"),
+        Index(None, "status", "updatedAt"),
+    )
+
+    id: Mapped[str] = id_column()
+    kind: Mapped[str] = mapped_column("kind")
+    order_id: Mapped[str | None] = mapped_column("orderId", fk("merch_orders.id", "CASCADE"))
+    event_id: Mapped[str | None] = mapped_column("eventId", fk("merch_webhook_events.id", "CASCADE"))
+    status: Mapped[JobStatus] = mapped_column(
+        "status", pg_enum(JobStatus), server_default=enum_default(JobStatus.PENDING)
+    )
+    error_message: Mapped[str | None] = mapped_column("errorMessage")
+    retry_count: Mapped[int] = mapped_column("retryCount", server_default=server_default(0))
+    max_retries: Mapped[int] = mapped_column("maxRetries", server_default=server_default(5))
+    run_after: Mapped[datetime | None] = mapped_column("runAfter")
+    processing_started_at: Mapped[datetime | None] = mapped_column("processingStartedAt")
+    processing_completed_at: Mapped[datetime | None] = mapped_column("processingCompletedAt")
+    created_at: Mapped[datetime] = now_default()
+    updated_at: Mapped[datetime] = updated_at()

@@ -6,6 +6,8 @@
 - An admin may refund any paid order (PAID through DELIVERED): Stripe refunds the whole captured
   amount (the refund's idempotency key is the order's, so a retry never refunds twice) and the
   order becomes REFUNDED with a REFUNDED event. Stripe's later ``charge.refunded`` changes nothing.
+- An admin may resubmit a PAID order whose submission to the printer failed (a new SUBMIT job;
+  409 while one is still waiting or running).
 - Each works under a lock on the order's row; any other move is 409 ``order_not_changeable``.
 
 Admin actions are logged, not written to ``audit_logs``: the specified ``AuditAction`` has no
@@ -23,9 +25,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spikeland.billing.service import provider_error, require_gateway
 from spikeland.core.errors import Conflict
 from spikeland.core.pagination import keyset_page
+from spikeland.db.enums import JobStatus
 from spikeland.identity.models import User
 from spikeland.integrations.stripe import StripeGateway, StripeRequestError, StripeUnavailable
-from spikeland.merch.models import MerchOrder, MerchOrderEvent, MerchOrderStatus
+from spikeland.merch.jobs import enqueue
+from spikeland.merch.models import (
+    FulfilmentKind,
+    MerchFulfilmentJob,
+    MerchOrder,
+    MerchOrderEvent,
+    MerchOrderStatus,
+)
 from spikeland.merch.orders import ADMIN_ROLES, ORDER_PAGE_ORDER, OrderNotFound, add_event, details
 from spikeland.merch.schemas import AdminOrderOut, AdminOrderPage, OrderEventOut
 
@@ -114,6 +124,31 @@ async def refund(
     await _refund(session, require_gateway(gateway), order, actor)
     await session.flush()
     _log.info("order %s refunded by admin %s", order.order_number, actor.id)
+    return order
+
+
+async def resubmit(session: AsyncSession, actor: User, order_id: str) -> MerchOrder:
+    """Send a paid order whose submission failed to the printer again (admins)."""
+    order = await _locked(session, order_id, actor)
+    if order.status != MerchOrderStatus.PAID:
+        raise OrderNotChangeable(
+            "Only a paid order not yet with the printer can be resubmitted; "
+            f"this one is {order.status.value}.",
+            details={"status": order.status.value},
+        )
+    waiting = await session.scalar(
+        select(MerchFulfilmentJob.id).where(
+            MerchFulfilmentJob.order_id == order.id,
+            MerchFulfilmentJob.kind == FulfilmentKind.SUBMIT,
+            MerchFulfilmentJob.status.in_((JobStatus.PENDING, JobStatus.PROCESSING)),
+        )
+    )
+    if waiting is not None:
+        raise OrderNotChangeable("The order is already on its way to the printer.", details={"job": waiting})
+    job = await enqueue(session, FulfilmentKind.SUBMIT, order_id=order.id)
+    add_event(session, order, "RESUBMITTED", {"by": actor.id, "job": job.id})
+    await session.flush()
+    _log.info("order %s resubmitted by admin %s", order.order_number, actor.id)
     return order
 
 

@@ -1,20 +1,24 @@
-"""Checkout and the caller's orders over HTTP, under ``/merch``."""
+"""Checkout, the caller's orders and the print provider's callbacks over HTTP, under ``/merch``;
+the admins' order desk under ``/admin/merch/orders``."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Header, Query, Request, status
 
+from spikeland.billing.schemas import WebhookAck
 from spikeland.core.deps import IdempotencyKey, SettingsDep
+from spikeland.core.limits import read_body
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.core.routing import Route
 from spikeland.core.schemas import IsoDateTime
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import AdminUser, CurrentCaller, CurrentUser
+from spikeland.integrations.pod.prodigi import SIGNATURE_HEADER
 from spikeland.integrations.stripe import make_gateway
-from spikeland.merch import order_changes, orders
+from spikeland.merch import inbox, order_changes, orders
 from spikeland.merch.models import MerchOrderStatus
 from spikeland.merch.schemas import (
     AdminOrderOut,
@@ -90,6 +94,25 @@ async def cancel_order(
     return await orders.get_order(session, user, order.id)
 
 
+@router.post(
+    "/webhooks/prodigi",
+    openapi_extra=errors(
+        invalid_signature=400, malformed_payload=400, payload_too_large=413, webhooks_unavailable=503
+    ),
+    response_model=WebhookAck,
+)
+async def prodigi_webhook(
+    request: Request,  # the raw body, read bounded: the signature covers its exact bytes
+    session: DbSession,
+    settings: SettingsDep,
+    signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER, max_length=200)] = None,
+) -> WebhookAck:
+    """Prodigi's order callbacks: verified, kept once, applied by the worker."""
+    body = await read_body(request, inbox.MAX_BODY, "callback")
+    new = await inbox.receive_prodigi(session, body, signature, settings)
+    return WebhookAck(received=True, duplicate=not new)
+
+
 admin_router = APIRouter(route_class=Route, prefix="/admin/merch/orders", tags=["admin"])
 
 
@@ -130,6 +153,17 @@ async def admin_cancel(
     await order_changes.cancel(
         session, make_gateway(settings), actor, order_id, body.reason if body else None
     )
+    return await order_changes.admin_order(session, order_id)
+
+
+@admin_router.post(
+    "/{order_id}/resubmit",
+    openapi_extra=errors(order_not_found=404, order_not_changeable=409),
+    response_model=AdminOrderOut,
+)
+async def admin_resubmit(order_id: str, actor: AdminUser, session: DbSession) -> AdminOrderOut:
+    """Send a paid order whose submission failed to the printer again."""
+    await order_changes.resubmit(session, actor, order_id)
     return await order_changes.admin_order(session, order_id)
 
 

@@ -4,8 +4,9 @@ The customer confirms the order's manual-capture PaymentIntent in the browser; S
 ``payment_intent.amount_capturable_updated``: the money is authorised, not taken. Here the order
 is checked again — still PENDING, and the authorised amount and currency are the order's — and
 only then captured (Stripe's idempotency key is the order's, so a retried event never captures
-twice): the order becomes PAID with ``paidAt``, a PAYMENT_CAPTURED event, and the cart lines it was
-made from leave the cart. An order that fails the check has its intent cancelled and is CANCELLED.
+twice): the order becomes PAID with ``paidAt``, a PAYMENT_CAPTURED event, the cart lines it was
+made from leave the cart, and its submission to the printer is queued (``merch.submission``).
+An order that fails the check has its intent cancelled and is CANCELLED.
 ``payment_intent.payment_failed`` or ``canceled`` cancel a PENDING order, with an event. Each
 event works under a lock on the order's row and moves only a PENDING order, so duplicates and
 events in any order change nothing twice.
@@ -21,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spikeland.billing import hooks as billing_hooks
 from spikeland.core.clock import utcnow
 from spikeland.merch import mails, pricing
-from spikeland.merch.models import MerchCart, MerchCartItem, MerchOrder, MerchOrderStatus
+from spikeland.merch.jobs import enqueue
+from spikeland.merch.models import FulfilmentKind, MerchCart, MerchCartItem, MerchOrder, MerchOrderStatus
 from spikeland.merch.orders import add_event
 from spikeland.settings import Settings
 
@@ -65,7 +67,7 @@ async def _paid(session: AsyncSession, order: MerchOrder, intent: dict[str, Any]
             MerchCartItem.cart_id == cart, MerchCartItem.created_at <= order.created_at
         )
     )
-    await session.flush()
+    await enqueue(session, FulfilmentKind.SUBMIT, order_id=order.id)  # to the printer (merch.submission)
     await mails.send_confirmation_after_commit(session, order, settings)
     return "PAID"
 

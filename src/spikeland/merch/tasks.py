@@ -1,4 +1,5 @@
-"""Merch's periodic work: the provider webhook inbox keeps processed events 90 days (the spec's promise).
+"""Merch's periodic work: the provider webhook inbox keeps processed events 90 days (the spec's
+promise); the local print provider's progress is reported (``local_printer``).
 
 An event is kept while unprocessed, however old: it still has to be applied. Stripe redelivers for
 three days at most, so 90 days of event ids leave every duplicate recognised. Deleted in batches of
@@ -10,13 +11,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spikeland.core.clock import utcnow
+from spikeland.integrations.pod import local
+from spikeland.merch import inbox
+from spikeland.merch.models import MerchOrder, MerchOrderEvent, MerchOrderItem, MerchOrderStatus
 from spikeland.ops.models import MerchWebhookEvent
+from spikeland.settings import Settings
 
 KEEP = timedelta(days=90)
+LOCAL_PRINTING = (MerchOrderStatus.SUBMITTED, MerchOrderStatus.IN_PRODUCTION, MerchOrderStatus.SHIPPED)
 BATCH = 5000
 
 
@@ -36,3 +42,50 @@ async def purge_webhook_events(sessionmaker: async_sessionmaker[AsyncSession], b
         gone += count
         if count < batch:
             return gone
+
+
+async def local_printer(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> int:
+    """What the local print provider has reported by now, into the inbox (``integrations.pod.local``):
+    for every order it holds that is not yet delivered, the updates due since its submission.
+    Stored like Prodigi's callbacks, each once (fixed event ids); returns how many were new."""
+    submitted_at = (
+        select(func.max(MerchOrderEvent.created_at))
+        .where(MerchOrderEvent.order_id == MerchOrder.id, MerchOrderEvent.type == "SUBMITTED_TO_POD")
+        .scalar_subquery()
+    )
+    new = 0
+    async with sessionmaker() as session, session.begin():
+        orders = (
+            await session.execute(
+                select(MerchOrder.id, submitted_at)
+                .where(
+                    MerchOrder.status.in_(LOCAL_PRINTING),
+                    MerchOrder.id.in_(
+                        select(MerchOrderItem.order_id).where(
+                            MerchOrderItem.pod_order_id.startswith(local.PREFIX)
+                        )
+                    ),
+                )
+                .limit(1000)
+            )
+        ).all()
+        now = utcnow()
+        for order_id, since in orders:
+            if since is None:
+                continue
+            items = (
+                await session.execute(
+                    select(MerchOrderItem.id, MerchOrderItem.product_id, MerchOrderItem.pod_order_id)
+                    .where(MerchOrderItem.order_id == order_id)
+                    .order_by(MerchOrderItem.created_at, MerchOrderItem.id)
+                )
+            ).all()
+            elapsed = (now - since).total_seconds()
+            lines = [(item_id, product_id) for item_id, product_id, _pod in items]
+            for update in local.updates_due(
+                str(items[0][2]), order_id, lines, elapsed, settings.merch_local_step_seconds
+            ):
+                new += await inbox.store(
+                    session, "LOCAL", update.event_id, update.event_type, update.to_json()
+                )
+    return new

@@ -9,8 +9,8 @@ rows, default albums) and stamps it at ``0001_baseline``, all in one transaction
 emails differ only by case, nothing is written and they are returned, one readable line each.
 
 The baseline is the model metadata less what later migrations added to the models: today
-the indexes of 0002 (its ``FK_COLUMNS``), 0007 (its ``INDEXES``) and 0008 (its ``INDEXES`` and
-``TRIGRAM_INDEXES``). A migration that changes
+the indexes of 0002 (its ``FK_COLUMNS``), 0007 (its ``INDEXES``), 0008 (its ``INDEXES`` and
+``TRIGRAM_INDEXES``) and the table of 0009 (``autogen.TABLES_ADDED_LATER``). A migration that changes
 the models must teach :func:`spikeland.db.adopt.indexes._baseline_indexes` (or this package) what it added;
 the adoption tests, which build a database from 0001 alone and expect it to be accepted, fail
 until it does.

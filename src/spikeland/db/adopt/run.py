@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from spikeland.db.adopt import data
-from spikeland.db.adopt.autogen import autogenerate_differences
+from spikeland.db.adopt.autogen import TABLES_ADDED_LATER, autogenerate_differences
 from spikeland.db.adopt.catalog import (
     IGNORED_TABLES,
     PRISMA_TABLE,
@@ -212,7 +212,11 @@ def _prisma_notes(conn: Connection) -> list[str]:
 
 def compare(conn: Connection) -> tuple[list[str], list[str]]:
     """Differences between the database on ``conn`` and the baseline, and notes; read-only."""
-    expected = {name: table for name, table in metadata.tables.items() if table.schema is None}
+    expected = {
+        name: table
+        for name, table in metadata.tables.items()
+        if table.schema is None and name not in TABLES_ADDED_LATER
+    }
     present = user_tables(conn) - IGNORED_TABLES
     shared = [expected[name] for name in sorted(present & expected.keys())]
     differences = autogenerate_differences(conn)
