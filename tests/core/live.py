@@ -26,13 +26,13 @@ _UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 @asynccontextmanager
 async def serving(
-    settings: Settings, database_url: str, app: FastAPI | None = None, **options: Any
+    settings: Settings, database_url: str, app: FastAPI | None = None, port: int = 0, **options: Any
 ) -> AsyncIterator[uvicorn.Server]:
-    """Serve ``app`` (default: a new one on ``database_url``); ``server.config.port`` is where
-    (``options`` go to uvicorn)."""
+    """Serve ``app`` (default: a new one on ``database_url``) on ``port`` (0: a free one);
+    ``server.config.port`` is where (``options`` go to uvicorn)."""
     app = app or create_app(settings, database_url=database_url)
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     saved = [(lg, lg.handlers[:], lg.level, lg.propagate) for lg in map(logging.getLogger, _UVICORN_LOGGERS)]
     options.setdefault("log_config", None)  # leave the test process's logging alone unless asked
@@ -53,6 +53,13 @@ async def serving(
             lg.handlers[:] = handlers
             lg.setLevel(level)
             lg.propagate = propagate
+
+
+def free_port() -> int:
+    """A loopback port free a moment ago: for an app that must know its own URL before it serves."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def base_url(server: uvicorn.Server) -> str:

@@ -158,7 +158,7 @@ async def _recompute(session: AsyncSession, order: MerchOrder, settings: Setting
         .outerjoin(MerchShipment, MerchShipment.id == MerchOrderItem.shipment_id)
         .where(MerchOrderItem.order_id == order.id)
     )
-    statuses = [status for _item, status in rows.tuples()]
+    statuses = [status for _item, status in rows.all()]
     moved = []
     on_its_way = [s in _ON_ITS_WAY for s in statuses]
     if any(on_its_way) and _advance_order(

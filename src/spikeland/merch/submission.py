@@ -46,7 +46,7 @@ async def print_order(session: AsyncSession, order: MerchOrder, settings: Settin
         .order_by(MerchOrderItem.created_at, MerchOrderItem.id)
     )
     items = []
-    for item, product, variant in rows.tuples():
+    for item, product, variant in rows.all():
         width, height = required_pixels(product, variant)
         items.append(
             PrintItem(
