@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 
 from spikeland.billing import webhooks
 from spikeland.core.clock import utcnow
+from spikeland.identity.models import UserRole
 from spikeland.integrations.stripe import make_gateway
 from spikeland.merch.models import MerchOrderEvent
 from spikeland.ops.models import MerchWebhookEvent
@@ -101,3 +102,10 @@ async def mails(app: FastAPI, subject: str, count: int) -> list[Any]:
         await asyncio.sleep(0.02)
     assert len(found) == count, f"{len(found)} mails {subject!r}, expected {count}"
     return found
+
+
+async def admin_view(app: FastAPI, user_client: UserClient, order_id: str) -> dict[str, Any]:
+    admin, _ = await user_client(role=UserRole.ADMIN)
+    answer = await admin.get(f"/api/v1/admin/merch/orders/{order_id}")
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())

@@ -13,12 +13,16 @@ from fastapi import FastAPI
 from PIL import Image
 from sqlalchemy import select
 
+from spikeland.billing import webhooks
 from spikeland.integrations.pod.local import print_key
+from spikeland.integrations.stripe import make_gateway
 from spikeland.merch.models import MerchOrderItem, ShipmentStatus
 from spikeland.merch.shipping import shipment_move_allowed
 from spikeland.merch.tasks import local_printer
-from tests.integrations.stripe_peer import StripePeer
-from tests.merch.fulfilment import events, inbox_count, mails, paid_order, submitted_ago
+from tests.billing.helpers import deliver
+from tests.billing.test_refunds import refund
+from tests.integrations.stripe_peer import StripePeer, event
+from tests.merch.fulfilment import admin_view, events, inbox_count, mails, paid_order, submitted_ago
 from tests.support import client_of
 from tests.support.fixtures import UserClient
 from tests.support.images import runner_for
@@ -135,3 +139,21 @@ async def test_prodigi_callbacks_without_a_secret_are_refused(app: FastAPI) -> N
     async with client_of(app) as client:
         answer = await client.post("/api/v1/merch/webhooks/prodigi", content=b"{}")
     assert answer.status_code == 503 and answer.json()["error"]["code"] == "webhooks_unavailable"
+
+
+async def test_a_refund_made_in_stripe_refunds_the_order_once(
+    app: FastAPI, user_client: UserClient, stripe: StripePeer
+) -> None:
+    user, order_id = await paid_order(app, user_client, stripe, basket=(("Ceramic Photo Mug", None, 1),))
+    await runner_for(app).run_until_idle()  # with the printer: no cancelling, but a refund remains
+    gateway = make_gateway(app.state.settings)
+    assert gateway is not None
+    intent = (await admin_view(app, user_client, order_id))["stripePaymentIntentId"]
+    charge = await refund(gateway, intent)
+    async with client_of(app) as stripe_client:
+        for _ in range(2):  # Stripe delivering it twice
+            assert (await deliver(stripe_client, event("charge.refunded", charge))).status_code == 200
+    await webhooks.process_pending(app.state.sessionmaker, gateway=gateway, settings=app.state.settings)
+    order = (await user.get(f"/api/v1/merch/orders/{order_id}")).json()
+    assert order["status"] == "REFUNDED"
+    assert (await events(app, order_id))[-2:] == ["SUBMITTED_TO_POD", "REFUNDED"]

@@ -302,7 +302,8 @@ async def charge_refunded(session: AsyncSession, ctx: Context, payload: dict[str
     intent = ev.optional_text(charge, "payment_intent")
     payment = await _lock_payment(session, intent) if intent else None
     if payment is None:
-        return "no token purchase for this charge (a subscription payment, or not ours)"
+        elsewhere = await hooks.run_charge_refunded_handlers(session, charge)
+        return elsewhere or "no token purchase for this charge (a subscription payment, or not ours)"
     amount, refunded = ev.integer(charge, "amount"), ev.integer(charge, "amount_refunded")
     if amount <= 0 or refunded < 0:
         raise BadEvent("charge amounts are not valid")

@@ -3,7 +3,10 @@
 - tokens purchased: a pack payment credited tokens (once per payment intent); growth adds the
   bonus of a voucher redeemed for the next purchase.
 - payment intents of another domain: an intent whose ``metadata.type`` a domain registered (merch:
-  ``merch_order``) has its events (authorised, succeeded, failed, cancelled) handed to that domain.
+  ``merch_order``) has its events (authorised, succeeded, failed, cancelled) handed to that domain;
+- charges refunded that are no token purchase: handed to every domain that registered for them
+  (merch: a refund made in Stripe's dashboard refunds the order); the first that knows the
+  payment intent answers.
 
 Each hook runs in the transaction of the webhook event, so a failing hook rolls the credit back.
 """
@@ -56,3 +59,20 @@ def on_payment_intent(kind: str, handler: IntentHandler) -> None:
 
 def intent_handler(kind: str | None) -> IntentHandler | None:
     return _intent_handlers.get(kind) if kind else None
+
+
+# (session, the refunded charge) -> what was done, or None when the charge is not this domain's
+ChargeRefundedHandler = Callable[[AsyncSession, dict[str, Any]], Awaitable[str | None]]
+_charge_refunded_handlers: list[ChargeRefundedHandler] = []
+
+
+def on_charge_refunded(handler: ChargeRefundedHandler) -> None:
+    if handler not in _charge_refunded_handlers:
+        _charge_refunded_handlers.append(handler)
+
+
+async def run_charge_refunded_handlers(session: AsyncSession, charge: dict[str, Any]) -> str | None:
+    for handler in _charge_refunded_handlers:
+        if (outcome := await handler(session, charge)) is not None:
+            return outcome
+    return None

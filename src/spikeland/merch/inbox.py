@@ -15,8 +15,7 @@ from typing import Any
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spikeland.billing.webhooks import InvalidWebhook, MalformedPayload
-from spikeland.core.errors import ServiceUnavailable
+from spikeland.core.errors import ServiceUnavailable, SpikelandError
 from spikeland.integrations.pod import BadUpdate
 from spikeland.integrations.pod.prodigi import parse_callback, signature_valid
 from spikeland.merch.jobs import enqueue
@@ -25,6 +24,16 @@ from spikeland.ops.models import MerchWebhookEvent
 from spikeland.settings import Settings
 
 MAX_BODY = 64 * 1024
+
+
+class InvalidWebhook(SpikelandError):  # the code Stripe's webhook answers with for the same fault
+    status_code = 400
+    code = "invalid_signature"
+
+
+class MalformedPayload(SpikelandError):
+    status_code = 400
+    code = "malformed_payload"
 
 
 async def store(

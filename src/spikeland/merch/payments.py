@@ -7,7 +7,8 @@ only then captured (Stripe's idempotency key is the order's, so a retried event 
 twice): the order becomes PAID with ``paidAt``, a PAYMENT_CAPTURED event, the cart lines it was
 made from leave the cart, and its submission to the printer is queued (``merch.submission``).
 An order that fails the check has its intent cancelled and is CANCELLED.
-``payment_intent.payment_failed`` or ``canceled`` cancel a PENDING order, with an event. Each
+``payment_intent.payment_failed`` or ``canceled`` cancel a PENDING order, with an event.
+``charge.refunded`` for an order's charge refunds it when the refund was not ours (the dashboard). Each
 event works under a lock on the order's row and moves only a PENDING order, so duplicates and
 events in any order change nothing twice.
 """
@@ -104,5 +105,33 @@ async def on_intent(
     return await _paid(session, order, captured, context.settings)
 
 
+async def on_charge_refunded(session: AsyncSession, charge: dict[str, Any]) -> str | None:
+    """A refund of an order's charge: ours (already REFUNDED) changes nothing; one made in Stripe's
+    dashboard refunds the order (in full: REFUNDED; in part: a PARTIALLY_REFUNDED event)."""
+    intent_id = charge.get("payment_intent")
+    if not isinstance(intent_id, str):
+        return None
+    order = await session.scalar(
+        select(MerchOrder).where(MerchOrder.stripe_payment_intent_id == intent_id).with_for_update()
+    )
+    if order is None:
+        return None
+    if order.status == MerchOrderStatus.REFUNDED:
+        return f"order {order.order_number} already REFUNDED"
+    amount, refunded = charge.get("amount"), charge.get("amount_refunded")
+    if not isinstance(amount, int) or not isinstance(refunded, int) or refunded <= 0:
+        raise billing_hooks.BadEvent("the charge's amounts are not valid")
+    data = {"charge": charge.get("id"), "amountRefunded": refunded, "source": "stripe"}
+    if refunded < amount:
+        add_event(session, order, "PARTIALLY_REFUNDED", data)
+        return f"order {order.order_number} partly refunded"
+    order.status = MerchOrderStatus.REFUNDED
+    order.stripe_payment_status = "refunded"
+    add_event(session, order, "REFUNDED", data)
+    await session.flush()
+    return f"order {order.order_number} REFUNDED"
+
+
 def register() -> None:
     billing_hooks.on_payment_intent(KIND, on_intent)
+    billing_hooks.on_charge_refunded(on_charge_refunded)
