@@ -6,10 +6,12 @@ import re
 from typing import Any
 
 import pytest
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute, _IncludedRouter, iter_route_contexts
 from starlette.routing import Match
 
 from spikeland.app import create_app
+from spikeland.core.route_index import index_routes
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -45,3 +47,16 @@ def test_every_path_matches_as_fastapi_matches_it(method: str) -> None:
             if theirs[0] != Match.NONE:
                 found.add(path)
     assert len(found) > 20  # the comparison covered real matches, not only misses
+
+
+def test_a_route_added_after_indexing_is_matched() -> None:
+    api = APIRouter()
+    api.add_api_route("/a/x", lambda: {}, methods=["GET"])
+    app = FastAPI()
+    app.include_router(api, prefix="/api/v1")
+    index_routes(app)
+    (router,) = [r for r in app.router.routes if isinstance(r, _IncludedRouter)]
+    scope = {"type": "http", "path": "/api/v1/b/x", "root_path": "", "method": "GET", "headers": []}
+    assert router.matches(dict(scope))[0] == Match.NONE  # turned away: no route starts /api/v1/b
+    api.add_api_route("/b/x", lambda: {}, methods=["GET"])
+    assert router.matches(dict(scope))[0] == Match.FULL
