@@ -11,7 +11,8 @@ idle polling included: a few thousand instructions a second, noise here).
     .venv/bin/python benchmarks/instructions.py [--targets spend,me,health,index] [--duration 20]
 
 Read targets (``READS``: a 20-item list with the API key, the anonymous gallery, an image's detail,
-the balance) run on reads.py's data (its heavy user and public gallery), sent by loadgen.py.
+the balance, the public merch catalogue) run on reads.py's data (its heavy user and public
+gallery), sent by loadgen.py.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ READS: dict[str, tuple[str, bool]] = {
     "image": ("/api/v1/images/{image}", True),
     "images": ("/api/v1/images?limit=20", True),
     "gallery": ("/api/v1/gallery/images?limit=20", False),
+    "catalogue": ("/api/v1/merch/products?includeVariants=true", False),
 }
 CALLGRIND = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--trace-children=no"]
 

@@ -20,7 +20,7 @@ from spikeland.settings import Settings
 # once belongs in a dependency instead.
 NEEDS_THE_REQUEST = {
     "spikeland.billing.api.stripe_webhook": "reads the raw body, bounded: Stripe signs its exact bytes",
-    "spikeland.merch.orders_api.prodigi_webhook": "reads the raw body, bounded: Prodigi signs its exact bytes",
+    "spikeland.merch.orders_api.prodigi_webhook": "reads the raw body, bounded: Prodigi signs it exactly",
     "spikeland.images.jobs_api.job_events": "a stream that stops when the client goes (is_disconnected)",
     "spikeland.identity.oauth_api.callback": "reads the flow cookie, whose name is the path's provider",
 }

@@ -206,16 +206,32 @@ class _Parameter:
     keys: tuple[str, ...]  # the request keys it may come under, in preference order
     as_list: bool  # a sequence read with getlist (query and header multi-dicts)
     sequence: bool  # an empty sequence counts as absent
+    # An absent parameter's value when FastAPI would hand over its default unvalidated and the
+    # default cannot be changed by the endpoint (so its deepcopy is itself); else _NO_SHORTCUT.
+    absent: Any
 
     def read(self, request: Request, values: dict[str, Any]) -> tuple[Any, list[Any]]:
         received = getattr(request, self.source)
         key = next((k for k in self.keys if k in received), self.keys[0])
         value = received.getlist(key) if self.as_list else received.get(key)
         if value is None or (self.sequence and len(value) == 0):
+            if self.absent is not _NO_SHORTCUT:
+                return self.absent, []
             value = PydanticUndefined  # defaults are applied by the validation, as FastAPI does
         return _validate_value_with_model_field(
             field=self.field, value=value, values=values, loc=(self.location, key)
         )
+
+
+_NO_SHORTCUT = object()
+_IMMUTABLE = (type(None), bool, int, float, str, bytes)
+
+
+def _absent(field: ModelField) -> Any:
+    info = field.field_info
+    if info.is_required() or info.validate_default or info.default_factory is not None:
+        return _NO_SHORTCUT
+    return field.default if type(field.default) in _IMMUTABLE else _NO_SHORTCUT
 
 
 def _parameter(route: Any, field: ModelField, source: str) -> _Parameter:
@@ -232,6 +248,7 @@ def _parameter(route: Any, field: ModelField, source: str) -> _Parameter:
         keys=tuple(key for _, key in _get_param_aliases(field)),
         as_list=sequence and not is_json and source in ("query_params", "headers"),
         sequence=sequence,
+        absent=_absent(field),
     )
 
 
