@@ -13,7 +13,9 @@ import pytest
 CHECKED = {
     # core.routing: fastapi._compat, dependency solving internals, routing's context variable;
     # tests/core/test_routing.py compares it with APIRoute request by request, and
-    # tests/core/test_routing_spend.py does so on the real token spend (every route uses it).
+    # tests/core/test_routing_spend.py does so on the real token spend (every route uses it);
+    # core.route_index: the included router's matching, the app router's loop and its helpers
+    # (_update_scope, _route_selected...), compared with FastAPI's by tests/core/test_route_index.py.
     "fastapi": "0.165",
     # db.session: the asyncpg adapter's _transaction / _start_transaction for the driver-mode unit;
     # db.lazy_begin: its isolation_level / _isolation_setting and the cursor's _adapt_connection

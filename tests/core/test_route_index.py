@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute, _IncludedRouter, iter_route_contexts
 from starlette.routing import Match
 
 from spikeland.app import create_app
-from spikeland.core.route_index import index_routes
+from spikeland.core.route_index import _path_key, candidates_for, index_routes
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -60,3 +60,17 @@ def test_a_route_added_after_indexing_is_matched() -> None:
     assert router.matches(dict(scope))[0] == Match.NONE  # turned away: no route starts /api/v1/b
     api.add_api_route("/b/x", lambda: {}, methods=["GET"])
     assert router.matches(dict(scope))[0] == Match.FULL
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_the_app_tries_the_candidates_fastapi_would_find_first(method: str) -> None:
+    app = create_app()
+    kept: dict[str, list[Any]] = {}
+    for path in _paths(app):
+        scope = {"type": "http", "path": path, "root_path": "", "method": method, "headers": []}
+
+        def first_full(routes: list[Any], scope: dict[str, Any] = scope) -> Any:
+            return next((r for r in routes if r.matches(dict(scope))[0] == Match.FULL), None)
+
+        ours = candidates_for(app.router, _path_key(dict(scope)), kept)
+        assert first_full(ours) is first_full(app.router.routes), (method, path)

@@ -18,7 +18,14 @@ Starlette still asks every included router in turn, and FastAPI's own ``matches`
 calls a router (a route in the twelfth router paid for eleven). A router with a route whose first
 three segments hold a parameter is always asked.
 
-``index_routes`` sets both on each router included in the app (after they all are). It
+And the app's own router asks only the routers and routes that may match the path (``_dispatch``):
+the candidates for a path's first three segments are worked out once (kept per key) and tried in
+the app's order, so the first that matches in full is the one FastAPI's loop would find — the
+routes left out are those that answer NONE. When none of them matches in full (a 404, a 405, a
+redirect to the slashed path, a route added after indexing), FastAPI's own loop runs as it would
+have.
+
+``index_routes`` sets all this on the app and each router included in it (after they all are). It
 repeats FastAPI's ``_IncludedRouter._match`` over the kept candidates, with FastAPI's private
 helpers (pinned, as ``core.routing``'s); ``tests/core/test_route_index.py`` checks it finds the
 same route as FastAPI's for every route of the app.
@@ -26,6 +33,7 @@ same route as FastAPI's for every route of the app.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import FastAPI
@@ -33,13 +41,17 @@ from fastapi.routing import (
     _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY,
     _SCOPE_MISSING,
     APIRoute,
+    APIRouter,
+    _apply_router_form_limits,
     _get_fastapi_scope,
     _IncludedRouter,
     _restore_fastapi_scope_key,
+    _update_scope,
 )
+from fastapi.telemetry._api import _route_selected
 from starlette._utils import get_route_path
-from starlette.routing import Match
-from starlette.types import Scope
+from starlette.routing import Match, Mount
+from starlette.types import Receive, Scope, Send
 
 _INDEX = "_spikeland_index"  # on the included router: (its candidates list, their literal starts)
 _KEYS = "_spikeland_keys"  # on the included router: (routes version, candidates, keys or None: any, nested)
@@ -162,9 +174,53 @@ def _turn_away(router: _IncludedRouter, matches: Any) -> Any:
     return turning_away
 
 
+_MAX_KEYS = 1024  # keys come from request paths: the kept candidate lists are bounded
+
+
+def candidates_for(router: APIRouter, key: str, kept: dict[str, list[Any]]) -> list[Any]:
+    """The routes of ``router`` a path with this key may match, in the router's order."""
+    found = kept.get(key)
+    if found is None:
+        if len(kept) >= _MAX_KEYS:
+            kept.clear()
+        found = []
+        for route in router.routes:
+            keys = _keys(route) if isinstance(route, _IncludedRouter) else None
+            if keys is None or key in keys:
+                found.append(route)
+        kept[key] = found
+    return found
+
+
+def _dispatch(router: APIRouter) -> Callable[[Scope, Receive, Send], Coroutine[Any, Any, None]]:
+    loop = router.app  # FastAPI's own: every route in turn
+    kept: dict[str, list[Any]] = {}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await loop(scope, receive, send)
+            return
+        for route in candidates_for(router, _path_key(scope), kept):
+            match, child_scope = route.matches(scope)
+            if match == Match.FULL:  # as FastAPI's loop handles its first full match
+                _apply_router_form_limits(scope, router.form_limits)
+                scope.setdefault("router", router)
+                _update_scope(scope, child_scope)
+                path = getattr(route, "path_format", None)
+                _route_selected(scope=scope, path=path, mount=isinstance(route, Mount))
+                await route.handle(scope, receive, send)
+                return
+        await loop(scope, receive, send)
+
+    return app
+
+
 def index_routes(app: FastAPI) -> None:
-    """Match each router included in ``app`` through its index (call once all are included)."""
+    """Match through the index: the app's router, and each router included in it (call once all
+    are included)."""
     for route in app.router.routes:
         if isinstance(route, _IncludedRouter):
             route.__dict__["_match"] = _match.__get__(route)
             route.__dict__["matches"] = _turn_away(route, route.matches)
+    if app.router.middleware_stack == app.router.app:  # no router middleware wraps the loop
+        app.router.middleware_stack = _dispatch(app.router)  # type: ignore[assignment]  # an ASGI app
