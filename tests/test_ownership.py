@@ -50,6 +50,7 @@ NOT_OWNER_SCOPED = {
     f"{API}/share/{{token}}/images/{{image_id}}/file": "an album's share token is the secret, as above",
     f"{API}/gallery/featured/{{item_id}}/{{which}}": "the files of an active featured item are public",
     f"{API}/merch/products/{{product_id}}": "the merch catalogue is public",
+    f"{API}/analytics/pageviews/{{page_view_id}}/scroll": "anonymous analytics: the ids are the visit's own",
     f"{API}/auth/oauth/{{provider}}/start": "the parameter names a sign-in provider, not a resource",
     f"{API}/auth/oauth/{{provider}}/callback": "the parameter names a sign-in provider, not a resource",
 }
@@ -99,6 +100,8 @@ NOT_OWNED_BODY_IDS = {
     "plan_id": "subscription plans are a public catalogue",
     "product_id": "the merch catalogue is public",
     "variant_id": "the merch catalogue is public",
+    "session_id": "an analytics session is anonymous: its id is all a visitor holds",
+    "visitor_id": "a visitor id is the anonymous visitor's own cookie, no account's resource",
 }
 
 

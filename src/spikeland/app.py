@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from spikeland import __version__
+from spikeland.analytics.api import BODY_CAPS as ANALYTICS_BODY_CAPS
 from spikeland.core.admission import Admission
 from spikeland.core.csrf import OriginCheck
 from spikeland.core.errors import DatabaseUnavailable, install_error_handlers
@@ -123,7 +124,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         app.add_middleware(
             Admission, limit=settings.max_active_requests, wait_seconds=settings.admission_wait_seconds
         )
-    app.add_middleware(BodyLimit, max_bytes=body_cap(settings))
+    small = {API_PREFIX + path: cap for path, cap in ANALYTICS_BODY_CAPS.items()}
+    app.add_middleware(BodyLimit, max_bytes=body_cap(settings), smaller=small)
     app.add_middleware(
         OriginCheck,
         cookie=SESSION_COOKIE,

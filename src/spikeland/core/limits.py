@@ -12,6 +12,7 @@ text "Content Too Large", not the error envelope every other error has.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,34 +24,45 @@ CODE = "payload_too_large"
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """``max_bytes`` for every body, or the cap of the first of ``smaller`` (path prefix → bytes)
+    the path starts with: routes with small bodies (analytics ingest) refuse big ones unread."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, smaller: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.message = f"The request body is larger than {max_bytes} bytes."
+        self.smaller = tuple(sorted((smaller or {}).items(), key=lambda item: -len(item[0])))
+
+    def _cap(self, path: str) -> int:
+        for prefix, cap in self.smaller:
+            if path.startswith(prefix):
+                return cap
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        cap = self._cap(scope["path"]) if self.smaller else self.max_bytes
+        message = f"The request body is larger than {cap} bytes."
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared.isdigit() and int(declared) > cap:
+            await self._refuse(send, message)
             return
         seen = 0
 
         async def counted() -> Message:
             nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise HTTPException(413, self.message)
-            return message
+            received = await receive()
+            if received["type"] == "http.request":
+                seen += len(received.get("body", b""))
+                if seen > cap:
+                    raise HTTPException(413, message)
+            return received
 
         await self.app(scope, counted, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(error_body(CODE, self.message)).encode()
+    async def _refuse(self, send: Send, message: str) -> None:
+        body = json.dumps(error_body(CODE, message)).encode()
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),

@@ -1,0 +1,110 @@
+"""Analytics ingest over HTTP, public: ``/analytics/sessions``, ``/pageviews``, ``/events``, ``/batch``.
+
+Bodies are capped before they are read (``BODY_CAPS``, applied by ``core.limits.BodyLimit``), every
+route counts against one per-IP budget (``SPIKELAND_ANALYTICS_REQUESTS_PER_MINUTE``), and the
+visitor's device and place come from the request itself (User-Agent, client IP), never the body.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, status
+
+from spikeland.analytics import ingest
+from spikeland.analytics.schemas import (
+    Batch,
+    EventRequest,
+    PageViewRequest,
+    Recorded,
+    ScrollUpdate,
+    SessionOut,
+    SessionStart,
+)
+from spikeland.core.deps import ClientIp, SettingsDep, rate_limit
+from spikeland.core.openapi import errors
+from spikeland.core.routing import Route
+from spikeland.db.session import DbSession
+from spikeland.integrations.geo import make_geolocator
+
+PREFIX = "/analytics"
+# Path (under /api/v1) → the largest body it takes.
+BODY_CAPS = {
+    f"{PREFIX}/sessions": 4 * 1024,
+    f"{PREFIX}/pageviews": 2 * 1024,
+    f"{PREFIX}/events": 8 * 1024,
+    f"{PREFIX}/batch": 32 * 1024,
+}
+
+router = APIRouter(
+    route_class=Route,
+    prefix=PREFIX,
+    tags=["analytics"],
+    dependencies=[
+        rate_limit(
+            "analytics",
+            per=lambda s: s.analytics_requests_per_minute,
+            message="Too many analytics requests from this address; slow down.",
+        )
+    ],
+)
+_ERRORS = errors(session_not_found=404, session_expired=409, payload_too_large=413, rate_limited=429)
+_CREATED = status.HTTP_201_CREATED
+
+
+def _visit(ip: str, user_agent: str | None, dnt: str | None, gpc: str | None) -> ingest.Visit:
+    # Global Privacy Control says what DNT says, and is what browsers send today.
+    refused = (dnt or "").strip() == "1" or (gpc or "").strip() == "1"
+    return ingest.Visit(ip=ip, user_agent=user_agent, do_not_track=refused)
+
+
+@router.post(
+    "/sessions",
+    openapi_extra=errors(payload_too_large=413, rate_limited=429),
+    response_model=SessionOut,
+    status_code=_CREATED,
+)
+async def start_session(
+    body: SessionStart,
+    ip: ClientIp,
+    session: DbSession,
+    settings: SettingsDep,
+    user_agent: Annotated[str | None, Header(alias="User-Agent")] = None,
+    dnt: Annotated[str | None, Header(alias="DNT", max_length=8)] = None,
+    gpc: Annotated[str | None, Header(alias="Sec-GPC", max_length=8)] = None,
+) -> SessionOut:
+    """A page load: the visitor's session continues (activity within 30 minutes) or starts, with
+    this page as a page view. Without ``consent`` (or with DNT / Sec-GPC) the answer's
+    ``visitorId`` is null and nothing identifies the visitor beyond this session."""
+    visit = _visit(ip, user_agent, dnt, gpc)
+    return await ingest.start(session, body, visit, make_geolocator(settings))
+
+
+@router.post("/pageviews", openapi_extra=_ERRORS, response_model=Recorded, status_code=_CREATED)
+async def page_view(body: PageViewRequest, session: DbSession) -> Recorded:
+    """The next page of an active session (closes the previous page's time on page)."""
+    batch = Batch(session_id=body.session_id, page_views=[body])
+    views, _ = await ingest.record(session, batch)
+    return Recorded(page_view_ids=views)
+
+
+@router.post(
+    "/pageviews/{page_view_id}/scroll", openapi_extra=_ERRORS, status_code=status.HTTP_204_NO_CONTENT
+)
+async def page_scroll(page_view_id: str, body: ScrollUpdate, session: DbSession) -> None:
+    """How far the visitor scrolled the page (the deepest is kept)."""
+    await ingest.scroll(session, page_view_id, body.scroll_depth)
+
+
+@router.post("/events", openapi_extra=_ERRORS, response_model=Recorded, status_code=_CREATED)
+async def event(body: EventRequest, session: DbSession) -> Recorded:
+    """A named event of an active session (category, value, metadata)."""
+    _, events = await ingest.record(session, Batch(session_id=body.session_id, events=[body]))
+    return Recorded(event_ids=events)
+
+
+@router.post("/batch", openapi_extra=_ERRORS, response_model=Recorded, status_code=_CREATED)
+async def batch(body: Batch, session: DbSession) -> Recorded:
+    """Several page views (≤ 25) and events (≤ 50) of one active session, in order, at once."""
+    views, events = await ingest.record(session, body)
+    return Recorded(page_view_ids=views, event_ids=events)

@@ -1,0 +1,240 @@
+"""Visitors' sessions, page views and events in — cheap, bounded, private by default.
+
+Rules:
+
+- A visitor's session continues while it has activity within 30 minutes of its **last** activity
+  (``sessionEnd`` holds the last activity; the original measured from the session's start). A
+  session that has been quiet longer is over: its page views and events are refused (409
+  ``session_expired``) and the client starts a new one.
+- Consent: the visitor id (kept by the client in a cookie) and the city are stored only when the
+  client says the visitor consented and the request carries no ``DNT: 1``. Otherwise the session
+  gets an id of its own that is never handed out, the referrer is cut to its origin and only the
+  country is kept: nothing identifies the visitor beyond the one session. A consenting visitor
+  without an id gets one made here.
+- A page view closes the previous one: its ``timeOnPage`` is the time until this one (at most the
+  session timeout); the session's last page view is closed from the session's end by the periodic
+  job (``close_ended_sessions``). Each page view counts on the session (``pageViewCount``) and is
+  its ``exitPage``.
+- Writes to a session work under a lock of its row, so concurrent page views of one session count
+  each once and close the right predecessor; a visitor's session lookup works under an advisory
+  lock of the visitor id, so two tabs opening at once continue one session.
+- A session is linked to a user only by that user, signed in (``link_visitor``), never by a
+  request naming a user id.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spikeland.analytics import devices
+from spikeland.analytics.models import AnalyticsEvent, PageView, VisitorSession
+from spikeland.analytics.schemas import Batch, EventIn, PageViewIn, SessionOut, SessionStart
+from spikeland.core.clock import utcnow
+from spikeland.core.errors import Conflict, NotFound
+from spikeland.db.types import UTCDateTime
+from spikeland.integrations.geo import GeoLocator
+
+SESSION_TIMEOUT = timedelta(minutes=30)
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+
+
+class SessionExpired(Conflict):
+    code = "session_expired"
+
+
+@dataclass(frozen=True)
+class Visit:
+    """What the request says of the visitor beside its body."""
+
+    ip: str
+    user_agent: str | None
+    do_not_track: bool
+
+
+def _origin(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def _last_activity(visitor_session: VisitorSession) -> datetime:
+    return visitor_session.session_end or visitor_session.session_start
+
+
+async def _add_page_view(
+    session: AsyncSession, visitor_session: VisitorSession, page: PageViewIn, now: datetime
+) -> PageView:
+    """One page view of a locked session, closing the one before it."""
+    previous = await session.scalar(
+        select(PageView)
+        .where(PageView.session_id == visitor_session.id)
+        .order_by(PageView.timestamp.desc(), PageView.id.desc())
+        .limit(1)
+    )
+    if previous is not None and previous.time_on_page is None:
+        seconds = (now - previous.timestamp).total_seconds()
+        previous.time_on_page = int(min(max(seconds, 0), SESSION_TIMEOUT.total_seconds()))
+    view = PageView(
+        session_id=visitor_session.id,
+        path=page.path,
+        title=page.title,
+        scroll_depth=page.scroll_depth,
+        timestamp=now,
+    )
+    session.add(view)
+    visitor_session.page_view_count += 1
+    visitor_session.exit_page = page.path
+    visitor_session.session_end = now
+    return view
+
+
+async def _continued(session: AsyncSession, visitor_id: str, now: datetime) -> VisitorSession | None:
+    # One visitor's session lookups in turn: two tabs opening at once continue one session.
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:v))"), {"v": "visitor:" + visitor_id})
+    latest = await session.scalar(
+        select(VisitorSession)
+        .where(VisitorSession.visitor_id == visitor_id)
+        .order_by(func.coalesce(VisitorSession.session_end, VisitorSession.session_start).desc())
+        .limit(1)
+        .with_for_update()
+    )
+    if latest is not None and _last_activity(latest) >= now - SESSION_TIMEOUT:
+        return latest
+    return None
+
+
+async def start(session: AsyncSession, data: SessionStart, visit: Visit, geo: GeoLocator) -> SessionOut:
+    """A page load: the visitor's session continues, or a new one starts (consent rules above)."""
+    now = utcnow()
+    identified = data.consent and not visit.do_not_track
+    visitor_id = (data.visitor_id or "v_" + secrets.token_urlsafe(16)) if identified else None
+    landing = PageViewIn(path=data.landing_page, title=data.title)
+    current = await _continued(session, visitor_id, now) if visitor_id else None
+    if current is not None:
+        view = await _add_page_view(session, current, landing, _after(current))
+        await session.flush()
+        return SessionOut(session_id=current.id, visitor_id=visitor_id, continued=True, page_view_id=view.id)
+    device = devices.parse(visit.user_agent)
+    place = geo.locate(visit.ip)
+    current = VisitorSession(
+        visitor_id=visitor_id or "anon_" + secrets.token_urlsafe(16),
+        session_start=now,
+        device_type=device.device_type,
+        browser=device.browser,
+        os=device.os,
+        ip_country=place.country if place else None,
+        ip_city=place.city if place and identified else None,
+        referrer=data.referrer if identified else _origin(data.referrer),
+        landing_page=data.landing_page,
+        page_view_count=0,
+        utm_source=data.utm_source,
+        utm_medium=data.utm_medium,
+        utm_campaign=data.utm_campaign,
+        utm_term=data.utm_term,
+        utm_content=data.utm_content,
+        gclid=data.gclid,
+        fbclid=data.fbclid,
+    )
+    session.add(current)
+    await session.flush()
+    view = await _add_page_view(session, current, landing, now)
+    await session.flush()
+    return SessionOut(session_id=current.id, visitor_id=visitor_id, continued=False, page_view_id=view.id)
+
+
+def _after(visitor_session: VisitorSession) -> datetime:
+    """Now, read once the session's row is locked, and never before its last activity: its page
+    views stay in order however the requests that made them interleaved."""
+    return max(utcnow(), _last_activity(visitor_session))
+
+
+async def _active(session: AsyncSession, session_id: str) -> tuple[VisitorSession, datetime]:
+    found = await session.scalar(
+        select(VisitorSession).where(VisitorSession.id == session_id).with_for_update()
+    )
+    if found is None:
+        raise SessionNotFound("No such analytics session.")
+    now = _after(found)
+    if _last_activity(found) < utcnow() - SESSION_TIMEOUT:
+        raise SessionExpired("The session has been quiet for 30 minutes: start a new one.")
+    return found, now
+
+
+def _event(visitor_session: VisitorSession, event: EventIn, now: datetime) -> AnalyticsEvent:
+    visitor_session.session_end = now
+    return AnalyticsEvent(
+        session_id=visitor_session.id,
+        name=event.name,
+        category=event.category,
+        value=event.value,
+        metadata_=event.metadata,
+        timestamp=now,
+    )
+
+
+async def record(session: AsyncSession, batch: Batch) -> tuple[list[str], list[str]]:
+    """Page views and events of one active session, in order; their ids."""
+    current, now = await _active(session, batch.session_id)
+    views = []
+    for page in batch.page_views:
+        views.append(await _add_page_view(session, current, page, now))
+        now += timedelta(milliseconds=1)  # keeps their order, and each a time on page
+    events = [_event(current, event, now) for event in batch.events]
+    session.add_all(events)
+    await session.flush()
+    return [v.id for v in views], [e.id for e in events]
+
+
+async def scroll(session: AsyncSession, page_view_id: str, depth: int) -> None:
+    """The deepest scroll of a page view of an active session (never lowered)."""
+    view = await session.get(PageView, page_view_id)
+    if view is None:
+        raise SessionNotFound("No such page view.")
+    await _active(session, view.session_id)
+    view.scroll_depth = max(view.scroll_depth or 0, depth)
+    await session.flush()
+
+
+async def link_visitor(session: AsyncSession, user_id: str, visitor_id: str | None) -> int:
+    """The signed-in user's own visitor sessions not yet linked become theirs; how many."""
+    if not visitor_id or visitor_id.startswith("anon_"):
+        return 0
+    result = await session.execute(
+        update(VisitorSession)
+        .where(VisitorSession.visitor_id == visitor_id, VisitorSession.user_id.is_(None))
+        .values(user_id=user_id)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def close_ended_sessions(session: AsyncSession) -> int:
+    """The last page view of each session over (quiet for 30 minutes) gets its time on page,
+    from the session's end. Sessions started in the last day: the job runs every few minutes."""
+    now = utcnow()
+    result = await session.execute(
+        text(
+            """
+UPDATE page_views pv
+SET "timeOnPage" = LEAST(:cap, GREATEST(0, EXTRACT(EPOCH FROM (vs."sessionEnd" - pv."timestamp"))))::int
+FROM visitor_sessions vs
+WHERE pv."sessionId" = vs.id AND pv."timeOnPage" IS NULL
+  AND vs."sessionStart" >= :since AND vs."sessionEnd" < :ended
+"""
+        ).bindparams(bindparam("since", type_=UTCDateTime()), bindparam("ended", type_=UTCDateTime())),
+        {
+            "cap": int(SESSION_TIMEOUT.total_seconds()),
+            "since": now - timedelta(days=1),
+            "ended": now - SESSION_TIMEOUT,
+        },
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
