@@ -56,8 +56,9 @@ def api_routers() -> list[APIRouter]:
 
 def register_hooks() -> None:
     """Register every domain's reactions on the hooks lower domains offer (identity's sign-up,
-    email verified and user deletion, images' pipeline deletion). Idempotent, so each entry point
+    sign-in, email verified and user deletion, images' pipeline deletion). Idempotent, so each entry point
     simply calls it."""
+    from spikeland.analytics import hooks as analytics_hooks
     from spikeland.gallery import hooks as gallery_hooks
     from spikeland.generation import hooks as generation_hooks
     from spikeland.growth import hooks as growth_hooks
@@ -69,3 +70,4 @@ def register_hooks() -> None:
     images_hooks.register()  # a deleted user's originals and enhancement results
     generation_hooks.register()  # a deleted user's generation inputs and outputs
     merch_hooks.register()  # orders' payments, from billing's Stripe inbox
+    analytics_hooks.register()  # visitors' sessions linked at sign-in; sign-ups attributed

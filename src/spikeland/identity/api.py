@@ -17,6 +17,7 @@ from spikeland.identity.deps import (
     SESSION_COOKIE,
     CurrentCaller,
     MailDep,
+    VisitorId,
     clear_session_cookie,
     set_session_cookie,
 )
@@ -60,9 +61,10 @@ async def login(
     limiter: Limiter,
     decoy: Annotated[DecoyCost, Depends(_decoy_cost)],
     ip: ClientIp,
+    visitor: VisitorId,
 ) -> SessionOut:
     user = await service.authenticate(session, settings, limiter, decoy, body.email, body.password, ip)
-    token, expires = await service.create_session(session, user.id, settings.session_days)
+    token, expires = await service.create_session(session, user.id, settings.session_days, visitor)
     await admin.record_admin_login(session, user, ip)
     set_session_cookie(response, settings, token)
     return SessionOut(user=UserOut.model_validate(user), expires=expires)

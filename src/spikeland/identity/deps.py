@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -269,3 +270,17 @@ OptionalCaller = Annotated[Caller | None, Depends(optional_caller)]
 CurrentUser = Annotated[User, Depends(require_user)]
 AdminUser = Annotated[User, Depends(require_admin)]
 SuperAdminUser = Annotated[User, Depends(require_super_admin)]
+
+
+VISITOR_COOKIE = "spike_visitor_id"  # the analytics visitor id, as the original's web client keeps it
+_VISITOR = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
+
+
+async def _visitor_id(request: Request) -> str | None:
+    """The anonymous visitor id the browser presents (header ``X-Visitor-Id`` or the cookie);
+    None when absent or malformed."""
+    found = request.headers.get("x-visitor-id") or request.cookies.get(VISITOR_COOKIE)
+    return found if found and _VISITOR.match(found) else None
+
+
+VisitorId = Annotated[str | None, Depends(_visitor_id)]

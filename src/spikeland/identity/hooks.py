@@ -2,6 +2,8 @@
 
 - sign-up: the token balance, default albums and referrals react to a new user;
 - email verified: a referral completes when the referee proves their address;
+- sign-in: every session made for a user (password, OAuth, magic link), with the anonymous visitor
+  id the browser presented (analytics links that visitor's sessions to the user);
 - user deletion: each domain that stores files for the user (images' originals and enhancement
   results, generation's inputs and outputs) returns their storage keys, read before the rows
   cascade away; the caller removes the files once the deletion has committed.
@@ -30,9 +32,23 @@ SignupHook = Callable[[AsyncSession, User, SignupContext], Awaitable[None]]
 EmailVerifiedHook = Callable[[AsyncSession, User], Awaitable[None]]
 # (session, user id) -> the storage keys of the user's files; called with the user row locked.
 UserDeleteHook = Callable[[AsyncSession, str], Awaitable[Sequence[str]]]
+# (session, user id, the visitor id the browser presented or None)
+SignInHook = Callable[[AsyncSession, str, str | None], Awaitable[None]]
 _signup_hooks: list[SignupHook] = []
 _email_verified_hooks: list[EmailVerifiedHook] = []
 _user_delete_hooks: list[UserDeleteHook] = []
+_sign_in_hooks: list[SignInHook] = []
+
+
+def on_sign_in(hook: SignInHook) -> SignInHook:
+    if hook not in _sign_in_hooks:
+        _sign_in_hooks.append(hook)
+    return hook
+
+
+async def run_sign_in_hooks(session: AsyncSession, user_id: str, visitor_id: str | None) -> None:
+    for hook in _sign_in_hooks:
+        await hook(session, user_id, visitor_id)
 
 
 def on_signup(hook: SignupHook) -> SignupHook:

@@ -23,7 +23,7 @@ from spikeland.core.routing import Route
 from spikeland.core.security import Keyring, load_keyring
 from spikeland.db.session import DbSession
 from spikeland.identity import admin, oauth, service
-from spikeland.identity.deps import set_session_cookie, settings_of
+from spikeland.identity.deps import VisitorId, set_session_cookie, settings_of
 from spikeland.settings import Settings
 
 router = APIRouter(route_class=Route, tags=["auth"])
@@ -118,6 +118,7 @@ async def callback(
     keyring: KeyringDep,
     settings: SettingsDep,
     ip: ClientIp,
+    visitor: VisitorId,
     code: Annotated[str | None, Query(max_length=2048)] = None,
     state: Annotated[str | None, Query(max_length=512)] = None,
     error: Annotated[str | None, Query(max_length=256)] = None,
@@ -134,7 +135,7 @@ async def callback(
         error=error,
         ip=ip,
     )
-    token, _expires = await service.create_session(session, user.id, settings.session_days)
+    token, _expires = await service.create_session(session, user.id, settings.session_days, visitor)
     await admin.record_admin_login(session, user, ip, method=f"oauth:{chosen.name}")
     response = RedirectResponse(settings.public_url.rstrip("/") + flow.next_path, status_code=303)
     set_session_cookie(response, settings, token)

@@ -18,7 +18,12 @@ from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.security import cost_of, digest, hash_password, new_secret, password_fits, verify_password
 from spikeland.db.cuid import cuid
 from spikeland.db.integrity import violated_constraint
-from spikeland.identity.hooks import SignupContext, run_email_verified_hooks, run_signup_hooks
+from spikeland.identity.hooks import (
+    SignupContext,
+    run_email_verified_hooks,
+    run_sign_in_hooks,
+    run_signup_hooks,
+)
 from spikeland.identity.models import Session, User
 from spikeland.identity.password_costs import DecoyCost
 from spikeland.identity.schemas import SignupRequest
@@ -193,8 +198,11 @@ async def _rehash(session: AsyncSession, user: User, password: str, cost: int) -
 # ----------------------------------------------------------------------------- sessions
 
 
-async def create_session(session: AsyncSession, user_id: str, days: int) -> tuple[str, datetime]:
-    """A new session for ``user_id``: the raw token (for the cookie) and its expiry.
+async def create_session(
+    session: AsyncSession, user_id: str, days: int, visitor_id: str | None = None
+) -> tuple[str, datetime]:
+    """A new session for ``user_id``: the raw token (for the cookie) and its expiry; the sign-in
+    hooks run with the visitor id the browser presented.
 
     Only the token's SHA-256 digest is stored.
     """
@@ -203,6 +211,7 @@ async def create_session(session: AsyncSession, user_id: str, days: int) -> tupl
     await session.execute(
         insert(Session).values(id=cuid(), session_token=digest(token), user_id=user_id, expires=expires)
     )
+    await run_sign_in_hooks(session, user_id, visitor_id)
     return token, expires
 
 

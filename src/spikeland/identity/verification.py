@@ -217,12 +217,14 @@ async def request_magic_link(
     return await _request_for_address(session, settings, limiter, MAGIC_LINK, email, ip)
 
 
-async def confirm_magic_link(session: AsyncSession, settings: Settings, token: str) -> SignedIn:
+async def confirm_magic_link(
+    session: AsyncSession, settings: Settings, token: str, visitor_id: str | None = None
+) -> SignedIn:
     """A new session, as a password login makes; the link also proves the address is the user's."""
     user = await _user_for(session, await consume_token(session, MAGIC_LINK, token))
     await mark_email_verified(session, user)
     await session.flush()
-    raw, expires = await create_session(session, user.id, settings.session_days)
+    raw, expires = await create_session(session, user.id, settings.session_days, visitor_id)
     return SignedIn(user=user, token=raw, expires=expires)
 
 

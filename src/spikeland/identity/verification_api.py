@@ -16,7 +16,7 @@ from spikeland.core.routing import Route
 from spikeland.core.schemas import RequestSchema
 from spikeland.db.session import DbSession
 from spikeland.identity import admin, verification
-from spikeland.identity.deps import CurrentPrincipal, CurrentUser, MailDep, set_session_cookie
+from spikeland.identity.deps import CurrentPrincipal, CurrentUser, MailDep, VisitorId, set_session_cookie
 from spikeland.identity.schemas import Accepted, Email, GivenPassword, NewPassword, SessionOut, UserOut
 
 router = APIRouter(route_class=Route, tags=["auth"])
@@ -86,9 +86,14 @@ async def request_magic_link(
 
 @router.post("/auth/magic-link/confirm", openapi_extra=errors(invalid_token=400), response_model=SessionOut)
 async def confirm_magic_link(
-    body: TokenRequest, response: Response, session: DbSession, settings: SettingsDep, ip: ClientIp
+    body: TokenRequest,
+    response: Response,
+    session: DbSession,
+    settings: SettingsDep,
+    ip: ClientIp,
+    visitor: VisitorId,
 ) -> SessionOut:
-    signed_in = await verification.confirm_magic_link(session, settings, body.token)
+    signed_in = await verification.confirm_magic_link(session, settings, body.token, visitor)
     await admin.record_admin_login(session, signed_in.user, ip, method="magic-link")
     set_session_cookie(response, settings, signed_in.token)
     return SessionOut(user=UserOut.model_validate(signed_in.user), expires=signed_in.expires)
