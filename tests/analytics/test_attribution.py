@@ -15,6 +15,7 @@ from spikeland.analytics.attribution import platform
 from spikeland.analytics.models import CampaignAttribution, VisitorSession
 from tests.support.auth import PASSWORD
 from tests.support.factories import new_email
+from tests.support.images import upload
 
 API = "/api/v1/analytics"
 
@@ -122,3 +123,20 @@ def _session(**fields: Any) -> VisitorSession:
 )
 def test_platform_rules(fields: dict[str, Any], expected: str) -> None:
     assert platform(_session(**fields)) == expected
+
+
+async def test_an_enhancement_is_a_conversion_once(client: httpx.AsyncClient, app: FastAPI) -> None:
+    visitor = "v_" + secrets.token_hex(8)
+    await _visit(client, visitor, utmSource="newsletter", utmCampaign="dec")
+    user_id = await _sign_up(client, visitor)
+    image = await upload(client)
+    body = {"tier": "TIER_1K"}
+    headers = {"Idempotency-Key": "enhance-" + secrets.token_hex(4)}
+    for _ in range(2):  # the client retrying the same request
+        answer = await client.post(f"/api/v1/images/{image}/enhance", json=body, headers=headers)
+        assert answer.status_code in (200, 201, 202), answer.text
+    rows = [r for r in await _attributions(app, user_id) if r.conversion_type.value == "ENHANCEMENT"]
+    assert [(r.attribution_type.value, r.platform, r.utm_campaign, r.conversion_value) for r in rows] == [
+        ("FIRST_TOUCH", "OTHER", "dec", 2.0),
+        ("LAST_TOUCH", "OTHER", "dec", 2.0),
+    ]

@@ -13,10 +13,11 @@ from fastapi import FastAPI
 from PIL import Image
 from sqlalchemy import select
 
+from spikeland.analytics.models import CampaignAttribution, ConversionType
 from spikeland.billing import webhooks
 from spikeland.integrations.pod.local import print_key
 from spikeland.integrations.stripe import make_gateway
-from spikeland.merch.models import MerchOrderItem, ShipmentStatus
+from spikeland.merch.models import MerchOrder, MerchOrderItem, ShipmentStatus
 from spikeland.merch.shipping import shipment_move_allowed
 from spikeland.merch.tasks import local_printer
 from tests.billing.helpers import deliver
@@ -94,6 +95,19 @@ async def test_a_paid_order_goes_the_whole_way(
     shipped = await mails(app, f"Your Spike Land order {number} has shipped", 2)
     assert any(s["trackingNumber"] in mail.get_content() for mail in shipped for s in shipments)
     await mails(app, f"Your Spike Land order {number} has been delivered", 1)
+
+    # The payment is a PURCHASE conversion (analytics), once, valued at the order's total.
+    async with app.state.sessionmaker() as session:
+        buyer = await session.scalar(select(MerchOrder.user_id).where(MerchOrder.id == order_id))
+        statement = select(CampaignAttribution).where(
+            CampaignAttribution.user_id == buyer,
+            CampaignAttribution.conversion_type == ConversionType.PURCHASE,
+        )
+        bought = (await session.scalars(statement)).all()
+    assert sorted((r.attribution_type.value, r.conversion_value) for r in bought) == [
+        ("FIRST_TOUCH", float(order["totalAmount"])),
+        ("LAST_TOUCH", float(order["totalAmount"])),
+    ]
 
     # Too late to cancel once the printer has it.
     refused = await user.post(f"/api/v1/merch/orders/{order_id}/cancel")

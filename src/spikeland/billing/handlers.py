@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -138,6 +139,8 @@ async def _pack_paid(session: AsyncSession, checkout: dict[str, Any], meta: dict
     if movement.applied:
         # A voucher bonus on the purchase, among others: growth registers on this hook.
         await hooks.run_tokens_purchased_hooks(session, user_id, granted, intent)
+        currency = str(checkout.get("currency") or "gbp").upper()
+        await hooks.run_payment_hooks(session, user_id, Decimal(amount) / 100, currency, f"stripe:{intent}")
     return f"{granted} tokens for {user_id}" if movement.applied else "already credited"
 
 

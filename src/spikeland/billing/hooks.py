@@ -2,6 +2,8 @@
 
 - tokens purchased: a pack payment credited tokens (once per payment intent); growth adds the
   bonus of a voucher redeemed for the next purchase.
+- payment received: money taken from a user (a token pack; a merch order, whose domain runs the
+  hook when the order is paid), once per payment ``key``; analytics counts the conversion.
 - payment intents of another domain: an intent whose ``metadata.type`` a domain registered (merch:
   ``merch_order``) has its events (authorised, succeeded, failed, cancelled) handed to that domain;
 - charges refunded that are no token purchase: handed to every domain that registered for them
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,3 +79,20 @@ async def run_charge_refunded_handlers(session: AsyncSession, charge: dict[str, 
         if (outcome := await handler(session, charge)) is not None:
             return outcome
     return None
+
+
+# (session, user id, amount in major units, ISO currency, the payment's key: one call per key)
+PaymentHook = Callable[[AsyncSession, str, Decimal, str, str], Awaitable[None]]
+_payment_hooks: list[PaymentHook] = []
+
+
+def on_payment(hook: PaymentHook) -> None:
+    if hook not in _payment_hooks:
+        _payment_hooks.append(hook)
+
+
+async def run_payment_hooks(
+    session: AsyncSession, user_id: str, amount: Decimal, currency: str, key: str
+) -> None:
+    for hook in _payment_hooks:
+        await hook(session, user_id, amount, currency, key)

@@ -20,7 +20,7 @@ from spikeland.core.errors import Conflict, NotFound, ValidationFailed
 from spikeland.db.cuid import cuid
 from spikeland.db.enums import EnhancementTier, JobStatus
 from spikeland.identity.models import User
-from spikeland.images import pipelines
+from spikeland.images import hooks, pipelines
 from spikeland.images.models import EnhancedImage, ImageEnhancementJob
 from spikeland.images.queue import end_with_refund, notify_new_jobs
 from spikeland.images.service import ImageNotFound, get_owned_image
@@ -115,6 +115,8 @@ async def enhance(
     await session.flush()
     if request.pipeline_id is not None:
         await pipelines.count_use(session, request.pipeline_id)
+    if not anonymous:
+        await hooks.run_enhancement_charged_hooks(session, user_id, job.id, cost)
     await notify_new_jobs(session)
     return Queued(job, movement.balance_after, created=True)
 

@@ -69,6 +69,9 @@ async def _paid(session: AsyncSession, order: MerchOrder, intent: dict[str, Any]
         )
     )
     await enqueue(session, FulfilmentKind.SUBMIT, order_id=order.id)  # to the printer (merch.submission)
+    await billing_hooks.run_payment_hooks(
+        session, order.user_id, order.total_amount, order.currency, f"merch:{order.id}"
+    )
     await mails.send_confirmation_after_commit(session, order, settings)
     return "PAID"
 
