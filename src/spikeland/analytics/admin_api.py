@@ -1,0 +1,108 @@
+"""Campaign metrics for admins, under ``/admin/analytics``: each report for a date range and an
+attribution model, cached an hour (``analytics.metrics``), and exported as CSV or JSON."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from spikeland.analytics import metrics
+from spikeland.analytics.models import AttributionType
+from spikeland.core.openapi import errors
+from spikeland.core.routing import Route
+from spikeland.core.schemas import Schema
+from spikeland.db.session import DbSession
+from spikeland.identity.deps import AdminUser
+
+router = APIRouter(route_class=Route, prefix="/admin/analytics", tags=["admin"])
+
+
+class Model(StrEnum):
+    first_touch = "first_touch"
+    last_touch = "last_touch"
+
+
+class Report(StrEnum):
+    overview = "overview"
+    daily = "daily"
+    campaigns = "campaigns"
+    sources = "sources"
+    funnel = "funnel"
+
+
+class Format(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+class ReportOut(Schema):
+    report: str
+    start: date
+    end: date
+    model: str
+    cache_key: str
+    cached: bool
+    computed_at: Any
+    metrics: dict[str, Any]
+
+
+Start = Annotated[date, Query(description="First day (UTC), YYYY-MM-DD.")]
+End = Annotated[date, Query(description="Last day (UTC), inclusive.")]
+ModelQuery = Annotated[Model, Query(description="Attribution model.")]
+_ERRORS = errors(invalid_date_range=422)
+
+
+def _period(start: date, end: date, model: Model) -> metrics.Period:
+    return metrics.Period(start, end, AttributionType(model.value.upper()))
+
+
+@router.get("/reports/{report}", openapi_extra=_ERRORS, response_model=ReportOut)
+async def get_report(
+    report: Report,
+    actor: AdminUser,
+    session: DbSession,
+    start: Start,
+    end: End,
+    model: ModelQuery = Model.first_touch,
+) -> ReportOut:
+    """overview, daily, campaigns, sources or funnel for the range and model."""
+    period = _period(start, end, model)
+    found, computed_at, cached = await metrics.report(session, report.value, period)
+    return ReportOut(
+        report=report.value,
+        start=start,
+        end=end,
+        model=model.value,
+        cache_key=period.key(report.value),
+        cached=cached,
+        computed_at=computed_at,
+        metrics=found,
+    )
+
+
+_ROWS = {"daily": "days", "campaigns": "campaigns", "sources": "sources", "funnel": "steps"}
+
+
+@router.get("/export/{report}", openapi_extra=_ERRORS, response_class=Response)
+async def export(
+    report: Report,
+    actor: AdminUser,
+    session: DbSession,
+    start: Start,
+    end: End,
+    model: ModelQuery = Model.first_touch,
+    format: Format = Format.csv,
+) -> Response:
+    """A report as a file: CSV (one row per day, campaign, source or step; the overview as one row)
+    or JSON."""
+    period = _period(start, end, model)
+    found, _at, _cached = await metrics.report(session, report.value, period)
+    name = f"{period.key(report.value).replace(':', '_')}.{format.value}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format == Format.json:
+        return Response(metrics.to_json(found), media_type="application/json", headers=headers)
+    rows = found[_ROWS[report.value]] if report.value in _ROWS else [{k: v for k, v in found.items()}]
+    return Response(metrics.to_csv(rows), media_type="text/csv", headers=headers)
