@@ -102,6 +102,7 @@ NOT_OWNED_BODY_IDS = {
     "variant_id": "the merch catalogue is public",
     "session_id": "an analytics session is anonymous: its id is all a visitor holds",
     "visitor_id": "a visitor id is the anonymous visitor's own cookie, no account's resource",
+    "utm_id": "an ad platform's campaign id in a link's UTM tags, no account's resource",
 }
 
 

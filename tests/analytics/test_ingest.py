@@ -18,6 +18,7 @@ from spikeland.analytics.ingest import close_ended_sessions
 from spikeland.analytics.models import AnalyticsEvent, PageView, VisitorSession
 from spikeland.app import create_app
 from spikeland.db.engine import transaction
+from spikeland.identity.models import UserRole
 from spikeland.settings import Settings
 from tests.support import client_of
 
@@ -242,3 +243,21 @@ async def test_an_address_is_limited(settings: Settings, database_url: str) -> N
         answers = [await client.post(f"{API}/sessions", json=_start(None, consent=False)) for _ in range(4)]
     assert [a.status_code for a in answers] == [201, 201, 201, 429]
     assert answers[-1].json()["error"]["code"] == "rate_limited"
+
+
+async def test_campaign_links_follow_the_campaigns_seen(
+    client: httpx.AsyncClient, app: FastAPI, user_client: Any
+) -> None:
+    campaign = "launch_" + secrets.token_hex(3)
+    tagged = {"utmCampaign": campaign, "utmSource": "google", "gclid": "Cj0x", "utmId": "1234567"}
+    answers = await asyncio.gather(
+        *(client.post(f"{API}/sessions", json=_start(None, consent=False, **tagged)) for _ in range(5))
+    )
+    assert {a.status_code for a in answers} == {201}
+    await client.post(f"{API}/sessions", json=_start(None, consent=False, **{**tagged, "utmId": "7654321"}))
+    await client.post(f"{API}/sessions", json=_start(None, consent=False, utmCampaign=campaign, utmId="99"))
+    admin, _ = await user_client(role=UserRole.ADMIN)
+    every = (await admin.get("/api/v1/admin/analytics/campaign-links")).json()
+    ours = [link for link in every if link["utmCampaign"] == campaign]
+    links = [(link["platform"], link["externalCampaignId"]) for link in ours]
+    assert links == [("GOOGLE_ADS", "7654321")]

@@ -3,14 +3,15 @@ attribution model, cached an hour (``analytics.metrics``), and exported as CSV o
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy import select
 
 from spikeland.analytics import metrics
-from spikeland.analytics.models import AttributionType
+from spikeland.analytics.models import AttributionType, CampaignLink
 from spikeland.core.openapi import errors
 from spikeland.core.routing import Route
 from spikeland.core.schemas import Schema
@@ -106,3 +107,22 @@ async def export(
         return Response(metrics.to_json(found), media_type="application/json", headers=headers)
     rows = found[_ROWS[report.value]] if report.value in _ROWS else [{k: v for k, v in found.items()}]
     return Response(metrics.to_csv(rows), media_type="text/csv", headers=headers)
+
+
+class CampaignLinkOut(Schema):
+    id: str
+    utm_campaign: str
+    platform: str
+    external_campaign_id: str
+    external_campaign_name: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@router.get("/campaign-links", response_model=list[CampaignLinkOut])
+async def campaign_links(actor: AdminUser, session: DbSession) -> list[CampaignLinkOut]:
+    """UTM campaigns linked to ad platforms' campaigns (kept up to date from visits), newest first."""
+    rows = await session.scalars(
+        select(CampaignLink).order_by(CampaignLink.updated_at.desc(), CampaignLink.id).limit(1000)
+    )
+    return [CampaignLinkOut.model_validate(row) for row in rows]

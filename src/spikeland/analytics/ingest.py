@@ -18,6 +18,7 @@ Rules:
 - Writes to a session work under a lock of its row, so concurrent page views of one session count
   each once and close the right predecessor; a visitor's session lookup works under an advisory
   lock of the visitor id, so two tabs opening at once continue one session.
+- A new session naming an ad platform's campaign keeps its campaign link up to date (``links``).
 - A session is linked to a user only by that user, signed in (``link_visitor``), never by a
   request naming a user id.
 """
@@ -32,7 +33,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spikeland.analytics import devices
+from spikeland.analytics import devices, links
 from spikeland.analytics.models import AnalyticsEvent, PageView, VisitorSession
 from spikeland.analytics.schemas import Batch, EventIn, PageViewIn, SessionOut, SessionStart
 from spikeland.core.clock import utcnow
@@ -147,6 +148,7 @@ async def start(session: AsyncSession, data: SessionStart, visit: Visit, geo: Ge
     )
     session.add(current)
     await session.flush()
+    await links.seen(session, current, data.utm_id)
     view = await _add_page_view(session, current, landing, now)
     await session.flush()
     return SessionOut(session_id=current.id, visitor_id=visitor_id, continued=False, page_view_id=view.id)

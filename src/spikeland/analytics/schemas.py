@@ -59,6 +59,9 @@ class SessionStart(RequestSchema):
     utm_content: Campaign | None = None
     gclid: Campaign | None = None
     fbclid: Campaign | None = None
+    utm_id: Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")] | None = Field(
+        default=None, description="The ad platform's campaign id (utm_id): keeps campaign links up to date."
+    )
 
 
 class SessionOut(Schema):
