@@ -26,7 +26,7 @@ from spikeland.worker.scheduler import ScheduledJob, in_transaction, run_forever
 
 def schedule(settings: Settings | None = None) -> list[ScheduledJob]:
     """Every periodic job, with its interval in seconds."""
-    from spikeland.analytics.ingest import close_ended_sessions
+    from spikeland.analytics.ingest import close_ended_sessions, purge_old
     from spikeland.analytics.metrics import purge_expired as purge_metrics
     from spikeland.billing.tasks import end_of_period, process_webhooks
     from spikeland.growth.tasks import settle_vouchers
@@ -38,6 +38,7 @@ def schedule(settings: Settings | None = None) -> list[ScheduledJob]:
     return [
         ScheduledJob("analytics.close_sessions", 5 * 60, in_transaction(close_ended_sessions)),
         ScheduledJob("analytics.purge_metrics_cache", 60 * 60, in_transaction(purge_metrics)),
+        ScheduledJob("analytics.retention", 24 * 60 * 60, purge_old),
         ScheduledJob("billing.process_webhooks", 5, process_webhooks),
         ScheduledJob("billing.end_of_period", 60, end_of_period),
         ScheduledJob("growth.settle_vouchers", 15 * 60, in_transaction(settle_vouchers)),

@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, text
 
-from spikeland.analytics.ingest import close_ended_sessions
+from spikeland.analytics.ingest import close_ended_sessions, purge_old
 from spikeland.analytics.models import AnalyticsEvent, PageView, VisitorSession
 from spikeland.app import create_app
 from spikeland.db.engine import transaction
@@ -261,3 +261,23 @@ async def test_campaign_links_follow_the_campaigns_seen(
     ours = [link for link in every if link["utmCampaign"] == campaign]
     links = [(link["platform"], link["externalCampaignId"]) for link in ours]
     assert links == [("GOOGLE_ADS", "7654321")]
+
+
+async def test_old_visits_go_after_90_days_attributions_stay(client: httpx.AsyncClient, app: FastAPI) -> None:
+    old = (await client.post(f"{API}/sessions", json=_start(_visitor()))).json()["sessionId"]
+    await client.post(f"{API}/events", json={"sessionId": old, "name": "kept_until_old"})
+    recent = (await client.post(f"{API}/sessions", json=_start(_visitor()))).json()["sessionId"]
+    await _age(app, old, 91 * 24 * 60)
+    async with transaction(app.state.sessionmaker) as session:  # events follow the session's clock here
+        await session.execute(
+            text(
+                'UPDATE analytics_events SET "timestamp" = "timestamp" - make_interval(days => 91) '
+                'WHERE "sessionId" = :id'
+            ),
+            {"id": old},
+        )
+    gone = await purge_old(app.state.sessionmaker)
+    assert gone["page_views"] >= 1 and gone["events"] >= 1 and gone["sessions"] >= 1
+    async with app.state.sessionmaker() as session:
+        assert await session.get(VisitorSession, old) is None
+        assert await session.get(VisitorSession, recent) is not None

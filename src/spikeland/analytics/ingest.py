@@ -19,6 +19,8 @@ Rules:
   each once and close the right predecessor; a visitor's session lookup works under an advisory
   lock of the visitor id, so two tabs opening at once continue one session.
 - A new session naming an ad platform's campaign keeps its campaign link up to date (``links``).
+- Retention: page views and events go after 90 days, then sessions with nothing left (``purge_old``,
+  daily); attributions are kept.
 - A session is linked to a user only by that user, signed in (``link_visitor``), never by a
   request naming a user id.
 """
@@ -31,7 +33,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spikeland.analytics import devices, links
 from spikeland.analytics.models import AnalyticsEvent, PageView, VisitorSession
@@ -240,3 +242,39 @@ WHERE pv."sessionId" = vs.id AND pv."timeOnPage" IS NULL
         },
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+RETENTION = timedelta(days=90)
+_RETENTION_BATCH = 10_000
+
+
+async def purge_old(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, int]:
+    """Page views and events older than 90 days, then sessions older than that with nothing left, in
+    batches of their own transaction (a backlog never holds one long transaction). Attributions stay:
+    they refer to sessions by id, not by key, on purpose."""
+    cutoff = utcnow() - RETENTION
+    gone = {"page_views": 0, "events": 0, "sessions": 0}
+    statements = {
+        "page_views": """
+DELETE FROM page_views WHERE id IN (SELECT id FROM page_views WHERE "timestamp" < :cutoff LIMIT :batch)""",
+        "events": """
+DELETE FROM analytics_events WHERE id IN (
+  SELECT id FROM analytics_events WHERE "timestamp" < :cutoff LIMIT :batch)""",
+        "sessions": """
+DELETE FROM visitor_sessions WHERE id IN (
+  SELECT vs.id FROM visitor_sessions vs
+  WHERE vs."sessionStart" < :cutoff
+    AND NOT EXISTS (SELECT 1 FROM page_views pv WHERE pv."sessionId" = vs.id)
+    AND NOT EXISTS (SELECT 1 FROM analytics_events e WHERE e."sessionId" = vs.id)
+  LIMIT :batch)""",
+    }
+    for name, sql in statements.items():
+        statement = text(sql).bindparams(bindparam("cutoff", type_=UTCDateTime()))
+        while True:
+            async with sessionmaker() as session, session.begin():
+                result = await session.execute(statement, {"cutoff": cutoff, "batch": _RETENTION_BATCH})
+            count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+            gone[name] += count
+            if count < _RETENTION_BATCH:
+                break
+    return gone
