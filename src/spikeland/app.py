@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from spikeland import __version__
 from spikeland.analytics.api import BODY_CAPS as ANALYTICS_BODY_CAPS
+from spikeland.analytics.buffer import PageViewBuffer
 from spikeland.core.admission import Admission
 from spikeland.core.csrf import OriginCheck
 from spikeland.core.errors import DatabaseUnavailable, install_error_handlers
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         engine = make_engine(url, settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.page_views = PageViewBuffer(app.state.sessionmaker)
         app.state.driver_connections = DriverConnections(engine.sync_engine, keep=settings.db_pool_size)
         dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         app.state.job_events = JobEvents(dsn, EVENTS_CHANNEL)
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             try:
                 yield
             finally:
+                await app.state.page_views.close()
                 await app.state.key_cache.close()
                 await app.state.job_events.close()
                 closing = getattr(app.state.imaging, "aclose", None)

@@ -44,6 +44,7 @@ def _visitor() -> str:
 
 
 async def _row(app: FastAPI, session_id: str) -> VisitorSession:
+    await app.state.page_views.flush()  # page views are written behind their requests
     async with app.state.sessionmaker() as session:
         found = await session.get(VisitorSession, session_id)
         assert found is not None
@@ -51,6 +52,7 @@ async def _row(app: FastAPI, session_id: str) -> VisitorSession:
 
 
 async def _views(app: FastAPI, session_id: str) -> list[PageView]:
+    await app.state.page_views.flush()
     async with app.state.sessionmaker() as session:
         statement = select(PageView).where(PageView.session_id == session_id).order_by(PageView.timestamp)
         return list((await session.scalars(statement)).all())
@@ -58,6 +60,7 @@ async def _views(app: FastAPI, session_id: str) -> list[PageView]:
 
 async def _age(app: FastAPI, session_id: str, minutes: float) -> None:
     """Move the session's activity (and its page views) ``minutes`` into the past."""
+    await app.state.page_views.flush()
     values = {"id": session_id, "s": minutes * 60.0}
     async with transaction(app.state.sessionmaker) as session:
         await session.execute(
@@ -281,3 +284,36 @@ async def test_old_visits_go_after_90_days_attributions_stay(client: httpx.Async
     async with app.state.sessionmaker() as session:
         assert await session.get(VisitorSession, old) is None
         assert await session.get(VisitorSession, recent) is not None
+
+
+async def test_page_views_are_written_behind_their_answers(settings: Settings, database_url: str) -> None:
+    app = create_app(settings, database_url=database_url)
+    async with app.router.lifespan_context(app), client_of(app) as client:
+        sid = (await client.post(f"{API}/sessions", json=_start(_visitor()))).json()["sessionId"]
+        queued = (await client.post(f"{API}/pageviews", json={"sessionId": sid, "path": "/soon"})).json()
+        for _ in range(100):  # the flusher writes within its interval, unasked
+            async with app.state.sessionmaker() as session:
+                if await session.get(PageView, queued["pageViewIds"][0]) is not None:
+                    break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the page view was never written")
+        last = (await client.post(f"{API}/pageviews", json={"sessionId": sid, "path": "/last"})).json()
+    # Stopping the app wrote what was still queued.
+    async with app.state.sessionmaker() as session:
+        assert await session.get(PageView, last["pageViewIds"][0]) is not None
+
+
+async def test_a_process_that_never_saw_the_session_asks_the_database(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings, database_url: str
+) -> None:
+    quiet = (await client.post(f"{API}/sessions", json=_start(_visitor()))).json()["sessionId"]
+    live = (await client.post(f"{API}/sessions", json=_start(_visitor()))).json()["sessionId"]
+    await _age(app, quiet, 31)
+    other = create_app(settings, database_url=database_url)  # another process: an empty view
+    async with other.router.lifespan_context(other), client_of(other) as elsewhere:
+        refused = await elsewhere.post(f"{API}/pageviews", json={"sessionId": quiet, "path": "/x"})
+        accepted = await elsewhere.post(f"{API}/pageviews", json={"sessionId": live, "path": "/x"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "session_expired"
+    assert accepted.status_code == 201
+    assert (await _row(app, live)).page_view_count == 2

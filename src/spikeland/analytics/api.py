@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, Depends, Header, Request, status
 
 from spikeland.analytics import ingest
+from spikeland.analytics.buffer import PageViewBuffer
 from spikeland.analytics.schemas import (
     Batch,
     EventRequest,
@@ -52,6 +53,15 @@ _ERRORS = errors(session_not_found=404, session_expired=409, payload_too_large=4
 _CREATED = status.HTTP_201_CREATED
 
 
+async def _views(request: Request) -> PageViewBuffer:
+    """The app's page-view buffer (``app.state.page_views``, made and closed by the app's lifespan)."""
+    views: PageViewBuffer = request.app.state.page_views
+    return views
+
+
+Views = Annotated[PageViewBuffer, Depends(_views)]
+
+
 def _visit(ip: str, user_agent: str | None, dnt: str | None, gpc: str | None) -> ingest.Visit:
     # Global Privacy Control says what DNT says, and is what browsers send today.
     refused = (dnt or "").strip() == "1" or (gpc or "").strip() == "1"
@@ -69,6 +79,7 @@ async def start_session(
     ip: ClientIp,
     session: DbSession,
     settings: SettingsDep,
+    views: Views,
     user_agent: Annotated[str | None, Header(alias="User-Agent")] = None,
     dnt: Annotated[str | None, Header(alias="DNT", max_length=8)] = None,
     gpc: Annotated[str | None, Header(alias="Sec-GPC", max_length=8)] = None,
@@ -77,34 +88,35 @@ async def start_session(
     this page as a page view. Without ``consent`` (or with DNT / Sec-GPC) the answer's
     ``visitorId`` is null and nothing identifies the visitor beyond this session."""
     visit = _visit(ip, user_agent, dnt, gpc)
-    return await ingest.start(session, body, visit, make_geolocator(settings))
+    return await ingest.start(session, body, visit, make_geolocator(settings), views)
 
 
 @router.post("/pageviews", openapi_extra=_ERRORS, response_model=Recorded, status_code=_CREATED)
-async def page_view(body: PageViewRequest, session: DbSession) -> Recorded:
-    """The next page of an active session (closes the previous page's time on page)."""
+async def page_view(body: PageViewRequest, session: DbSession, views: Views) -> Recorded:
+    """The next page of an active session (closes the previous page's time on page); stored within
+    a moment of the answer."""
     batch = Batch(session_id=body.session_id, page_views=[body])
-    views, _ = await ingest.record(session, batch)
-    return Recorded(page_view_ids=views)
+    queued, _ = await ingest.record(session, batch, views)
+    return Recorded(page_view_ids=queued)
 
 
 @router.post(
     "/pageviews/{page_view_id}/scroll", openapi_extra=_ERRORS, status_code=status.HTTP_204_NO_CONTENT
 )
-async def page_scroll(page_view_id: str, body: ScrollUpdate, session: DbSession) -> None:
+async def page_scroll(page_view_id: str, body: ScrollUpdate, session: DbSession, views: Views) -> None:
     """How far the visitor scrolled the page (the deepest is kept)."""
-    await ingest.scroll(session, page_view_id, body.scroll_depth)
+    await ingest.scroll(session, page_view_id, body.scroll_depth, views)
 
 
 @router.post("/events", openapi_extra=_ERRORS, response_model=Recorded, status_code=_CREATED)
-async def event(body: EventRequest, session: DbSession) -> Recorded:
+async def event(body: EventRequest, session: DbSession, views: Views) -> Recorded:
     """A named event of an active session (category, value, metadata)."""
-    _, events = await ingest.record(session, Batch(session_id=body.session_id, events=[body]))
+    _, events = await ingest.record(session, Batch(session_id=body.session_id, events=[body]), views)
     return Recorded(event_ids=events)
 
 
 @router.post("/batch", openapi_extra=_ERRORS, response_model=Recorded, status_code=_CREATED)
-async def batch(body: Batch, session: DbSession) -> Recorded:
+async def batch(body: Batch, session: DbSession, views: Views) -> Recorded:
     """Several page views (≤ 25) and events (≤ 50) of one active session, in order, at once."""
-    views, events = await ingest.record(session, body)
-    return Recorded(page_view_ids=views, event_ids=events)
+    queued, events = await ingest.record(session, body, views)
+    return Recorded(page_view_ids=queued, event_ids=events)

@@ -11,13 +11,13 @@ Rules:
   gets an id of its own that is never handed out, the referrer is cut to its origin and only the
   country is kept: nothing identifies the visitor beyond the one session. A consenting visitor
   without an id gets one made here.
-- A page view closes the previous one: its ``timeOnPage`` is the time until this one (at most the
-  session timeout); the session's last page view is closed from the session's end by the periodic
-  job (``close_ended_sessions``). Each page view counts on the session (``pageViewCount``) and is
-  its ``exitPage``.
-- Writes to a session work under a lock of its row, so concurrent page views of one session count
-  each once and close the right predecessor; a visitor's session lookup works under an advisory
-  lock of the visitor id, so two tabs opening at once continue one session.
+- Page views are written behind the request (``analytics.buffer``: answered at once, stored in
+  batches): each closes the previous one — its ``timeOnPage`` is the time until this one (at most the
+  session timeout) — counts on the session (``pageViewCount``) and is its ``exitPage``; the
+  session's last page view is closed from the session's end by the periodic job
+  (``close_ended_sessions``). Events are stored by their request, under a lock of the session's row.
+- A visitor's session lookup works under an advisory lock of the visitor id, so two tabs opening at
+  once continue one session.
 - A new session naming an ad platform's campaign keeps its campaign link up to date (``links``).
 - Retention: page views and events go after 90 days, then sessions with nothing left (``purge_old``,
   daily); attributions are kept.
@@ -35,7 +35,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from spikeland.analytics import devices, links
+from spikeland.analytics import buffer, devices, links
+from spikeland.analytics.buffer import PageViewBuffer
 from spikeland.analytics.models import AnalyticsEvent, PageView, VisitorSession
 from spikeland.analytics.schemas import Batch, EventIn, PageViewIn, SessionOut, SessionStart
 from spikeland.core.clock import utcnow
@@ -74,33 +75,6 @@ def _last_activity(visitor_session: VisitorSession) -> datetime:
     return visitor_session.session_end or visitor_session.session_start
 
 
-async def _add_page_view(
-    session: AsyncSession, visitor_session: VisitorSession, page: PageViewIn, now: datetime
-) -> PageView:
-    """One page view of a locked session, closing the one before it."""
-    previous = await session.scalar(
-        select(PageView)
-        .where(PageView.session_id == visitor_session.id)
-        .order_by(PageView.timestamp.desc(), PageView.id.desc())
-        .limit(1)
-    )
-    if previous is not None and previous.time_on_page is None:
-        seconds = (now - previous.timestamp).total_seconds()
-        previous.time_on_page = int(min(max(seconds, 0), SESSION_TIMEOUT.total_seconds()))
-    view = PageView(
-        session_id=visitor_session.id,
-        path=page.path,
-        title=page.title,
-        scroll_depth=page.scroll_depth,
-        timestamp=now,
-    )
-    session.add(view)
-    visitor_session.page_view_count += 1
-    visitor_session.exit_page = page.path
-    visitor_session.session_end = now
-    return view
-
-
 async def _continued(session: AsyncSession, visitor_id: str, now: datetime) -> VisitorSession | None:
     # One visitor's session lookups in turn: two tabs opening at once continue one session.
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:v))"), {"v": "visitor:" + visitor_id})
@@ -116,22 +90,25 @@ async def _continued(session: AsyncSession, visitor_id: str, now: datetime) -> V
     return None
 
 
-async def start(session: AsyncSession, data: SessionStart, visit: Visit, geo: GeoLocator) -> SessionOut:
-    """A page load: the visitor's session continues, or a new one starts (consent rules above)."""
+async def start(
+    session: AsyncSession, data: SessionStart, visit: Visit, geo: GeoLocator, views: PageViewBuffer
+) -> SessionOut:
+    """A page load: the visitor's session continues, or a new one starts (consent rules above);
+    the page is queued as a page view (``analytics.buffer``)."""
     now = utcnow()
     identified = data.consent and not visit.do_not_track
     visitor_id = (data.visitor_id or "v_" + secrets.token_urlsafe(16)) if identified else None
-    landing = PageViewIn(path=data.landing_page, title=data.title)
     current = await _continued(session, visitor_id, now) if visitor_id else None
     if current is not None:
-        view = await _add_page_view(session, current, landing, _after(current))
-        await session.flush()
-        return SessionOut(session_id=current.id, visitor_id=visitor_id, continued=True, page_view_id=view.id)
+        views.seen(current.id, _last_activity(current))
+        view_id = await views.add(current.id, data.landing_page, data.title, None)
+        return SessionOut(session_id=current.id, visitor_id=visitor_id, continued=True, page_view_id=view_id)
     device = devices.parse(visit.user_agent)
     place = geo.locate(visit.ip)
     current = VisitorSession(
         visitor_id=visitor_id or "anon_" + secrets.token_urlsafe(16),
         session_start=now,
+        session_end=now,  # its last activity: this page
         device_type=device.device_type,
         browser=device.browser,
         os=device.os,
@@ -151,9 +128,9 @@ async def start(session: AsyncSession, data: SessionStart, visit: Visit, geo: Ge
     session.add(current)
     await session.flush()
     await links.seen(session, current, data.utm_id)
-    view = await _add_page_view(session, current, landing, now)
-    await session.flush()
-    return SessionOut(session_id=current.id, visitor_id=visitor_id, continued=False, page_view_id=view.id)
+    views.seen(current.id, now)  # known live here before its row commits: no lookup for its pages
+    view_id = await views.add(current.id, data.landing_page, data.title, None)
+    return SessionOut(session_id=current.id, visitor_id=visitor_id, continued=False, page_view_id=view_id)
 
 
 def _after(visitor_session: VisitorSession) -> datetime:
@@ -186,22 +163,32 @@ def _event(visitor_session: VisitorSession, event: EventIn, now: datetime) -> An
     )
 
 
-async def record(session: AsyncSession, batch: Batch) -> tuple[list[str], list[str]]:
-    """Page views and events of one active session, in order; their ids."""
+async def _queued(views: PageViewBuffer, session_id: str, page: PageViewIn) -> str:
+    try:
+        return await views.add(session_id, page.path, page.title, page.scroll_depth)
+    except buffer.Unknown:
+        raise SessionNotFound("No such analytics session.") from None
+    except buffer.Quiet:
+        raise SessionExpired("The session has been quiet for 30 minutes: start a new one.") from None
+
+
+async def record(session: AsyncSession, batch: Batch, views: PageViewBuffer) -> tuple[list[str], list[str]]:
+    """Page views (queued, in order) and events (stored now) of one active session; their ids."""
+    view_ids = [await _queued(views, batch.session_id, page) for page in batch.page_views]
+    if not batch.events:
+        return view_ids, []
     current, now = await _active(session, batch.session_id)
-    views = []
-    for page in batch.page_views:
-        views.append(await _add_page_view(session, current, page, now))
-        now += timedelta(milliseconds=1)  # keeps their order, and each a time on page
     events = [_event(current, event, now) for event in batch.events]
     session.add_all(events)
     await session.flush()
-    return [v.id for v in views], [e.id for e in events]
+    return view_ids, [e.id for e in events]
 
 
-async def scroll(session: AsyncSession, page_view_id: str, depth: int) -> None:
+async def scroll(session: AsyncSession, page_view_id: str, depth: int, views: PageViewBuffer) -> None:
     """The deepest scroll of a page view of an active session (never lowered)."""
     view = await session.get(PageView, page_view_id)
+    if view is None and await views.flush():  # it may be waiting in the queue
+        view = await session.get(PageView, page_view_id)
     if view is None:
         raise SessionNotFound("No such page view.")
     await _active(session, view.session_id)
