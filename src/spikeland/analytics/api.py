@@ -92,12 +92,10 @@ async def start_session(
 
 
 @router.post("/pageviews", openapi_extra=_ERRORS, response_model=Recorded, status_code=_CREATED)
-async def page_view(body: PageViewRequest, session: DbSession, views: Views) -> Recorded:
+async def page_view(body: PageViewRequest, views: Views) -> Recorded:
     """The next page of an active session (closes the previous page's time on page); stored within
-    a moment of the answer."""
-    batch = Batch(session_id=body.session_id, page_views=[body])
-    queued, _ = await ingest.record(session, batch, views)
-    return Recorded(page_view_ids=queued)
+    a moment of the answer (no database work in the request while the session is live here)."""
+    return Recorded(page_view_ids=[await ingest.queue_view(views, body.session_id, body)])
 
 
 @router.post(

@@ -26,12 +26,12 @@ import contextlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from spikeland.analytics.models import PageView, VisitorSession
+from spikeland.analytics.models import VisitorSession
 from spikeland.core.clock import utcnow
 from spikeland.db.cuid import cuid
 
@@ -154,49 +154,35 @@ class PageViewBuffer:
             return written
 
     async def _write(self, views: list[Queued]) -> int:
+        """One batch in one transaction, in four set-based statements (a statement per session or
+        per row cost the flusher more CPU than the requests it serves)."""
         by_session: dict[str, list[Queued]] = defaultdict(list)
         for view in views:
             by_session[view.session_id].append(view)
         async with self._sessions() as session, session.begin():
-            live = (
-                await session.scalars(
-                    select(VisitorSession.id)
-                    .where(VisitorSession.id.in_(sorted(by_session)))
-                    .order_by(VisitorSession.id)
-                    .with_for_update()
-                )
-            ).all()
-            waiting = [v for s, mine in by_session.items() if s not in set(live) for v in mine]
-            self._requeue(waiting)
-            rows: list[dict[str, object]] = []
-            for session_id in live:
+            raw = await (await session.connection()).get_raw_connection()
+            db = raw.driver_connection
+            assert db is not None
+            live = {row["id"] for row in await db.fetch(_LOCK, sorted(by_session))}
+            self._requeue([v for s, mine in by_session.items() if s not in live for v in mine])
+            rows: list[tuple[object, ...]] = []
+            sessions: list[tuple[object, ...]] = []
+            for session_id in sorted(live):
                 mine = sorted(by_session[session_id], key=lambda v: v.at)
-                await self._close_previous(session, session_id, mine[0].at)
                 for view, following in zip(mine, [*mine[1:], None], strict=True):
                     seconds = (following.at - view.at).total_seconds() if following else None
                     stayed = None if seconds is None else int(min(max(seconds, 0), MAX_SECONDS))
-                    rows.append(
-                        {
-                            "id": view.id,
-                            "session_id": session_id,
-                            "path": view.path,
-                            "title": view.title,
-                            "scroll_depth": view.scroll_depth,
-                            "timestamp": view.at,
-                            "time_on_page": stayed,
-                        }
-                    )
-                await session.execute(
-                    update(VisitorSession)
-                    .where(VisitorSession.id == session_id)
-                    .values(
-                        page_view_count=VisitorSession.page_view_count + len(mine),
-                        exit_page=mine[-1].path,
-                        session_end=func.greatest(VisitorSession.session_end, mine[-1].at),
-                    )
+                    at = _naive(view.at)
+                    rows.append((view.id, session_id, view.path, view.title, view.scroll_depth, at, stayed))
+                sessions.append(
+                    (session_id, _naive(mine[0].at), len(mine), mine[-1].path, _naive(mine[-1].at))
                 )
-            if rows:
-                await session.execute(insert(PageView), rows)
+            if not rows:
+                return 0
+            ids, firsts, counts, exits, lasts = (list(c) for c in zip(*sessions, strict=True))
+            await db.execute(_CLOSE_PREVIOUS, ids, firsts, MAX_SECONDS)
+            await db.execute(_INSERT, *(list(c) for c in zip(*rows, strict=True)))
+            await db.execute(_COUNT, ids, counts, exits, lasts)
         return len(rows)
 
     def _requeue(self, views: list[Queued]) -> None:
@@ -207,19 +193,6 @@ class PageViewBuffer:
         if len(kept) < len(views):
             _log.warning("analytics: %d page views of unknown sessions dropped", len(views) - len(kept))
         self._later.extend(kept)
-
-    @staticmethod
-    async def _close_previous(session: AsyncSession, session_id: str, at: datetime) -> None:
-        previous = await session.scalar(
-            select(PageView)
-            .where(PageView.session_id == session_id, PageView.timestamp <= at)
-            .order_by(PageView.timestamp.desc(), PageView.id.desc())
-            .limit(1)
-        )
-        if previous is not None and previous.time_on_page is None:
-            seconds = (at - previous.timestamp).total_seconds()
-            previous.time_on_page = int(min(max(seconds, 0), MAX_SECONDS))
-            await session.flush()
 
     async def close(self) -> None:
         """Stop the flusher and write what is queued."""
@@ -233,3 +206,33 @@ class PageViewBuffer:
             _log.exception(
                 "analytics: %d queued page views could not be written at shutdown", len(self._queue)
             )
+
+
+def _naive(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(tzinfo=None)  # timestamp(3) holding UTC
+
+
+# The batch's sessions, locked in id order (two flushers never wait on each other in a circle).
+_LOCK = "SELECT id FROM visitor_sessions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE"
+# Each session's latest stored page view before the batch's first, still open, is closed by it.
+_CLOSE_PREVIOUS = """
+UPDATE page_views p
+SET "timeOnPage" = LEAST($3::int, GREATEST(0, EXTRACT(EPOCH FROM (f.first - p."timestamp"))))::int
+FROM unnest($1::text[], $2::timestamp[]) AS f(sid, first)
+WHERE p.id = (
+    SELECT q.id FROM page_views q
+    WHERE q."sessionId" = f.sid AND q."timestamp" <= f.first
+    ORDER BY q."timestamp" DESC, q.id DESC LIMIT 1
+) AND p."timeOnPage" IS NULL
+"""
+_INSERT = """
+INSERT INTO page_views (id, "sessionId", path, title, "scrollDepth", "timestamp", "timeOnPage")
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamp[], $7::int[])
+"""
+_COUNT = """
+UPDATE visitor_sessions vs
+SET "pageViewCount" = vs."pageViewCount" + a.n, "exitPage" = a.exit,
+    "sessionEnd" = GREATEST(vs."sessionEnd", a.last)
+FROM unnest($1::text[], $2::int[], $3::text[], $4::timestamp[]) AS a(sid, n, exit, last)
+WHERE vs.id = a.sid
+"""

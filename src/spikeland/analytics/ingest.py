@@ -163,7 +163,8 @@ def _event(visitor_session: VisitorSession, event: EventIn, now: datetime) -> An
     )
 
 
-async def _queued(views: PageViewBuffer, session_id: str, page: PageViewIn) -> str:
+async def queue_view(views: PageViewBuffer, session_id: str, page: PageViewIn) -> str:
+    """Queue one page view of a live session (``analytics.buffer``); its id."""
     try:
         return await views.add(session_id, page.path, page.title, page.scroll_depth)
     except buffer.Unknown:
@@ -174,7 +175,7 @@ async def _queued(views: PageViewBuffer, session_id: str, page: PageViewIn) -> s
 
 async def record(session: AsyncSession, batch: Batch, views: PageViewBuffer) -> tuple[list[str], list[str]]:
     """Page views (queued, in order) and events (stored now) of one active session; their ids."""
-    view_ids = [await _queued(views, batch.session_id, page) for page in batch.page_views]
+    view_ids = [await queue_view(views, batch.session_id, page) for page in batch.page_views]
     if not batch.events:
         return view_ids, []
     current, now = await _active(session, batch.session_id)
