@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ import httpx
 from aiohttp import web
 
 from spikeland.integrations.pod.prodigi import SIGNATURE_HEADER, sign
+from tests.integrations.threaded import aiohttp_in_thread
 
 API_KEY = "prodigi-test-key"
 WEBHOOK_SECRET = "prodigi-callback-secret"
@@ -168,32 +168,6 @@ class ProdigiPeer:
 
 @contextmanager
 def prodigi_peer() -> Iterator[ProdigiPeer]:
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    holder: dict[str, Any] = {}
-
-    async def start() -> None:
-        state = ProdigiState()
-        runner = web.AppRunner(build_app(state), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        holder.update(runner=runner, state=state, url=f"http://127.0.0.1:{port}")
-        started.set()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(start())
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    if not started.wait(10):
-        raise RuntimeError("the Prodigi peer did not start")
-    try:
-        yield ProdigiPeer(holder["url"], holder["state"], loop)
-    finally:
-        asyncio.run_coroutine_threadsafe(holder["runner"].cleanup(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
+    state = ProdigiState()
+    with aiohttp_in_thread(lambda: build_app(state), "Prodigi") as (url, loop):
+        yield ProdigiPeer(url, state, loop)

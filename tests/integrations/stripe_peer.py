@@ -27,7 +27,6 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-import threading
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
@@ -38,6 +37,8 @@ from typing import Any, cast
 from aiohttp import web
 from localstripe import resources as ls
 from localstripe.errors import UserError
+
+from tests.integrations.threaded import aiohttp_in_thread
 
 with warnings.catch_warnings():  # localstripe registers plain-function handlers on import
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -415,35 +416,13 @@ class StripePeer:
 
 @contextmanager
 def stripe_peer() -> Iterator[StripePeer]:
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    holder: dict[str, Any] = {}
+    made: dict[str, StripePeerState] = {}
 
-    async def start() -> None:
-        state = StripePeerState(url="")
-        runner = web.AppRunner(build_app(state), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        state.url = f"http://127.0.0.1:{port}"
-        holder.update(runner=runner, state=state)
-        started.set()
+    def make() -> web.Application:  # on the peer's loop: localstripe's objects live there
+        made["state"] = StripePeerState(url="")
+        return build_app(made["state"])
 
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(start())
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    if not started.wait(10):
-        raise RuntimeError("the Stripe peer did not start")
-    state: StripePeerState = holder["state"]
-    try:
-        yield StripePeer(url=state.url, state=state, loop=loop)
-    finally:
-        asyncio.run_coroutine_threadsafe(holder["runner"].cleanup(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
+    with aiohttp_in_thread(make, "Stripe") as (url, loop):
+        state = made["state"]
+        state.url = url
+        yield StripePeer(url=url, state=state, loop=loop)

@@ -91,13 +91,15 @@ SELECT count(*) AS sessions, count(DISTINCT "visitorId") AS visitors,
        count(*) FILTER (WHERE "pageViewCount" <= 1) AS bounces
 FROM visitor_sessions WHERE "sessionStart" >= :since AND "sessionStart" < :until
 """
+# A report's conversions of each kind and its revenue, from campaign_attributions.
+_FIGURES = """count(*) FILTER (WHERE "conversionType" = 'SIGNUP') AS signups,
+  count(*) FILTER (WHERE "conversionType" = 'ENHANCEMENT') AS enhancements,
+  count(*) FILTER (WHERE "conversionType" = 'PURCHASE') AS purchases,
+  coalesce(sum("conversionValue") FILTER (WHERE "conversionType" = 'PURCHASE'), 0) AS revenue"""
 _CONVERTED = """WHERE "attributionType" = CAST(:model AS "AttributionType")
   AND "convertedAt" >= :since AND "convertedAt" < :until"""
 _CONVERSIONS = f"""
-SELECT count(*) FILTER (WHERE "conversionType" = 'SIGNUP') AS signups,
-       count(*) FILTER (WHERE "conversionType" = 'ENHANCEMENT') AS enhancements,
-       count(*) FILTER (WHERE "conversionType" = 'PURCHASE') AS purchases,
-       coalesce(sum("conversionValue") FILTER (WHERE "conversionType" = 'PURCHASE'), 0) AS revenue
+SELECT {_FIGURES}
 FROM campaign_attributions
 {_CONVERTED}
 """
@@ -142,10 +144,7 @@ visits AS (
 ),
 conversions AS (
   SELECT "convertedAt"::date AS day,
-         count(*) FILTER (WHERE "conversionType" = 'SIGNUP') AS signups,
-         count(*) FILTER (WHERE "conversionType" = 'ENHANCEMENT') AS enhancements,
-         count(*) FILTER (WHERE "conversionType" = 'PURCHASE') AS purchases,
-         coalesce(sum("conversionValue") FILTER (WHERE "conversionType" = 'PURCHASE'), 0) AS revenue
+         {_FIGURES}
   FROM campaign_attributions
   {_CONVERTED}
   GROUP BY 1
@@ -170,10 +169,7 @@ WITH visits AS (
 ),
 conversions AS (
   SELECT coalesce("utmCampaign", '(none)') AS campaign, coalesce("utmSource", '(direct)') AS source,
-         count(*) FILTER (WHERE "conversionType" = 'SIGNUP') AS signups,
-         count(*) FILTER (WHERE "conversionType" = 'ENHANCEMENT') AS enhancements,
-         count(*) FILTER (WHERE "conversionType" = 'PURCHASE') AS purchases,
-         coalesce(sum("conversionValue") FILTER (WHERE "conversionType" = 'PURCHASE'), 0) AS revenue
+         {_FIGURES}
   FROM campaign_attributions
   {_CONVERTED}
   GROUP BY 1, 2
