@@ -134,8 +134,8 @@ async def start(
 
 
 def _after(visitor_session: VisitorSession) -> datetime:
-    """Now, read once the session's row is locked, and never before its last activity: its page
-    views stay in order however the requests that made them interleaved."""
+    """Now, read once the session's row is locked, and never before its last activity: its events
+    stay in order however the requests that made them interleaved."""
     return max(utcnow(), _last_activity(visitor_session))
 
 
