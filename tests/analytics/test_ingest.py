@@ -317,3 +317,24 @@ async def test_a_process_that_never_saw_the_session_asks_the_database(
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "session_expired"
     assert accepted.status_code == 201
     assert (await _row(app, live)).page_view_count == 2
+
+
+async def test_admins_link_campaigns_by_hand(user_client: Any) -> None:
+    admin, _ = await user_client(role=UserRole.ADMIN)
+    body = {
+        "utmCampaign": "hand_" + secrets.token_hex(3),
+        "platform": "FACEBOOK",
+        "externalCampaignId": "238",
+    }
+    made = await admin.post("/api/v1/admin/analytics/campaign-links", json=body)
+    assert made.status_code == 201, made.text
+    again = await admin.post("/api/v1/admin/analytics/campaign-links", json=body)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "campaign_link_exists"
+    bad = await admin.post("/api/v1/admin/analytics/campaign-links", json={**body, "platform": "TIKTOK"})
+    assert bad.status_code == 422
+    user, _ = await user_client()
+    assert (await user.post("/api/v1/admin/analytics/campaign-links", json=body)).status_code == 403
+    link = made.json()["id"]
+    assert (await admin.delete(f"/api/v1/admin/analytics/campaign-links/{link}")).status_code == 204
+    gone = await admin.delete(f"/api/v1/admin/analytics/campaign-links/{link}")
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "campaign_link_not_found"

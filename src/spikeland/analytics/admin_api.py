@@ -7,14 +7,15 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Response, status
+from pydantic import StringConstraints
 from sqlalchemy import select
 
-from spikeland.analytics import metrics
-from spikeland.analytics.models import AttributionType, CampaignLink
+from spikeland.analytics import links, metrics
+from spikeland.analytics.models import AttributionType, CampaignLink, MarketingPlatform
 from spikeland.core.openapi import errors
 from spikeland.core.routing import Route
-from spikeland.core.schemas import Schema
+from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import AdminUser
 
@@ -126,3 +127,37 @@ async def campaign_links(actor: AdminUser, session: DbSession) -> list[CampaignL
         select(CampaignLink).order_by(CampaignLink.updated_at.desc(), CampaignLink.id).limit(1000)
     )
     return [CampaignLinkOut.model_validate(row) for row in rows]
+
+
+class CampaignLinkIn(RequestSchema):
+    utm_campaign: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    platform: MarketingPlatform
+    external_campaign_id: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
+    ]
+    external_campaign_name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] | None
+    ) = None
+
+
+@router.post(
+    "/campaign-links",
+    openapi_extra=errors(campaign_link_exists=409),
+    response_model=CampaignLinkOut,
+    status_code=status.HTTP_201_CREATED,
+)
+async def link_campaign(body: CampaignLinkIn, actor: AdminUser, session: DbSession) -> CampaignLinkOut:
+    """Link a UTM campaign to an ad platform's campaign by hand."""
+    made = await links.create(
+        session, body.utm_campaign, body.platform, body.external_campaign_id, body.external_campaign_name
+    )
+    return CampaignLinkOut.model_validate(made)
+
+
+@router.delete(
+    "/campaign-links/{link_id}",
+    openapi_extra=errors(campaign_link_not_found=404),
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+async def unlink_campaign(link_id: str, actor: AdminUser, session: DbSession) -> None:
+    await links.remove(session, link_id)

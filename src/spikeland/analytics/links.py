@@ -11,11 +11,13 @@ platform campaign to link.
 from __future__ import annotations
 
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.analytics.attribution import platform
 from spikeland.analytics.models import CampaignLink, MarketingPlatform, VisitorSession
 from spikeland.core.clock import utcnow
+from spikeland.core.errors import Conflict, NotFound
 
 _PLATFORMS = {p.value for p in MarketingPlatform}
 
@@ -42,3 +44,41 @@ async def seen(session: AsyncSession, visit: VisitorSession, utm_id: str | None)
     )
     await session.execute(statement)
     return True
+
+
+class LinkExists(Conflict):
+    code = "campaign_link_exists"
+
+
+class LinkNotFound(NotFound):
+    code = "campaign_link_not_found"
+
+
+async def create(
+    session: AsyncSession, utm_campaign: str, platform: MarketingPlatform, campaign_id: str, name: str | None
+) -> CampaignLink:
+    """An admin's link by hand (409 when the campaign already has one on that platform)."""
+    link = CampaignLink(
+        utm_campaign=utm_campaign,
+        platform=platform.value,
+        external_campaign_id=campaign_id,
+        external_campaign_name=name,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(link)
+            await session.flush()
+    except IntegrityError:
+        raise LinkExists(
+            f"The campaign {utm_campaign!r} is already linked on {platform.value}.",
+            details={"utmCampaign": utm_campaign, "platform": platform.value},
+        ) from None
+    return link
+
+
+async def remove(session: AsyncSession, link_id: str) -> None:
+    link = await session.get(CampaignLink, link_id)
+    if link is None:
+        raise LinkNotFound("No such campaign link.")
+    await session.delete(link)
+    await session.flush()
