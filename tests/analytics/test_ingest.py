@@ -14,9 +14,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, text
 
+from spikeland.analytics.buffer import PageViewBuffer
 from spikeland.analytics.ingest import close_ended_sessions, purge_old
 from spikeland.analytics.models import AnalyticsEvent, PageView, VisitorSession
 from spikeland.app import create_app
+from spikeland.core.clock import utcnow
 from spikeland.db.engine import transaction
 from spikeland.identity.models import UserRole
 from spikeland.settings import Settings
@@ -338,3 +340,20 @@ async def test_admins_link_campaigns_by_hand(user_client: Any) -> None:
     assert (await admin.delete(f"/api/v1/admin/analytics/campaign-links/{link}")).status_code == 204
     gone = await admin.delete(f"/api/v1/admin/analytics/campaign-links/{link}")
     assert gone.status_code == 404 and gone.json()["error"]["code"] == "campaign_link_not_found"
+
+
+async def test_a_page_view_waits_for_its_session_to_commit(app: FastAPI) -> None:
+    views = PageViewBuffer(app.state.sessionmaker)
+    session_id = "cwaiting" + secrets.token_hex(8)
+    views.seen(session_id, utcnow())  # made by a request whose transaction has not committed yet
+    view_id = await views.add(session_id, "/landing", None, None)
+    assert await views.flush() == 0  # not visible yet: kept for the next flush
+    async with transaction(app.state.sessionmaker) as session:
+        session.add(
+            VisitorSession(id=session_id, visitor_id="anon_w", landing_page="/landing", page_view_count=0)
+        )
+    assert await views.flush() == 1
+    async with app.state.sessionmaker() as session:
+        assert await session.get(PageView, view_id) is not None
+        assert (await session.get(VisitorSession, session_id)).page_view_count == 1  # type: ignore[union-attr]
+    await views.close()

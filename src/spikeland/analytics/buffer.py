@@ -74,7 +74,6 @@ class PageViewBuffer:
         self._batch = batch
         self._max_queued = max_queued
         self._queue: list[Queued] = []
-        self._later: list[Queued] = []  # of sessions not visible yet: back in the queue after a flush
         self._live: dict[str, datetime] = {}  # session id -> last activity known here
         self._wake = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
@@ -142,18 +141,23 @@ class PageViewBuffer:
     async def flush(self) -> int:
         """Write everything queued now; how many page views were written."""
         async with self._flushing:
-            written = 0
+            written, later = 0, []
             while self._queue:
                 taken = self._queue[: self._batch]
-                written += await self._write(taken)
-                del self._queue[: len(taken)]
-            self._queue[:0], self._later = self._later, []
+                count, waiting = await self._write(taken)  # raises: everything stays queued
+                written += count
+                later += waiting
+                done = {view.id for view in taken}
+                # By id, not by position: requests append meanwhile, and an overfull queue drops
+                # its oldest.
+                self._queue = [view for view in self._queue if view.id not in done]
+            self._queue[:0] = self._keep_waiting(later)
             cutoff = utcnow() - TIMEOUT
             for session_id in [s for s, at in self._live.items() if at < cutoff]:
                 del self._live[session_id]
             return written
 
-    async def _write(self, views: list[Queued]) -> int:
+    async def _write(self, views: list[Queued]) -> tuple[int, list[Queued]]:
         """One batch in one transaction, in four set-based statements (a statement per session or
         per row cost the flusher more CPU than the requests it serves)."""
         by_session: dict[str, list[Queued]] = defaultdict(list)
@@ -164,7 +168,7 @@ class PageViewBuffer:
             db = raw.driver_connection
             assert db is not None
             live = {row["id"] for row in await db.fetch(_LOCK, sorted(by_session))}
-            self._requeue([v for s, mine in by_session.items() if s not in live for v in mine])
+            waiting = [v for s, mine in by_session.items() if s not in live for v in mine]
             rows: list[tuple[object, ...]] = []
             sessions: list[tuple[object, ...]] = []
             for session_id in sorted(live):
@@ -178,21 +182,22 @@ class PageViewBuffer:
                     (session_id, _naive(mine[0].at), len(mine), mine[-1].path, _naive(mine[-1].at))
                 )
             if not rows:
-                return 0
+                return 0, waiting
             ids, firsts, counts, exits, lasts = (list(c) for c in zip(*sessions, strict=True))
             await db.execute(_CLOSE_PREVIOUS, ids, firsts, MAX_SECONDS)
             await db.execute(_INSERT, *(list(c) for c in zip(*rows, strict=True)))
             await db.execute(_COUNT, ids, counts, exits, lasts)
-        return len(rows)
+        return len(rows), waiting
 
-    def _requeue(self, views: list[Queued]) -> None:
+    @staticmethod
+    def _keep_waiting(views: list[Queued]) -> list[Queued]:
         """Views of sessions not visible yet: a session made by a request that has not committed
         (its landing page is queued before its commit) is waited for a while, then given up."""
         cutoff = utcnow() - PATIENCE
         kept = [v for v in views if v.at >= cutoff]
         if len(kept) < len(views):
             _log.warning("analytics: %d page views of unknown sessions dropped", len(views) - len(kept))
-        self._later.extend(kept)
+        return kept
 
     async def close(self) -> None:
         """Stop the flusher and write what is queued."""
