@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from spikeland.analytics.attribution import platform
+from spikeland.analytics.metrics import SOURCE_SQL
 from spikeland.analytics.models import CampaignAttribution, VisitorSession
 from tests.support.auth import PASSWORD
 from tests.support.factories import new_email
@@ -140,3 +141,28 @@ async def test_an_enhancement_is_a_conversion_once(client: httpx.AsyncClient, ap
         ("FIRST_TOUCH", "OTHER", "dec", 2.0),
         ("LAST_TOUCH", "OTHER", "dec", 2.0),
     ]
+
+
+async def test_the_sources_report_classifies_as_attribution_does(session: Any) -> None:
+    """metrics' SQL (every session at once) and attribution's Python (one touch) are one rule set."""
+    cases = [
+        {"gclid": "x"},
+        {"fbclid": "x", "utm_source": "google"},
+        {"utm_source": "Google_Ads"},
+        {"utm_source": "gads"},
+        {"utm_source": "instagram"},
+        {"utm_source": "fb_story"},
+        {"utm_source": "newsletter"},
+        {"referrer": "https://www.google.co.uk/"},
+        {"referrer": "https://duckduckgo.com/?q=x"},
+        {"referrer": "https://search.yahoo.com/"},
+        {"referrer": "https://news.ycombinator.com/"},
+        {},
+    ]
+    for fields in cases:
+        row = {"gclid": None, "fbclid": None, "utm_source": None, "referrer": None, **fields}
+        sql = f"""SELECT {SOURCE_SQL} FROM (
+            SELECT CAST(:gclid AS text) AS gclid, CAST(:fbclid AS text) AS fbclid,
+                   CAST(:utm_source AS text) AS "utmSource", CAST(:referrer AS text) AS referrer) AS vs"""
+        found = await session.scalar(text(sql), row)
+        assert found == platform(_session(**fields)), fields

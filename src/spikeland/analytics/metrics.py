@@ -35,8 +35,9 @@ TTL = timedelta(hours=1)
 MAX_DAYS = 366
 REPORTS = ("overview", "daily", "campaigns", "sources", "funnel")
 
-# The traffic source of a session, by the attribution platform rules (analytics.attribution).
-_SOURCE = """
+# The traffic source of a session ``vs``, by the attribution platform rules (analytics.attribution;
+# a test holds the two to one rule set).
+SOURCE_SQL = """
 CASE
   WHEN vs.gclid IS NOT NULL THEN 'GOOGLE_ADS'
   WHEN vs.fbclid IS NOT NULL THEN 'FACEBOOK'
@@ -191,7 +192,7 @@ LIMIT 1000
 
 async def sources(session: AsyncSession, period: Period) -> dict[str, Any]:
     sql = f"""
-SELECT {_SOURCE} AS source, count(*) AS sessions, count(DISTINCT vs."visitorId") AS visitors,
+SELECT {SOURCE_SQL} AS source, count(*) AS sessions, count(DISTINCT vs."visitorId") AS visitors,
        count(*) FILTER (WHERE vs."pageViewCount" <= 1) AS bounces
 FROM visitor_sessions vs WHERE vs."sessionStart" >= :since AND vs."sessionStart" < :until
 GROUP BY 1 ORDER BY sessions DESC
