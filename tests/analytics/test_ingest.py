@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from spikeland.analytics.buffer import PageViewBuffer
 from spikeland.analytics.ingest import close_ended_sessions, purge_old
@@ -235,10 +235,21 @@ async def test_two_tabs_opening_at_once_continue_one_session(client: httpx.Async
     ],
 )
 async def test_nonsense_gets_a_clear_4xx(
-    client: httpx.AsyncClient, path: str, body: dict[str, Any], status: int
+    client: httpx.AsyncClient, app: FastAPI, path: str, body: dict[str, Any], status: int
 ) -> None:
+    before = await _stored(app)
     answer = await client.post(f"{API}/{path}", json=body)
     assert answer.status_code == status, answer.text
+    assert await _stored(app) == before  # nothing written
+
+
+async def _stored(app: FastAPI) -> tuple[int, ...]:
+    await app.state.page_views.flush()
+    counts = []
+    async with app.state.sessionmaker() as session:
+        for table in (VisitorSession, PageView, AnalyticsEvent):
+            counts.append(int(await session.scalar(select(func.count()).select_from(table)) or 0))
+    return tuple(counts)
 
 
 async def test_an_address_is_limited(settings: Settings, database_url: str) -> None:
