@@ -134,7 +134,7 @@ async def test_prodigi_takes_the_order_to_the_doorstep(
 
 async def test_placing_an_order_twice_places_it_once(prodigi: ProdigiPeer) -> None:
     provider = ProdigiProvider(api_key=API_KEY, api_url=prodigi.url, callback_url="http://127.0.0.1:1/cb")
-    item = PrintItem("item-1", "GLOBAL-MUG-W", 1, "k.jpg", "https://files.test/k.jpg", 1350, 525, 150, "p")
+    item = PrintItem("item-1", "GLOBAL-MUG-W", 1, "k.jpg", "https://files.test/k.jpg", 1350, 525, 150)
     order = PrintOrder(
         "order-twice",
         "SL-20261204-TWIC",

@@ -44,7 +44,7 @@ class MmdbLocator:
         import maxminddb
 
         self._reader = maxminddb.open_database(str(path))
-        self.locate = functools.lru_cache(maxsize=10_000)(self._locate)  # type: ignore[method-assign]
+        self._cached = functools.lru_cache(maxsize=10_000)(self._locate)
 
     def _locate(self, ip: str) -> Location | None:
         if not _public(ip):
@@ -59,8 +59,8 @@ class MmdbLocator:
         city = ((found.get("city") or {}).get("names") or {}).get("en")
         return Location(country=country, city=city)
 
-    def locate(self, ip: str) -> Location | None:  # replaced by the cached lookup in __init__
-        return self._locate(ip)
+    def locate(self, ip: str) -> Location | None:
+        return self._cached(ip)
 
 
 class NoLocator:

@@ -61,22 +61,25 @@ async def _locked(session: AsyncSession, order_id: str, actor: User) -> MerchOrd
     return order
 
 
-async def _refund(session: AsyncSession, stripe: StripeGateway, order: MerchOrder, actor: User) -> None:
+async def refund_in_full(
+    session: AsyncSession, stripe: StripeGateway, order: MerchOrder, data: dict[str, object]
+) -> None:
+    """Refund the whole captured amount (keyed by the order: a retry never refunds twice) and mark
+    the order REFUNDED with a REFUNDED event carrying ``data``; Stripe's errors are the caller's."""
     assert order.stripe_payment_intent_id is not None
-    try:
-        refund = await stripe.refund_payment_intent(
-            order.stripe_payment_intent_id, f"merch-refund-{order.id}"
-        )
-    except (StripeUnavailable, StripeRequestError) as exc:
-        raise provider_error(exc) from None
+    refund = await stripe.refund_payment_intent(order.stripe_payment_intent_id, f"merch-refund-{order.id}")
     order.status = MerchOrderStatus.REFUNDED
     order.stripe_payment_status = "refunded"
     add_event(
-        session,
-        order,
-        "REFUNDED",
-        {"amount": str(order.total_amount), "refund": refund.get("id"), "by": actor.id},
+        session, order, "REFUNDED", {"amount": str(order.total_amount), "refund": refund.get("id"), **data}
     )
+
+
+async def _refund(session: AsyncSession, stripe: StripeGateway, order: MerchOrder, actor: User) -> None:
+    try:
+        await refund_in_full(session, stripe, order, {"by": actor.id})
+    except (StripeUnavailable, StripeRequestError) as exc:
+        raise provider_error(exc) from None
 
 
 async def cancel(

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.integrations.pod import PrintItem, PrintOrder, PrintOrderRejected, PrintProvider
 from spikeland.integrations.stripe import StripeGateway
+from spikeland.merch import order_changes
 from spikeland.merch.cart import required_pixels
 from spikeland.merch.models import MerchOrder, MerchOrderItem, MerchOrderStatus, MerchProduct, MerchVariant
 from spikeland.merch.orders import add_event
@@ -58,7 +59,6 @@ async def print_order(session: AsyncSession, order: MerchOrder, settings: Settin
                 width_px=width,
                 height_px=height,
                 dpi=product.min_dpi,
-                product_id=product.id,
             )
         )
     return PrintOrder(
@@ -75,11 +75,8 @@ async def _refund_rejected(
 ) -> None:
     if gateway is None or order.stripe_payment_intent_id is None:
         raise RuntimeError("a rejected order waits for its refund: Stripe is not configured here")
-    refund = await gateway.refund_payment_intent(order.stripe_payment_intent_id, f"merch-refund-{order.id}")
     add_event(session, order, "POD_SUBMISSION_REJECTED", {"error": reason})
-    order.status = MerchOrderStatus.REFUNDED
-    order.stripe_payment_status = "refunded"
-    add_event(session, order, "REFUNDED", {"amount": str(order.total_amount), "refund": refund.get("id")})
+    await order_changes.refund_in_full(session, gateway, order, {})
 
 
 async def submit(

@@ -69,22 +69,22 @@ async def local_printer(sessionmaker: async_sessionmaker[AsyncSession], settings
                 .limit(1000)
             )
         ).all()
+        lines: dict[str, list[tuple[str, str]]] = {order_id: [] for order_id, _since in orders}
+        items = await session.execute(
+            select(MerchOrderItem.order_id, MerchOrderItem.id, MerchOrderItem.product_id)
+            .where(MerchOrderItem.order_id.in_(list(lines)))
+            .order_by(MerchOrderItem.created_at, MerchOrderItem.id)
+        )
+        for order_id, item_id, product_id in items.all():
+            lines[order_id].append((item_id, product_id))
         now = utcnow()
         for order_id, since in orders:
             if since is None:
                 continue
-            items = (
-                await session.execute(
-                    select(MerchOrderItem.id, MerchOrderItem.product_id, MerchOrderItem.pod_order_id)
-                    .where(MerchOrderItem.order_id == order_id)
-                    .order_by(MerchOrderItem.created_at, MerchOrderItem.id)
-                )
-            ).all()
             elapsed = (now - since).total_seconds()
-            lines = [(item_id, product_id) for item_id, product_id, _pod in items]
-            for update in local.updates_due(
-                str(items[0][2]), order_id, lines, elapsed, settings.merch_local_step_seconds
-            ):
+            provider_order_id = local.PREFIX + order_id  # as the local provider named it
+            step = settings.merch_local_step_seconds
+            for update in local.updates_due(provider_order_id, order_id, lines[order_id], elapsed, step):
                 new += await inbox.store(
                     session, "LOCAL", update.event_id, update.event_type, update.to_json()
                 )

@@ -51,7 +51,6 @@ class PrintItem:
     width_px: int  # the print's pixels at the product's DPI
     height_px: int
     dpi: int
-    product_id: str  # parcels: the local provider ships each product from its own line
 
 
 @dataclass(frozen=True)
