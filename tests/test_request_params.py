@@ -23,6 +23,7 @@ NEEDS_THE_REQUEST = {
     "spikeland.merch.orders_api.prodigi_webhook": "reads the raw body, bounded: Prodigi signs it exactly",
     "spikeland.images.jobs_api.job_events": "a stream that stops when the client goes (is_disconnected)",
     "spikeland.identity.oauth_api.callback": "reads the flow cookie, whose name is the path's provider",
+    "spikeland.analytics.marketing_api.callback": "reads the flow cookie, whose name is the path's platform",
 }
 
 

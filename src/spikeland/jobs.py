@@ -39,6 +39,11 @@ def schedule(settings: Settings | None = None) -> list[ScheduledJob]:
         ScheduledJob("analytics.close_sessions", 5 * 60, in_transaction(close_ended_sessions)),
         ScheduledJob("analytics.purge_metrics_cache", 60 * 60, in_transaction(purge_metrics)),
         ScheduledJob("analytics.retention", 24 * 60 * 60, purge_old),
+        ScheduledJob(
+            "analytics.marketing_sync",
+            settings.marketing_sync_minutes * 60,
+            functools.partial(marketing_sync, settings=settings),
+        ),
         ScheduledJob("billing.process_webhooks", 5, process_webhooks),
         ScheduledJob("billing.end_of_period", 60, end_of_period),
         ScheduledJob("growth.settle_vouchers", 15 * 60, in_transaction(settle_vouchers)),
@@ -51,6 +56,18 @@ def schedule(settings: Settings | None = None) -> list[ScheduledJob]:
         ),
         ScheduledJob("tokens.regenerate", 60, in_transaction(regenerate_due)),
     ]
+
+
+async def marketing_sync(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> Any:
+    """The ad platforms' campaigns and spend, for every connected account (``analytics.marketing``)."""
+    from spikeland.analytics.marketing import sync_all
+    from spikeland.core.security import load_keyring
+    from spikeland.integrations.ads import make_ad_platforms
+
+    platforms = make_ad_platforms(settings)
+    if not platforms:
+        return "no ad platform configured"
+    return await sync_all(sessionmaker, platforms, load_keyring(settings), settings)
 
 
 def queues(

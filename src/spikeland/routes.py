@@ -10,6 +10,7 @@ def api_routers() -> list[APIRouter]:
     from spikeland import share_api
     from spikeland.analytics import admin_api as analytics_admin_api
     from spikeland.analytics import api as analytics_api
+    from spikeland.analytics import marketing_api
     from spikeland.billing import api as billing_api
     from spikeland.gallery import api as gallery_api
     from spikeland.gallery import featured_api
@@ -52,6 +53,7 @@ def api_routers() -> list[APIRouter]:
         orders_api.admin_router,
         merch_api.admin_router,
         analytics_api.router,
+        marketing_api.router,
         analytics_admin_api.router,
     ]
 

@@ -146,6 +146,27 @@ class Settings(BaseSettings):
     analytics_requests_per_minute: int = Field(default=300, ge=1)
     geoip_database: Path | None = Field(default=None, description="A MaxMind-format City database.")
 
+    # Ad platforms (analytics.marketing, integrations/ads): an admin connects ad accounts by OAuth
+    # once the platform's app credentials are set (unset: connecting answers 503 naming them); the
+    # sync then pulls campaigns and daily spend every marketing_sync_minutes. The URLs let loopback
+    # peers stand in (tests); the API versions are part of them.
+    google_ads_client_id: str | None = None
+    google_ads_client_secret: SecretStr | None = None
+    google_ads_developer_token: SecretStr | None = None
+    google_ads_login_customer_id: str | None = Field(default=None, description="A manager account, if any.")
+    google_ads_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_ads_token_url: str = "https://oauth2.googleapis.com/token"
+    google_ads_api_url: str = "https://googleads.googleapis.com/v18"
+    facebook_app_id: str | None = None
+    facebook_app_secret: SecretStr | None = None
+    facebook_authorize_url: str = "https://www.facebook.com/v21.0/dialog/oauth"
+    facebook_graph_url: str = "https://graph.facebook.com/v21.0"
+    ads_timeout_seconds: float = Field(default=20.0, gt=0)
+    marketing_sync_minutes: float = Field(default=60.0, gt=0, description="Between two ad-platform syncs.")
+    marketing_sync_days: int = Field(
+        default=30, ge=1, le=365, description="Days of spend each sync reads again (platforms revise them)."
+    )
+
     # Growth: vouchers and referrals (growth/). Limits as the original platform had them (§5).
     voucher_redemptions_per_hour: int = Field(default=5, ge=1, description="Redeem attempts per user.")
     voucher_validations_per_hour: int = Field(

@@ -1,23 +1,35 @@
 """Issue 16's journey over HTTP: a visitor lands from a Google Ads click, views three pages, signs up,
 enhances and buys a token pack — their visits, time on page, a FIRST_TOUCH and a LAST_TOUCH row for
 each of the three conversions (the purchase's Stripe event delivered twice: attributed once), and
-an overview that counts them. (Spend and ROI wait for the ad-platform sync, not built yet.)"""
+an overview that counts them — with the campaign's spend and ROI once the ad-platform sync has
+read them from a Google Ads peer on loopback."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from spikeland.analytics import metrics
-from spikeland.analytics.models import AttributionType, CampaignAttribution, PageView
+from spikeland.analytics import marketing, metrics
+from spikeland.analytics.models import (
+    AdCampaign,
+    AttributionType,
+    CampaignAttribution,
+    MarketingAccount,
+    MarketingPlatform,
+    PageView,
+)
 from spikeland.billing.webhooks import process_pending
 from spikeland.core.clock import utcnow
+from spikeland.core.security import load_keyring
+from spikeland.integrations.ads import make_ad_platforms
 from spikeland.integrations.stripe import StripeGateway
 from tests.billing.helpers import Sessions, complete, created_users, deliver
+from tests.integrations.ads_peer import AdsAccount, AdsCampaign, run_ads_peer
 from tests.integrations.stripe_peer import StripePeer
 from tests.support.auth import PASSWORD
 from tests.support.factories import new_email
@@ -41,6 +53,7 @@ async def test_a_google_ads_visitor_signs_up_enhances_and_buys(
     catalogue: dict[str, Any],
 ) -> None:
     before = await _overview(sessions)
+    today = utcnow().date()
     visitor = "v_" + secrets.token_hex(8)
     landed = await bclient.post(
         f"{API}/sessions",
@@ -114,3 +127,41 @@ async def test_a_google_ads_visitor_signs_up_enhances_and_buys(
     assert after["enhancements"] - before["enhancements"] == 1
     assert after["purchases"] - before["purchases"] == 1
     assert round(after["revenue"] - before["revenue"], 2) == amount
+
+    # The admin's Google Ads account is synced: the campaign the visitor's click named (its utm_id,
+    # linked when the visit arrived) spent £10 today.
+    with run_ads_peer() as ads:
+        ads.state.google = [
+            AdsAccount(
+                "1112223334",
+                "Spike Ads",
+                campaigns=[AdsCampaign("20261204", "Winter", days={today: ("10.00", 900, 30)})],
+            )
+        ]
+        settings = billing_app.state.settings.model_copy(update=ads.settings())
+        keyring = load_keyring(settings)
+        async with sessions() as session, session.begin():
+            session.add(
+                MarketingAccount(
+                    user_id=user_id,
+                    platform=MarketingPlatform.GOOGLE_ADS,
+                    account_id="1112223334",
+                    access_token=keyring.encrypt(ads.state.token("g-access")),
+                    expires_at=utcnow() + timedelta(hours=1),
+                )
+            )
+        synced = await marketing.sync_all(sessions, make_ad_platforms(settings), keyring, settings)
+    assert synced.failed == [] and synced.days >= 1
+    period = metrics.Period(today, today, AttributionType.FIRST_TOUCH)
+    async with sessions() as session:
+        with_spend = await metrics.overview(session, period)
+        campaign = next(
+            row
+            for row in (await metrics.campaigns(session, period))["campaigns"]
+            if row["campaign"] == "winter_sale"
+        )
+        await session.execute(delete(AdCampaign).where(AdCampaign.external_campaign_id == "20261204"))
+        await session.commit()
+    assert round(with_spend["spend"] - after["spend"], 2) == 10.0
+    assert (campaign["spend"], campaign["revenue"], campaign["signups"]) == (10.0, amount, 1)
+    assert campaign["roi"] == round((amount - 10) * 100 / 10, 2) and campaign["costPerAcquisition"] == 10.0

@@ -108,8 +108,54 @@ FULFILMENT_JOBS: set[Fact] = {
     ),
 }
 
+# 0010: the ad platforms' campaigns and their daily spend, as the marketing sync finds them.
+_AC, _AS = "ad_campaigns", "ad_campaign_spend"
+AD_CAMPAIGNS: set[Fact] = {
+    ("table", _AC),
+    ("column", _AC, "id", "text", False, None),
+    ("column", _AC, "marketingAccountId", "text", True, None),
+    ("column", _AC, "platform", '"MarketingPlatform"', False, None),
+    ("column", _AC, "externalCampaignId", "text", False, None),
+    ("column", _AC, "name", "text", False, None),
+    ("column", _AC, "status", "text", True, None),
+    ("column", _AC, "trackingTemplate", "text", True, None),
+    ("column", _AC, "currency", "text", True, None),
+    ("column", _AC, "syncedAt", TIMESTAMP, False, None),
+    ("column", _AC, "createdAt", TIMESTAMP, False, "CURRENT_TIMESTAMP"),
+    ("column", _AC, "updatedAt", TIMESTAMP, False, None),
+    ("primary key", _AC, f"{_AC}_pkey", ("id",)),
+    ("index", _AC, f"{_AC}_platform_externalCampaignId_key", ("platform", "externalCampaignId"), True),
+    ("index", _AC, f"{_AC}_marketingAccountId_idx", ("marketingAccountId",), False),
+    (
+        "foreign key",
+        _AC,
+        f"{_AC}_marketingAccountId_fkey",
+        ("marketingAccountId",),
+        "marketing_accounts",
+        ("id",),
+        "SET NULL",
+        "CASCADE",
+    ),
+    ("table", _AS),
+    ("column", _AS, "campaignId", "text", False, None),
+    ("column", _AS, "day", "date", False, None),
+    ("column", _AS, "spend", "numeric(18,6)", False, None),
+    ("column", _AS, "impressions", "bigint", False, "0"),
+    ("column", _AS, "clicks", "bigint", False, "0"),
+    ("column", _AS, "updatedAt", TIMESTAMP, False, None),
+    ("primary key", _AS, f"{_AS}_pkey", ("campaignId", "day")),
+    ("foreign key", _AS, f"{_AS}_campaignId_fkey", ("campaignId",), _AC, ("id",), "CASCADE", "CASCADE"),
+}
+
 EXTENSIONS: set[Fact] = (
-    ALEMBIC | FK_INDEXES | JOB_COLUMNS | API_KEY_NOTIFY | KEYSET_INDEXES | USER_LIST_INDEXES | FULFILMENT_JOBS
+    ALEMBIC
+    | FK_INDEXES
+    | JOB_COLUMNS
+    | API_KEY_NOTIFY
+    | KEYSET_INDEXES
+    | USER_LIST_INDEXES
+    | FULFILMENT_JOBS
+    | AD_CAMPAIGNS
 )
 
 # What a database migrated to head holds, fact by fact.

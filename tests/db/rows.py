@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     Enum,
     Float,
     Integer,
@@ -55,6 +56,8 @@ def sample_value(column: Column[Any]) -> Any:
         return Decimal(n) + Decimal("0.25")
     if isinstance(kind, UTCDateTime):
         return datetime.now(UTC)
+    if isinstance(kind, Date):
+        return date(2000, 1, 1) + timedelta(days=n)
     if isinstance(kind, ARRAY):
         return [f"item-{n}"]
     if isinstance(kind, JSON):

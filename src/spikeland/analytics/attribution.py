@@ -36,6 +36,16 @@ _FACEBOOK = ("facebook", "fb", "instagram", "meta")
 _SEARCH = ("google.", "bing.com", "duckduckgo.com", "yahoo.", "ecosia.org", "baidu.com", "yandex.")
 
 
+def source_platform(utm_source: str) -> str:
+    """GOOGLE_ADS, FACEBOOK or OTHER for a visit's utmSource."""
+    source = utm_source.lower()
+    if any(word in source for word in _GOOGLE):
+        return "GOOGLE_ADS"
+    if any(word == source or word in source.split("_") or source.startswith(word) for word in _FACEBOOK):
+        return "FACEBOOK"
+    return "OTHER"
+
+
 def platform(visit: VisitorSession | None) -> str:
     if visit is None:
         return "DIRECT"
@@ -43,13 +53,8 @@ def platform(visit: VisitorSession | None) -> str:
         return "GOOGLE_ADS"
     if visit.fbclid:
         return "FACEBOOK"
-    source = (visit.utm_source or "").lower()
-    if source:
-        if any(word in source for word in _GOOGLE):
-            return "GOOGLE_ADS"
-        if any(word == source or word in source.split("_") or source.startswith(word) for word in _FACEBOOK):
-            return "FACEBOOK"
-        return "OTHER"
+    if visit.utm_source:
+        return source_platform(visit.utm_source)
     if visit.referrer:
         host = (urlsplit(visit.referrer).hostname or "").lower()
         if any(host.startswith(engine) or f".{engine}" in host for engine in _SEARCH):

@@ -5,8 +5,15 @@ A report covers whole UTC days ``start``..``end`` (inclusive) under one attribut
 (sign-ups, enhancements, purchases, revenue) by the model's attribution rows *converted* in the
 range, so each conversion counts once per model. Visitors are distinct visitor ids: a visitor
 without consent has a new id per session, so visitors ≥ real people. Bounce rate: the share of
-sessions with at most one page view. Spend, ROI and cost per acquisition need the ad platforms'
-spend, which only the ad-platform sync (not built) records: they are null until then.
+sessions with at most one page view.
+
+Spend is what the ad-platform sync recorded per campaign and day (``analytics.marketing``) in the
+range, counted where the ad account's currency is the revenue's (GBP; spend in another currency
+shows with its campaign in the marketing API, not converted here). ROI = (revenue - spend) / spend
+* 100 and cost per acquisition = spend / sign-ups, both null without spend (or sign-ups). In the
+campaigns report a row (UTM campaign, source) gets the spend of the platform campaigns its UTM
+campaign is linked to on the source's platform (``campaign_links``); linked spend without any
+visit or conversion in the range is a row of its own.
 
 Every report is kept in ``campaign_metrics_cache`` for an hour under the spec's key format
 (``overview:2024-01-01:2024-01-31:first_touch``): a read of a live entry answers from it, a read
@@ -27,6 +34,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spikeland.analytics.attribution import source_platform
 from spikeland.analytics.models import AttributionType, CampaignMetricsCache
 from spikeland.core.clock import utcnow
 from spikeland.core.errors import ValidationFailed
@@ -106,6 +114,31 @@ FROM campaign_attributions
 """
 
 
+REVENUE_CURRENCY = "GBP"
+# Spend per linked UTM campaign and platform over the range (the spend table's primary key leads
+# with the campaign, so each linked campaign's days are one index range).
+_LINKED_SPEND = f"""
+SELECT l."utmCampaign" AS campaign, l.platform, sum(s.spend) AS spend
+FROM campaign_links l
+JOIN ad_campaigns c ON c.platform::text = l.platform AND c."externalCampaignId" = l."externalCampaignId"
+JOIN ad_campaign_spend s ON s."campaignId" = c.id
+WHERE c.currency = '{REVENUE_CURRENCY}' AND s.day >= CAST(:since AS date) AND s.day < CAST(:until AS date)
+GROUP BY 1, 2
+"""
+_SPEND = f"""
+SELECT coalesce(sum(s.spend), 0) AS spend
+FROM ad_campaign_spend s JOIN ad_campaigns c ON c.id = s."campaignId"
+WHERE c.currency = '{REVENUE_CURRENCY}' AND s.day >= CAST(:since AS date) AND s.day < CAST(:until AS date)
+"""
+
+
+def _returns(row: dict[str, Any]) -> None:
+    """ROI and cost per acquisition of a row with spend, revenue and signups (in place)."""
+    spend = row.get("spend")
+    row["roi"] = round((row["revenue"] - spend) * 100 / spend, 2) if spend else None
+    row["costPerAcquisition"] = round(spend / row["signups"], 2) if spend and row["signups"] else None
+
+
 def _rate(part: float, whole: float) -> float:
     return round(part * 100 / whole, 2) if whole else 0.0
 
@@ -119,14 +152,19 @@ def _change(now: float, before: float) -> float:
 async def _totals(session: AsyncSession, period: Period) -> dict[str, Any]:
     (visits,) = await _rows(session, _VISITS, period.params())
     (conversions,) = await _rows(session, _CONVERSIONS, period.params())
-    return {**visits, **conversions}
+    (spend,) = await _rows(session, _SPEND, period.params())
+    return {**visits, **conversions, **spend}
 
 
 async def overview(session: AsyncSession, period: Period) -> dict[str, Any]:
     now, before = await _totals(session, period), await _totals(session, period.previous())
-    figures = ("visitors", "sessions", "signups", "enhancements", "purchases", "revenue")
+    figures = ("visitors", "sessions", "signups", "enhancements", "purchases", "revenue", "spend")
+    now["spend"] = round(now["spend"], 2)
+    _returns(now)
     return {
         **{name: now[name] for name in figures},
+        "roi": now["roi"],
+        "costPerAcquisition": now["costPerAcquisition"],
         "bounceRate": _rate(now["bounces"], now["sessions"]),
         "signupRate": _rate(now["signups"], now["visitors"]),
         "purchaseRate": _rate(now["purchases"], now["visitors"]),
@@ -186,7 +224,26 @@ LIMIT 1000
 """
     rows = await _rows(session, sql, period.params())
     for row in rows:
-        row.update(spend=None, roi=None, costPerAcquisition=None)  # no ad-platform spend recorded yet
+        row["spend"] = None
+    for linked in await _rows(session, _LINKED_SPEND, period.params()):
+        target: dict[str, Any] | None = next(
+            (
+                r
+                for r in rows
+                if r["campaign"] == linked["campaign"]
+                and r["spend"] is None
+                and r["source"] != "(direct)"
+                and source_platform(r["source"]) == linked["platform"]
+            ),
+            None,
+        )
+        if target is None:  # spent, but nobody came or converted in the range
+            target = {"campaign": linked["campaign"], "source": linked["platform"].lower(), "sessions": 0}
+            target.update(visitors=0, bounceRate=0, signups=0, enhancements=0, purchases=0, revenue=0)
+            rows.append(target)
+        target["spend"] = round(linked["spend"], 2)
+    for row in rows:
+        _returns(row)
     return {"campaigns": rows}
 
 

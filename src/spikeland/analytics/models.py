@@ -1,14 +1,16 @@
 """Analytics tables of the specification: visitor_sessions, page_views, analytics_events,
-campaign_attributions, campaign_metrics_cache, campaign_links, marketing_accounts, tracked_urls.
+campaign_attributions, campaign_metrics_cache, campaign_links, marketing_accounts, tracked_urls; and
+the ad platforms' campaigns and daily spend (ad_campaigns, ad_campaign_spend: migration 0010).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index
+from sqlalchemy import BigInteger, Date, Index, Numeric
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spikeland.db.base import Base, Json, fk, id_column, now_default, pg_enum, server_default, updated_at
@@ -190,3 +192,40 @@ class TrackedUrl(Base):
     created_at: Mapped[datetime] = now_default()
     updated_at: Mapped[datetime] = updated_at()
     created_by_id: Mapped[str] = mapped_column("createdById", fk("users.id", "CASCADE"))
+
+
+class AdCampaign(Base):
+    """A campaign as an ad platform's sync last saw it (migration 0010 says why it is a table)."""
+
+    __tablename__ = "ad_campaigns"
+    __table_args__ = (
+        Index(None, "platform", "externalCampaignId", unique=True),
+        Index(None, "marketingAccountId"),
+    )
+
+    id: Mapped[str] = id_column()
+    marketing_account_id: Mapped[str | None] = mapped_column(
+        "marketingAccountId", fk("marketing_accounts.id", "SET NULL")
+    )
+    platform: Mapped[MarketingPlatform] = mapped_column("platform", pg_enum(MarketingPlatform))
+    external_campaign_id: Mapped[str] = mapped_column("externalCampaignId")
+    name: Mapped[str] = mapped_column("name")
+    status: Mapped[str | None] = mapped_column("status")
+    tracking_template: Mapped[str | None] = mapped_column("trackingTemplate")
+    currency: Mapped[str | None] = mapped_column("currency")
+    synced_at: Mapped[datetime] = mapped_column("syncedAt")
+    created_at: Mapped[datetime] = now_default()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class AdCampaignSpend(Base):
+    """One campaign's spend, impressions and clicks on one day, in the campaign's currency."""
+
+    __tablename__ = "ad_campaign_spend"
+
+    campaign_id: Mapped[str] = mapped_column("campaignId", fk("ad_campaigns.id", "CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column("day", Date(), primary_key=True)
+    spend: Mapped[Decimal] = mapped_column("spend", Numeric(18, 6))
+    impressions: Mapped[int] = mapped_column("impressions", BigInteger(), server_default=server_default(0))
+    clicks: Mapped[int] = mapped_column("clicks", BigInteger(), server_default=server_default(0))
+    updated_at: Mapped[datetime] = updated_at()

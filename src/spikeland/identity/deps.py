@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from spikeland.core.deps import Sessions
 from spikeland.core.errors import Forbidden, Unauthorized
 from spikeland.core.openapi import raises
+from spikeland.core.security import Keyring, load_keyring
 from spikeland.db.session import DbSession, DbUnit, RequestDb
 from spikeland.identity import api_keys
 from spikeland.identity.key_cache import KeyCache
@@ -38,6 +39,17 @@ def settings_of(request: Request) -> Settings:
     """For the dependencies below that have the request already (handlers take ``SettingsDep``)."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+# Made on first use, once per app (async, so two first requests on the event loop cannot both).
+async def keyring_of(request: Request) -> Keyring:
+    keyring: Keyring | None = getattr(request.app.state, "keyring", None)
+    if keyring is None:
+        keyring = request.app.state.keyring = load_keyring(settings_of(request))
+    return keyring
+
+
+KeyringDep = Annotated[Keyring, Depends(keyring_of)]
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,9 @@ from fastapi.responses import RedirectResponse
 from spikeland.core.deps import ClientIp, SettingsDep
 from spikeland.core.openapi import errors
 from spikeland.core.routing import Route
-from spikeland.core.security import Keyring, load_keyring
 from spikeland.db.session import DbSession
 from spikeland.identity import admin, oauth, service
-from spikeland.identity.deps import VisitorId, set_session_cookie, settings_of
+from spikeland.identity.deps import KeyringDep, VisitorId, set_session_cookie, settings_of
 from spikeland.settings import Settings
 
 router = APIRouter(route_class=Route, tags=["auth"])
@@ -48,14 +47,6 @@ def flow_cookie(provider: str) -> str:
     return f"spikeland_oauth_{provider}"
 
 
-# Made on first use, once per app (async, so two first requests on the event loop cannot both).
-async def keyring_of(request: Request) -> Keyring:
-    keyring: Keyring | None = getattr(request.app.state, "keyring", None)
-    if keyring is None:
-        keyring = request.app.state.keyring = load_keyring(settings_of(request))
-    return keyring
-
-
 async def providers_of(request: Request) -> dict[str, oauth.Provider]:
     # Built once per app: Google's discovery document and signing keys are cached on the provider.
     providers: dict[str, oauth.Provider] | None = getattr(request.app.state, "oauth_providers", None)
@@ -64,7 +55,6 @@ async def providers_of(request: Request) -> dict[str, oauth.Provider]:
     return providers
 
 
-KeyringDep = Annotated[Keyring, Depends(keyring_of)]
 Providers = Annotated[dict[str, oauth.Provider], Depends(providers_of)]
 
 

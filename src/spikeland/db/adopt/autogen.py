@@ -66,7 +66,13 @@ ADDED_LATER = {
     ("mcp_generation_jobs", "runAfter"),
 }
 # Tables that later migrations add: not part of the baseline.
-TABLES_ADDED_LATER = frozenset({"merch_fulfilment_jobs"})  # 0009_merch_fulfilment_jobs
+TABLES_ADDED_LATER = frozenset(
+    {
+        "merch_fulfilment_jobs",  # 0009_merch_fulfilment_jobs
+        "ad_campaigns",  # 0010_ad_campaigns
+        "ad_campaign_spend",  # 0010_ad_campaigns
+    }
+)
 
 
 def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
