@@ -103,10 +103,11 @@ async def admin(ads_app: FastAPI) -> AsyncIterator[tuple[httpx.AsyncClient, str]
 
 @pytest.fixture(scope="module", autouse=True)
 async def clean(engine: Any) -> AsyncIterator[None]:
-    """What this module made goes after it: the platforms' campaigns, the links, the sessions."""
+    """What this module made goes after it: accounts, campaigns, links, sessions, attributions."""
     yield
     async with engine.begin() as conn:
         await conn.execute(delete(AdCampaign))
+        await conn.execute(delete(MarketingAccount))
         await conn.execute(delete(CampaignLink).where(CampaignLink.utm_campaign.like(f"%_{RUN}")))
         await conn.execute(delete(VisitorSession).where(VisitorSession.visitor_id.like(f"mk_{RUN}%")))
         await conn.execute(delete(CampaignAttribution).where(CampaignAttribution.session_id == f"mk_{RUN}"))
@@ -327,7 +328,8 @@ async def test_disconnect_keeps_the_history(
         days = (
             await session.scalars(select(AdCampaignSpend).where(AdCampaignSpend.campaign_id == kept.id))
         ).all()
-    assert kept.marketing_account_id is None and len(days) == 2
+    assert kept.account_id == "1234567890" and len(days) == 2
+    assert (await client.get(f"{API}/accounts")).json() == []
 
 
 async def test_flow_refusals(admin: tuple[httpx.AsyncClient, str], ads: AdsPeer, ads_app: FastAPI) -> None:

@@ -140,17 +140,18 @@ async def test_a_google_ads_visitor_signs_up_enhances_and_buys(
         ]
         settings = billing_app.state.settings.model_copy(update=ads.settings())
         keyring = load_keyring(settings)
+        account = MarketingAccount(
+            user_id=user_id,
+            platform=MarketingPlatform.GOOGLE_ADS,
+            account_id="1112223334",
+            access_token=keyring.encrypt(ads.state.token("g-access")),
+            expires_at=utcnow() + timedelta(hours=1),
+        )
         async with sessions() as session, session.begin():
-            session.add(
-                MarketingAccount(
-                    user_id=user_id,
-                    platform=MarketingPlatform.GOOGLE_ADS,
-                    account_id="1112223334",
-                    access_token=keyring.encrypt(ads.state.token("g-access")),
-                    expires_at=utcnow() + timedelta(hours=1),
-                )
-            )
-        synced = await marketing.sync_all(sessions, make_ad_platforms(settings), keyring, settings)
+            session.add(account)
+        async with sessions() as session, session.begin():
+            platforms = make_ad_platforms(settings)
+            synced = await marketing.sync_account(session, platforms, keyring, settings, account.id)
     assert synced.failed == [] and synced.days >= 1
     period = metrics.Period(today, today, AttributionType.FIRST_TOUCH)
     async with sessions() as session:

@@ -185,16 +185,23 @@ async def accounts(session: AsyncSession) -> list[dict[str, Any]]:
     """Every connected account with its campaign count and last sync (never a token)."""
     campaigns = (
         select(
-            AdCampaign.marketing_account_id.label("account_id"),
+            AdCampaign.platform.label("platform"),
+            AdCampaign.account_id.label("account_id"),
             func.count().label("campaigns"),
             func.max(AdCampaign.synced_at).label("synced_at"),
         )
-        .group_by(AdCampaign.marketing_account_id)
+        .group_by(AdCampaign.platform, AdCampaign.account_id)
         .subquery()
     )
     rows = await session.execute(
         select(MarketingAccount, campaigns.c.campaigns, campaigns.c.synced_at)
-        .outerjoin(campaigns, campaigns.c.account_id == MarketingAccount.id)
+        .outerjoin(
+            campaigns,
+            and_(
+                campaigns.c.platform == MarketingAccount.platform,
+                campaigns.c.account_id == MarketingAccount.account_id,
+            ),
+        )
         .order_by(MarketingAccount.created_at.desc(), MarketingAccount.id)
     )
     return [
@@ -389,7 +396,7 @@ async def _save_campaigns(
     rows = [
         {
             "id": cuid(),
-            "marketing_account_id": account.id,
+            "account_id": account.account_id,
             "platform": account.platform,
             "external_campaign_id": external_id,
             "name": listed[external_id].name if external_id in listed else external_id,
@@ -405,7 +412,7 @@ async def _save_campaigns(
         return {}
     statement = insert(AdCampaign).values(rows)
     excluded = statement.excluded
-    kept = ("marketingAccountId", "name", "status", "trackingTemplate", "currency", "syncedAt", "updatedAt")
+    kept = ("accountId", "name", "status", "trackingTemplate", "currency", "syncedAt", "updatedAt")
     upsert = statement.on_conflict_do_update(
         index_elements=[AdCampaign.platform, AdCampaign.external_campaign_id],
         set_={column: excluded[column] for column in kept},

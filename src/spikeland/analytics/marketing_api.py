@@ -45,7 +45,7 @@ class Slug(StrEnum):
         return MarketingPlatform(self.value.upper())
 
 
-def ad_platforms_of(request: Request) -> dict[str, AdPlatform]:
+async def ad_platforms_of(request: Request) -> dict[str, AdPlatform]:
     platforms: dict[str, AdPlatform] | None = getattr(request.app.state, "ad_platforms", None)
     if platforms is None:
         platforms = request.app.state.ad_platforms = make_ad_platforms(settings_of(request))
@@ -226,7 +226,7 @@ class CampaignOut(Schema):
     name: str
     status: str | None
     currency: str | None
-    marketing_account_id: str | None
+    account_id: str
     linked_utm_campaigns: list[str]
     spend: Decimal
     impressions: int
@@ -252,7 +252,7 @@ async def campaigns(
             name=campaign.name,
             status=campaign.status,
             currency=campaign.currency,
-            marketing_account_id=campaign.marketing_account_id,
+            account_id=campaign.account_id,
             linked_utm_campaigns=sorted(utms or []),
             spend=spend or Decimal(0),
             impressions=impressions or 0,

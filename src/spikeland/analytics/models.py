@@ -200,13 +200,11 @@ class AdCampaign(Base):
     __tablename__ = "ad_campaigns"
     __table_args__ = (
         Index(None, "platform", "externalCampaignId", unique=True),
-        Index(None, "marketingAccountId"),
+        Index(None, "platform", "accountId"),
     )
 
     id: Mapped[str] = id_column()
-    marketing_account_id: Mapped[str | None] = mapped_column(
-        "marketingAccountId", fk("marketing_accounts.id", "SET NULL")
-    )
+    account_id: Mapped[str] = mapped_column("accountId")  # the platform's, as in marketing_accounts
     platform: Mapped[MarketingPlatform] = mapped_column("platform", pg_enum(MarketingPlatform))
     external_campaign_id: Mapped[str] = mapped_column("externalCampaignId")
     name: Mapped[str] = mapped_column("name")

@@ -8,8 +8,10 @@ the metrics cache for an hour; here each day's figures are kept, so a report of 
 
 - ``ad_campaigns``: one row per platform campaign (unique ``(platform, externalCampaignId)``: two
   admins connecting the same ad account share it), its name, status, tracking template (where a
-  ``utm_campaign`` is found for linking) and currency. ``marketingAccountId`` is SET NULL when the
-  account is disconnected: the history stays.
+  ``utm_campaign`` is found for linking) and currency. ``accountId`` is the platform's account id
+  (as ``marketing_accounts.accountId``), not a foreign key: a campaign is the ad account's, not a
+  user's, so disconnecting an account (deleting its row and tokens) keeps the history, and a
+  user's data export does not carry the platform's campaigns.
 - ``ad_campaign_spend``: ``(campaignId, day)`` → spend (``numeric(18,6)``: Google reports micros),
   impressions, clicks; a later sync of the same day replaces it (platforms revise recent days).
 
@@ -38,7 +40,7 @@ def upgrade() -> None:
     op.create_table(
         CAMPAIGNS,
         sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("marketingAccountId", sa.Text(), nullable=True),
+        sa.Column("accountId", sa.Text(), nullable=False),
         sa.Column("platform", platform, nullable=False),
         sa.Column("externalCampaignId", sa.Text(), nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
@@ -49,13 +51,6 @@ def upgrade() -> None:
         sa.Column("createdAt", timestamp, server_default=sa.text("CURRENT_TIMESTAMP"), nullable=False),
         sa.Column("updatedAt", timestamp, nullable=False),
         sa.PrimaryKeyConstraint("id", name=f"{CAMPAIGNS}_pkey"),
-        sa.ForeignKeyConstraint(
-            ["marketingAccountId"],
-            ["marketing_accounts.id"],
-            name=f"{CAMPAIGNS}_marketingAccountId_fkey",
-            ondelete="SET NULL",
-            onupdate="CASCADE",
-        ),
     )
     op.create_index(
         f"{CAMPAIGNS}_platform_externalCampaignId_key",
@@ -63,7 +58,7 @@ def upgrade() -> None:
         ["platform", "externalCampaignId"],
         unique=True,
     )
-    op.create_index(f"{CAMPAIGNS}_marketingAccountId_idx", CAMPAIGNS, ["marketingAccountId"])
+    op.create_index(f"{CAMPAIGNS}_platform_accountId_idx", CAMPAIGNS, ["platform", "accountId"])
     op.create_table(
         SPEND,
         sa.Column("campaignId", sa.Text(), nullable=False),
