@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from spikeland.core.routing import Route
+from tests.core.test_routing import from_bytes
 from tests.support import ClientFactory, sign_up
 
 SPEND = "/api/v1/tokens/spend"
@@ -91,7 +92,7 @@ def _request(case: dict[str, Any], credentials: dict[str, str]) -> dict[str, Any
 
 
 def _answer(response: httpx.Response) -> tuple[int, Any, list[tuple[str, str]]]:
-    body = response.json()
+    body = from_bytes(response.json())
     if isinstance(body, dict) and "transactionId" in body:  # the new row's own id and time
         body = body | {"transactionId": "*", "createdAt": "*"}
     headers = sorted((k, v) for k, v in response.headers.multi_items() if k != "content-length")

@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 
+from spikeland.analytics.schemas import Recorded
 from spikeland.core.wire import render
 from spikeland.db.engine import transaction
 from spikeland.db.enums import JobStatus
@@ -69,6 +70,11 @@ async def test_every_rows_route_answers_as_its_model(app: FastAPI, client: httpx
         assert answer.status_code == 200, (path, answer.text)
         body = answer.json()
         assert body == _as_pydantic_writes_it(model, body), path
+    started = await client.post(f"{API}/analytics/sessions", json={"landingPage": "/"})
+    page = {"sessionId": started.json()["sessionId"], "path": "/next"}
+    viewed = await client.post(f"{API}/analytics/pageviews", json=page)
+    assert viewed.status_code == 201 and viewed.json() == _as_pydantic_writes_it(Recorded, viewed.json())
+    assert len(viewed.json()["pageViewIds"]) == 1 and viewed.json()["eventIds"] == []
     listed = (await client.get(f"{API}/images")).json()["items"]
     assert {"userId", "originalR2Key", "job_id"}.isdisjoint(listed[0])  # columns the model lacks
     assert listed[-1]["latestEnhancement"]["tier"] == "TIER_2K"

@@ -56,6 +56,7 @@ from starlette.types import Receive, Scope, Send
 _INDEX = "_spikeland_index"  # on the included router: (its candidates list, their literal starts)
 _KEYS = "_spikeland_keys"  # on the included router: (routes version, candidates, keys or None: any, nested)
 _PATH_KEY = "spikeland.route_key"  # in the scope: (route path, its first three segments)
+_MATCHED = "spikeland.matched"  # in the scope: (included router, path, method, what _match found)
 _DEPTH = 4  # "", "api", "v1", "images": a path's first three segments
 
 
@@ -130,9 +131,22 @@ def _candidates(router: _IncludedRouter, path: str) -> list[Any]:
 
 
 def _match(router: _IncludedRouter, scope: Scope) -> tuple[Match, Scope, Any, Any]:
-    """FastAPI's ``_IncludedRouter._match`` over the candidates the path can match."""
+    """FastAPI's ``_IncludedRouter._match`` over the candidates the path can match, once per request
+    and router: FastAPI asks it when the app's router tries the included one (``matches``) and again
+    when that one handles the request; nothing that matching reads (path, method) changes in between."""
+    path, method = get_route_path(scope), scope.get("method")
+    memo = scope.get(_MATCHED)
+    if memo is not None and memo[0] is router and memo[1] == path and memo[2] == method:
+        found: tuple[Match, Scope, Any, Any] = memo[3]
+        return found
+    found = _match_anew(router, scope, path)
+    scope[_MATCHED] = (router, path, method, found)
+    return found
+
+
+def _match_anew(router: _IncludedRouter, scope: Scope, path: str) -> tuple[Match, Scope, Any, Any]:
     partial: tuple[Scope, Any, Any] | None = None
-    for candidate in _candidates(router, get_route_path(scope)):
+    for candidate in _candidates(router, path):
         if isinstance(candidate, _IncludedRouter):
             match, child_scope = candidate.matches(scope)
             route: Any = candidate
