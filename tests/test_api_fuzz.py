@@ -37,8 +37,14 @@ pytestmark = pytest.mark.slow
 
 EXAMPLES = int(os.environ.get("SPIKELAND_FUZZ_EXAMPLES", "12"))
 PASSWORD = "fuzz-password-123"
-# 503s the API documents for services this test leaves unconfigured (Stripe), never a crash.
-DOCUMENTED_503 = {"payments_unavailable", "webhooks_unavailable", "service_unavailable"}
+# 503s the API documents for services this test leaves unconfigured (Stripe, the ad platforms),
+# never a crash.
+DOCUMENTED_503 = {
+    "payments_unavailable",
+    "webhooks_unavailable",
+    "service_unavailable",
+    "ad_platform_not_configured",
+}
 # Routes that would end the fuzzing identity itself, which the schema cannot say.
 SELF_ENDING = {("POST", "/api/v1/auth/logout"), ("DELETE", "/api/v1/me")}
 

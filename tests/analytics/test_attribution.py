@@ -157,6 +157,14 @@ async def test_the_sources_report_classifies_as_attribution_does(session: Any) -
         {"referrer": "https://duckduckgo.com/?q=x"},
         {"referrer": "https://search.yahoo.com/"},
         {"referrer": "https://news.ycombinator.com/"},
+        {"referrer": "https://user@www.Bing.com:443/search?q=x"},
+        {"referrer": "android-app://com.google.android.gm/"},
+        {"referrer": "https://google.evil.example/"},
+        {"referrer": "not a url"},
+        {"utm_source": "ig_facebook_story"},
+        {"utm_source": "metaverse"},
+        {"utm_source": "fbx"},
+        {"utm_source": "xfb"},
         {},
     ]
     for fields in cases:

@@ -31,17 +31,17 @@ from spikeland.core.clock import utcnow
 
 _log = logging.getLogger(__name__)
 
-_GOOGLE = ("google", "gads", "adwords")
-_FACEBOOK = ("facebook", "fb", "instagram", "meta")
-_SEARCH = ("google.", "bing.com", "duckduckgo.com", "yahoo.", "ecosia.org", "baidu.com", "yandex.")
+GOOGLE_WORDS = ("google", "gads", "adwords")
+FACEBOOK_WORDS = ("facebook", "fb", "instagram", "meta")
+SEARCH_ENGINES = ("google.", "bing.com", "duckduckgo.com", "yahoo.", "ecosia.org", "baidu.com", "yandex.")
 
 
 def source_platform(utm_source: str) -> str:
     """GOOGLE_ADS, FACEBOOK or OTHER for a visit's utmSource."""
     source = utm_source.lower()
-    if any(word in source for word in _GOOGLE):
+    if any(word in source for word in GOOGLE_WORDS):
         return "GOOGLE_ADS"
-    if any(word == source or word in source.split("_") or source.startswith(word) for word in _FACEBOOK):
+    if any(word == source or word in source.split("_") or source.startswith(word) for word in FACEBOOK_WORDS):
         return "FACEBOOK"
     return "OTHER"
 
@@ -57,7 +57,7 @@ def platform(visit: VisitorSession | None) -> str:
         return source_platform(visit.utm_source)
     if visit.referrer:
         host = (urlsplit(visit.referrer).hostname or "").lower()
-        if any(host.startswith(engine) or f".{engine}" in host for engine in _SEARCH):
+        if any(host.startswith(engine) or f".{engine}" in host for engine in SEARCH_ENGINES):
             return "ORGANIC"
         return "REFERRAL" if host else "DIRECT"
     return "DIRECT"

@@ -34,7 +34,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spikeland.analytics.attribution import source_platform
+from spikeland.analytics.attribution import FACEBOOK_WORDS, GOOGLE_WORDS, SEARCH_ENGINES, source_platform
 from spikeland.analytics.models import AttributionType, CampaignMetricsCache
 from spikeland.core.clock import utcnow
 from spikeland.core.errors import ValidationFailed
@@ -44,17 +44,34 @@ MAX_DAYS = 366
 REPORTS = ("overview", "daily", "campaigns", "sources", "funnel")
 
 # The traffic source of a session ``vs``, by the attribution platform rules (analytics.attribution;
-# a test holds the two to one rule set).
-SOURCE_SQL = """
+# a test holds the two to one rule set). Written with LIKE and split_part, not regular expressions:
+# a case-insensitive regular expression on every referrer cost ~2 µs a row, most of a year's report.
+_SOURCE = 'lower(vs."utmSource")'
+_HOST = (  # urlsplit(referrer).hostname: after "//", before the path, query, fragment, userinfo, port
+    "lower(split_part(split_part(split_part(split_part(split_part("
+    "split_part(vs.referrer, '//', 2), '/', 1), '?', 1), '#', 1), '@', -1), ':', 1))"
+)
+
+
+def _any(patterns: list[str]) -> str:
+    return "ARRAY[" + ", ".join(f"'{pattern}'" for pattern in patterns) + "]"
+
+
+_GOOGLE_ANY = _any([f"%{word}%" for word in GOOGLE_WORDS])
+_FACEBOOK_START = _any([f"{word}%" for word in FACEBOOK_WORDS])
+_FACEBOOK_PART = _any(["%" + "\\_" + word + "\\_%" for word in FACEBOOK_WORDS])  # "_" escaped in LIKE
+_ENGINES = _any([f"%.{engine}%" for engine in SEARCH_ENGINES])
+SOURCE_SQL = f"""
 CASE
   WHEN vs.gclid IS NOT NULL THEN 'GOOGLE_ADS'
   WHEN vs.fbclid IS NOT NULL THEN 'FACEBOOK'
-  WHEN vs."utmSource" ~* '(google|gads|adwords)' THEN 'GOOGLE_ADS'
-  WHEN vs."utmSource" ~* '^(facebook|fb|instagram|meta)' THEN 'FACEBOOK'
-  WHEN vs."utmSource" IS NOT NULL THEN 'OTHER'
-  WHEN vs.referrer ~* '^https?://([a-z0-9-]+\\.)*(google\\.|bing\\.com|duckduckgo\\.com|yahoo\\.|ecosia\\.org|baidu\\.com|yandex\\.)'
-    THEN 'ORGANIC'
-  WHEN vs.referrer IS NOT NULL THEN 'REFERRAL'
+  WHEN vs."utmSource" <> '' THEN CASE
+    WHEN {_SOURCE} LIKE ANY ({_GOOGLE_ANY}) THEN 'GOOGLE_ADS'
+    WHEN {_SOURCE} LIKE ANY ({_FACEBOOK_START}) OR '_' || {_SOURCE} || '_' LIKE ANY ({_FACEBOOK_PART})
+      THEN 'FACEBOOK'
+    ELSE 'OTHER' END
+  WHEN '.' || {_HOST} LIKE ANY ({_ENGINES}) THEN 'ORGANIC'
+  WHEN {_HOST} <> '' THEN 'REFERRAL'
   ELSE 'DIRECT'
 END"""
 
