@@ -238,6 +238,7 @@ async def test_connect_sync_link_and_report(
         period = metrics.Period(DAY1, DAY2, AttributionType.FIRST_TOUCH)
         rows = (await metrics.campaigns(session, period))["campaigns"]
         overview = await metrics.overview(session, period)
+        days = {day["date"]: day for day in (await metrics.daily(session, period))["days"]}
     winter = next(r for r in rows if r["campaign"] == utm("winter"))
     assert (winter["spend"], winter["revenue"], winter["signups"]) == (20.5, 41.0, 2)
     assert winter["roi"] == 100.0 and winter["costPerAcquisition"] == 10.25
@@ -245,6 +246,8 @@ async def test_connect_sync_link_and_report(
     assert spring["source"] == "facebook" and spring["spend"] == 20.0 and spring["roi"] == -100.0
     assert next(r for r in rows if r["campaign"] == utm("elsewhere"))["spend"] is None
     assert overview["spend"] >= 20.5 + 20.0 and overview["roi"] is not None
+    # The daily series has each day's spend: DAY1 12.50 + 1.00 + 20.00, DAY2 8.00 + 3.00 + 5.55 + 1.00.
+    assert days[DAY1.isoformat()]["spend"] >= 33.5 and days[DAY2.isoformat()]["spend"] >= 17.55
 
 
 async def test_tokens_refreshed_before_expiry_and_after_a_refusal(

@@ -132,6 +132,7 @@ async def test_a_month_in_figures(app: FastAPI, user_client: UserClient) -> None
         "enhancements": 0,
         "purchases": 0,
         "revenue": 0,
+        "spend": 0,
     }
     assert days[4]["purchases"] == 1 and days[4]["revenue"] == pytest.approx(9.99)
 

@@ -204,12 +204,19 @@ conversions AS (
   FROM campaign_attributions
   {_CONVERTED}
   GROUP BY 1
+),
+spent AS (
+  SELECT s.day, sum(s.spend) AS spend
+  FROM ad_campaign_spend s JOIN ad_campaigns c ON c.id = s."campaignId"
+  WHERE c.currency = '{REVENUE_CURRENCY}' AND s.day >= CAST(:since AS date) AND s.day < CAST(:until AS date)
+  GROUP BY 1
 )
 SELECT to_char(d.day, 'YYYY-MM-DD') AS date, coalesce(v.sessions, 0) AS sessions,
        coalesce(v.visitors, 0) AS visitors, coalesce(c.signups, 0) AS signups,
        coalesce(c.enhancements, 0) AS enhancements, coalesce(c.purchases, 0) AS purchases,
-       coalesce(c.revenue, 0) AS revenue
+       coalesce(c.revenue, 0) AS revenue, round(coalesce(sp.spend, 0), 2) AS spend
 FROM days d LEFT JOIN visits v USING (day) LEFT JOIN conversions c USING (day)
+     LEFT JOIN spent sp USING (day)
 ORDER BY d.day
 """
     return {"days": await _rows(session, sql, period.params())}
