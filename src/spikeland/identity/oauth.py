@@ -14,13 +14,11 @@ import json
 import re
 import secrets
 import time
-import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import authlib.deprecate  # type: ignore[import-untyped]
 import httpx
 from authlib.common.errors import AuthlibBaseError  # type: ignore[import-untyped]
 from authlib.oidc.core import CodeIDToken  # type: ignore[import-untyped]
@@ -45,17 +43,12 @@ from spikeland.identity.service import (
     mark_email_verified,
     revoke_sessions,
 )
+from spikeland.integrations.oauth_client import USER_AGENT, oauth_client
 from spikeland.settings import Settings
-
-with warnings.catch_warnings():
-    # Authlib 1.9 prefers the httpx2 fork and warns when it falls back to httpx, which we use.
-    warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
-    from authlib.integrations.httpx_client import AsyncOAuth2Client  # type: ignore[import-untyped]
 
 STATE_TTL_SECONDS = 600
 _STATE_PURPOSE = "oauth-flow"
 _MAX_NEXT = 512
-_USER_AGENT = "spikeland"
 _PROVIDER_ERROR = re.compile(r"[a-z_]{1,64}")  # shown back only when it is a plain error code
 # Asymmetric algorithms only: "none" and HMAC (keyed with the client secret) are never accepted.
 _ID_TOKEN_ALGS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
@@ -125,15 +118,13 @@ class Provider:
         self.client_secret = client_secret
 
     def client(self, redirect_uri: str) -> Any:
-        return AsyncOAuth2Client(
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            token_endpoint_auth_method=self.auth_method,
+        return oauth_client(
+            self.client_id,
+            self.client_secret,
+            auth_method=self.auth_method,
             scope=self.scope,
             redirect_uri=redirect_uri,
-            code_challenge_method="S256",
             timeout=self.settings.oauth_timeout_seconds,
-            headers={"User-Agent": _USER_AGENT},
         )
 
     async def endpoints(self) -> tuple[str, str]:
@@ -212,7 +203,7 @@ class Google(Provider):
 
     async def _get_json(self, url: str) -> Any:
         timeout = self.settings.oauth_timeout_seconds
-        async with httpx.AsyncClient(timeout=timeout, headers={"User-Agent": _USER_AGENT}) as http:
+        async with httpx.AsyncClient(timeout=timeout, headers={"User-Agent": USER_AGENT}) as http:
             response = await http.get(url)
             response.raise_for_status()
             return response.json()

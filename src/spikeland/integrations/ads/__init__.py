@@ -14,26 +14,19 @@ Failures: :class:`AdPlatformUnavailable` may pass on a retry (network, 5xx, rate
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-import authlib.deprecate  # type: ignore[import-untyped]
 import httpx
 from authlib.common.errors import AuthlibBaseError  # type: ignore[import-untyped]
 
+from spikeland.integrations.oauth_client import USER_AGENT, oauth_client
 from spikeland.settings import Settings
-
-with warnings.catch_warnings():
-    # Authlib 1.9 prefers the httpx2 fork and warns when it falls back to httpx, which we use.
-    warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
-    from authlib.integrations.httpx_client import AsyncOAuth2Client  # type: ignore[import-untyped]
 
 GOOGLE_ADS = "GOOGLE_ADS"
 FACEBOOK = "FACEBOOK"
-USER_AGENT = "spikeland"
 
 
 class AdPlatformUnavailable(Exception):
@@ -114,15 +107,13 @@ class AdPlatform:
         raise NotImplementedError
 
     def oauth_client(self, redirect_uri: str | None = None) -> Any:
-        return AsyncOAuth2Client(
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            token_endpoint_auth_method=self.auth_method,
+        return oauth_client(
+            self.client_id,
+            self.client_secret,
+            auth_method=self.auth_method,
             scope=self.scope,
             redirect_uri=redirect_uri,
-            code_challenge_method="S256",
             timeout=self.settings.ads_timeout_seconds,
-            headers={"User-Agent": USER_AGENT},
         )
 
     def authorization_url(self, redirect_uri: str, state: str, verifier: str) -> str:
