@@ -30,7 +30,10 @@ from spikeland.integrations.email import make_email_sender
 from spikeland.integrations.imaging import make_imaging
 from spikeland.integrations.storage import make_storage
 from spikeland.jobs import run_worker
-from spikeland.routes import api_routers, register_hooks
+from spikeland.ops.error_logs import ErrorSink
+from spikeland.ops_api.errors_api import BODY_CAP as ERRORS_BODY_CAP
+from spikeland.ops_api.feedback_api import BODY_CAP as FEEDBACK_BODY_CAP
+from spikeland.routes import api_routers, register_hooks, root_routers
 from spikeland.settings import Settings, get_settings
 from spikeland.worker.events import JobEvents
 
@@ -85,6 +88,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.page_views = PageViewBuffer(app.state.sessionmaker)
+        app.state.error_sink = ErrorSink(app.state.sessionmaker)
+        app.state.error_sink.start()  # every ERROR record becomes an error_logs row (ops.error_logs)
         app.state.driver_connections = DriverConnections(engine.sync_engine, keep=settings.db_pool_size)
         dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         app.state.job_events = JobEvents(dsn, EVENTS_CHANNEL)
@@ -95,6 +100,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                 yield
             finally:
                 await app.state.page_views.close()
+                await app.state.error_sink.aclose()
                 await app.state.key_cache.close()
                 await app.state.job_events.close()
                 closing = getattr(app.state.imaging, "aclose", None)
@@ -128,6 +134,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Admission, limit=settings.max_active_requests, wait_seconds=settings.admission_wait_seconds
         )
     small = {API_PREFIX + path: cap for path, cap in ANALYTICS_BODY_CAPS.items()}
+    small |= {f"{API_PREFIX}/errors": ERRORS_BODY_CAP, f"{API_PREFIX}/feedback": FEEDBACK_BODY_CAP}
     app.add_middleware(BodyLimit, max_bytes=body_cap(settings), smaller=small)
     app.add_middleware(
         OriginCheck,
@@ -153,5 +160,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     # of a token spend's Python), a flat list of them much less.
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
+    for router in root_routers():
+        app.include_router(router)
     index_routes(app)  # each router tries only the routes a path can match (core.route_index)
     return app

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from spikeland.db.engine import make_engine, make_sessionmaker
 from spikeland.integrations.imaging import Imaging, make_imaging
 from spikeland.integrations.storage import Storage, make_storage
+from spikeland.ops.error_logs import ErrorSink
 from spikeland.settings import Settings
 from spikeland.worker.runner import Queue, Runner
 from spikeland.worker.scheduler import ScheduledJob, in_transaction, run_forever, run_once
@@ -32,6 +33,7 @@ def schedule(settings: Settings | None = None) -> list[ScheduledJob]:
     from spikeland.growth.tasks import settle_vouchers
     from spikeland.identity.tasks import purge_expired
     from spikeland.merch.tasks import local_printer, purge_webhook_events
+    from spikeland.ops.error_logs import purge_old as purge_errors
     from spikeland.tokens.tasks import regenerate_due
 
     settings = settings or Settings()
@@ -54,6 +56,7 @@ def schedule(settings: Settings | None = None) -> list[ScheduledJob]:
             min(30.0, settings.merch_local_step_seconds / 4),
             functools.partial(local_printer, settings=settings),
         ),
+        ScheduledJob("ops.purge_errors", 24 * 60 * 60, in_transaction(purge_errors)),
         ScheduledJob("tokens.regenerate", 60, in_transaction(regenerate_due)),
     ]
 
@@ -146,11 +149,13 @@ async def worker_main(url: str, settings: Settings) -> None:
         with contextlib.suppress(NotImplementedError):  # not on Windows
             loop.add_signal_handler(signum, stop.set)
     engine = make_engine(url, settings)
+    sessionmaker = make_sessionmaker(engine)
+    errors = ErrorSink(sessionmaker)  # the worker's ERROR records into error_logs, as the API's
+    errors.start()
     try:
-        await run_worker(
-            engine, make_sessionmaker(engine), settings, make_storage(settings), make_imaging(settings), stop
-        )
+        await run_worker(engine, sessionmaker, settings, make_storage(settings), make_imaging(settings), stop)
     finally:
+        await errors.aclose()
         for signum in signals:
             with contextlib.suppress(NotImplementedError):
                 loop.remove_signal_handler(signum)

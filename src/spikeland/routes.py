@@ -22,6 +22,7 @@ def api_routers() -> list[APIRouter]:
     from spikeland.images import api as images_api
     from spikeland.merch import api as merch_api
     from spikeland.merch import cart_api, orders_api
+    from spikeland.ops_api import errors_api, feedback_api, tracked_urls_api
     from spikeland.tokens import admin_api as tokens_admin_api
     from spikeland.tokens import api as tokens_api
 
@@ -55,7 +56,19 @@ def api_routers() -> list[APIRouter]:
         analytics_api.router,
         marketing_api.router,
         analytics_admin_api.router,
+        errors_api.router,
+        errors_api.admin_router,
+        feedback_api.router,
+        feedback_api.admin_router,
+        tracked_urls_api.admin_router,
     ]
+
+
+def root_routers() -> list[APIRouter]:
+    """Routers mounted at the site's root, not under /api/v1 (what crawlers look for there)."""
+    from spikeland.ops_api import tracked_urls_api
+
+    return [tracked_urls_api.sitemap_router]
 
 
 def register_hooks() -> None:

@@ -146,6 +146,10 @@ class Settings(BaseSettings):
     analytics_requests_per_minute: int = Field(default=300, ge=1)
     geoip_database: Path | None = Field(default=None, description="A MaxMind-format City database.")
 
+    # Operations (ops, ops_api): clients' error reports per IP per minute, feedback per IP per hour.
+    error_reports_per_minute: int = Field(default=30, ge=1)
+    feedback_per_hour: int = Field(default=10, ge=1)
+
     # Ad platforms (analytics.marketing, integrations/ads): an admin connects ad accounts by OAuth
     # once the platform's app credentials are set (unset: connecting answers 503 naming them); the
     # sync then pulls campaigns and daily spend every marketing_sync_minutes. The URLs let loopback

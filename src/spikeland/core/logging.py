@@ -13,11 +13,18 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any
 
 from fastapi.exceptions import ValidationException
 from pydantic import ValidationError
+
+# What a record logged while handling a request was about: the route (its method and path
+# template, set by core.routing) and the signed-in user (set by identity's auth dependencies).
+# Each request runs in a task of its own, so these never leak from one request to the next.
+log_route: ContextVar[str | None] = ContextVar("spikeland_log_route", default=None)
+log_user: ContextVar[str | None] = ContextVar("spikeland_log_user", default=None)
 
 _PATTERNS = [
     # query parameters that carry secrets (magic links, OAuth callbacks)

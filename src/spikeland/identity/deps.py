@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spikeland.core.deps import Sessions
 from spikeland.core.errors import Forbidden, Unauthorized
+from spikeland.core.logging import log_user
 from spikeland.core.openapi import raises
 from spikeland.core.security import Keyring, load_keyring
 from spikeland.db.session import DbSession, DbUnit, RequestDb
@@ -135,6 +136,8 @@ async def _principal(request: Request, response: Response, session: AsyncSession
         principal: Principal | None = scope[_PRINCIPAL]
         return principal
     principal = scope[_PRINCIPAL] = await _look_up(request, response, session)
+    if principal is not None:
+        log_user.set(principal.user.id)  # what an error logged in this request is about (ops)
     return principal
 
 
@@ -183,6 +186,8 @@ async def _caller(request: Request, response: Response, db: RequestDb) -> Caller
         known: Caller | None = scope[_CALLER]
         return known
     scope[_CALLER] = caller = await _identify(request, response, db)
+    if caller is not None:
+        log_user.set(caller.user_id)
     return caller
 
 
