@@ -191,7 +191,8 @@ def measure(url: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
     script = write_script(tmp, hot=False, first=FIRST_USER)
     runs: dict[str, list[dict[str, Any]]] = {"http": [], "pgbench": []}
     layers: dict[str, dict[str, Any]] = {}
-    with running_server(url, tmp / "data") as (base, pid):
+    extra = dict(pair.split("=", 1) for pair in args.server_env)
+    with running_server(url, tmp / "data", extra_env=extra) as (base, pid):
         for target in TARGETS:  # warm up: connections, prepared statements, caches
             load_process(base, pid, keys, 0.5, target)
         pgbench_run(url, script, args.clients, 1)
@@ -245,6 +246,13 @@ def main() -> None:
         "--no-layers", dest="layers", action="store_false", help="skip the per-layer CPU breakdown"
     )
     parser.add_argument("--py-spy", metavar="FILE", help="py-spy the server in round 1 (collapsed stacks)")
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the server (SPIKELAND_REQUEST_METRICS=false: without the request metrics)",
+    )
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument(
         "--embedded", action="store_true", help="use the embedded server even if --server answers"

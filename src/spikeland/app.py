@@ -16,6 +16,7 @@ from spikeland.core.csrf import OriginCheck
 from spikeland.core.errors import DatabaseUnavailable, install_error_handlers
 from spikeland.core.limits import BodyLimit
 from spikeland.core.logging import install_redaction
+from spikeland.core.metrics import RequestMetrics
 from spikeland.core.openapi import install_openapi
 from spikeland.core.ratelimit import RateLimiter
 from spikeland.core.route_index import index_routes
@@ -141,6 +142,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         cookie=SESSION_COOKIE,
         origins=[settings.public_url, *settings.trusted_origins.split(",")],
     )
+    if settings.request_metrics:  # outermost: every answer counted and timed (core.metrics)
+        app.add_middleware(RequestMetrics)
 
     @app.get("/health", response_model=Health, tags=["ops"])
     async def health(db: DbUnit) -> Health:

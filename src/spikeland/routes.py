@@ -66,9 +66,9 @@ def api_routers() -> list[APIRouter]:
 
 def root_routers() -> list[APIRouter]:
     """Routers mounted at the site's root, not under /api/v1 (what crawlers look for there)."""
-    from spikeland.ops_api import tracked_urls_api
+    from spikeland.ops_api import metrics_api, tracked_urls_api
 
-    return [tracked_urls_api.sitemap_router]
+    return [tracked_urls_api.sitemap_router, metrics_api.router]
 
 
 def register_hooks() -> None:

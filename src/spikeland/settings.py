@@ -146,6 +146,12 @@ class Settings(BaseSettings):
     analytics_requests_per_minute: int = Field(default=300, ge=1)
     geoip_database: Path | None = Field(default=None, description="A MaxMind-format City database.")
 
+    # GET /metrics (Prometheus): admins, and scrapers presenting this as a bearer token.
+    metrics_token: SecretStr | None = Field(default=None, description="Unset: only admins read /metrics.")
+    request_metrics: bool = Field(
+        default=True, description="Count and time every request (off: to measure what it costs)."
+    )
+
     # Operations (ops, ops_api): clients' error reports per IP per minute, feedback per IP per hour.
     error_reports_per_minute: int = Field(default=30, ge=1)
     feedback_per_hour: int = Field(default=10, ge=1)

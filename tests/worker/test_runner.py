@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from spikeland.core.metrics import REGISTRY
 from spikeland.db import migrate
 from spikeland.db.engine import make_engine, make_sessionmaker, transaction
 from spikeland.db.enums import EnhancementTier, JobStatus
@@ -232,6 +233,14 @@ async def test_a_failing_stage_is_retried_with_backoff_then_refunded_once(
     user_id, [job_id] = await queue_jobs(sessions, storage, 1, tier=EnhancementTier.TIER_1K, max_retries=3)
     attempts: list[tuple[int, float]] = []
     loop = asyncio.get_running_loop()
+    queue_name = EnhancementQueue.name
+
+    def counted(outcome: str) -> float:
+        return (
+            REGISTRY.get_sample_value("spikeland_jobs_total", {"queue": queue_name, "outcome": outcome}) or 0
+        )
+
+    before = {outcome: counted(outcome) for outcome in ("retried", "failed")}
 
     async def flaky(queue: EnhancementQueue, job: Claimed) -> None:
         attempts.append((job.attempt, loop.time()))
@@ -254,6 +263,8 @@ async def test_a_failing_stage_is_retried_with_backoff_then_refunded_once(
     assert [a for a, _ in attempts] == [0, 1, 2, 3]
     assert job.status == JobStatus.REFUNDED and job.error_message == "model overloaded (attempt 3)"
     assert runner.stats.retried == 3 and runner.stats.given_up == 1
+    # The metrics (core.metrics) saw the same: three retried attempts, one given up.
+    assert (counted("retried") - before["retried"], counted("failed") - before["failed"]) == (3, 1)
     # Backoff grows: base·2^n jittered ±50 %, so each wait is at least half its nominal value.
     waits = [b - a for (_, a), (_, b) in itertools.pairwise(attempts)]
     assert all(w >= 0.05 * 2**n * 0.5 for n, w in enumerate(waits)), waits

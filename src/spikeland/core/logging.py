@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from types import TracebackType
 from typing import Any
@@ -20,11 +20,27 @@ from typing import Any
 from fastapi.exceptions import ValidationException
 from pydantic import ValidationError
 
-# What a record logged while handling a request was about: the route (its method and path
-# template, set by core.routing) and the signed-in user (set by identity's auth dependencies).
-# Each request runs in a task of its own, so these never leak from one request to the next.
-log_route: ContextVar[str | None] = ContextVar("spikeland_log_route", default=None)
+# What a record logged while handling a request was about: the request (its ASGI scope, set by
+# core.routing; ``route_of`` names it) and the signed-in user (set by identity's auth
+# dependencies). Each request runs in a task of its own, so these never leak between requests.
+log_request: ContextVar[Mapping[str, Any] | None] = ContextVar("spikeland_log_request", default=None)
 log_user: ContextVar[str | None] = ContextVar("spikeland_log_user", default=None)
+UNMATCHED = "(unmatched)"
+
+
+def route_template(scope: Mapping[str, Any]) -> str:
+    """The path template of the route that took the request ("/api/v1/images/{image_id}"), with the
+    prefixes it was included under; ``(unmatched)`` when none did."""
+    context = scope.get("fastapi", {}).get("effective_route_context")
+    found = getattr(getattr(context, "starlette_route", None), "path_format", None)
+    found = found or getattr(context, "path_format", None) or getattr(scope.get("route"), "path_format", None)
+    return found or UNMATCHED
+
+
+def route_of(scope: Mapping[str, Any] | None) -> str | None:
+    """``"GET /api/v1/images/{image_id}"`` for the request being handled, if any."""
+    return None if scope is None else f"{scope.get('method', '')} {route_template(scope)}"
+
 
 _PATTERNS = [
     # query parameters that carry secrets (magic links, OAuth callbacks)

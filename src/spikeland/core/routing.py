@@ -79,7 +79,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from spikeland.core.logging import log_route
+from spikeland.core.logging import log_request
 from spikeland.core.wire import Rows, render
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -347,11 +347,10 @@ def _compile(route: Any, form_limits: Any) -> Handler:
     dump_json = route.response_field is not None and isinstance(response_class, DefaultPlaceholder)
     response_class = getattr(response_class, "value", response_class)
     model = route.response_model
-    label = f"{' '.join(sorted(route.methods or ()))} {route.path}"  # what an error logged here is about
     rows_model = model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
     async def handler(request: Request) -> Response:
-        log_route.set(label)
+        log_request.set(request.scope)  # what an error logged while handling it is about
         if body_field is None:
             body: Any = PydanticUndefined
         elif is_form:

@@ -8,7 +8,7 @@ Rules:
   key (a server); the user is the signed-in caller, never a user id from the body.
 - **Server errors are captured by a logging handler** (:class:`ErrorSink`, installed on the root
   logger by the app and the worker): every record at ERROR or above becomes a BACKEND row with its
-  route (``core.logging.log_route``), user (``log_user``), logger, and the redacted stack. ``emit``
+  route (``core.logging.log_request``), user (``log_user``), logger, and the redacted stack. ``emit``
   only appends to a bounded in-memory queue (the oldest go past ``max_queued``): a request never
   waits on the database for its error, and never fails because of it. A flusher task writes the
   queue in batches every ``interval`` seconds, in its own transaction.
@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spikeland.core.clock import utcnow
 from spikeland.core.errors import ValidationFailed
-from spikeland.core.logging import log_route, log_user, redact
+from spikeland.core.logging import log_request, log_user, redact, route_of
 from spikeland.core.pagination import Page, newest_first
 from spikeland.ops.models import ErrorEnvironment, ErrorLog
 
@@ -90,7 +90,7 @@ def _row(record: logging.LogRecord) -> dict[str, Any]:
         "source_file": _text(record.pathname, LIMITS["sourceFile"]),
         "source_line": record.lineno,
         "caller_name": _text(record.funcName, LIMITS["callerName"]),
-        "route": _text(log_route.get(), LIMITS["route"]),
+        "route": _text(route_of(log_request.get()), LIMITS["route"]),
         "user_id": log_user.get(),
         "environment": ErrorEnvironment.BACKEND,
         "error_type": (error_type or record.levelname)[:100],

@@ -32,6 +32,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.clock import utcnow
+from spikeland.core.metrics import LEDGER_MOVEMENTS
 from spikeland.db.cuid import cuid
 from spikeland.db.enums import SubscriptionTier
 from spikeland.db.session import driver_connection
@@ -271,6 +272,10 @@ async def write(
         entry.source_id if entry else None,
         _json(entry.metadata) if entry else None,
     )
+    if regenerated:
+        LEDGER_MOVEMENTS.labels(TokenTransactionType.EARN_REGENERATION.value).inc()
+    if entry is not None:
+        LEDGER_MOVEMENTS.labels(entry.type.value).inc()
     locked.balance, locked.last_regeneration, locked.last_write, locked.tier = (
         final,
         regenerated_until,

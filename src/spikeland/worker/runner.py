@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -35,6 +36,8 @@ from typing import Any, Protocol
 import asyncpg
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from spikeland.core.metrics import JOB_SECONDS, JOBS
 
 _log = logging.getLogger(__name__)
 
@@ -221,34 +224,42 @@ class Runner:
     async def _run_one(self, queue: Queue, job: Claimed) -> None:
         key = (queue.name, job.id)
         self._in_hand[key] = (queue, job)
+        started, outcome = time.monotonic(), "completed"
         try:
             await queue.process(job)
             self.stats.completed += 1
         except LeaseLost:
             self.stats.lost += 1
+            outcome = "lost"
             _log.info("%s %s: no longer ours, dropped", queue.name, job.id)
         except Exception as exc:
-            await self._failed(queue, job, exc)
+            outcome = await self._failed(queue, job, exc)
         finally:
             del self._in_hand[key]
+            JOB_SECONDS.labels(queue.name).observe(time.monotonic() - started)
+            JOBS.labels(queue.name, outcome).inc()
 
-    async def _failed(self, queue: Queue, job: Claimed, exc: Exception) -> None:
+    async def _failed(self, queue: Queue, job: Claimed, exc: Exception) -> str:
+        """Record the failure (given up, or retried later); the outcome, for the metrics."""
         message = error_text(exc)
         try:
             if isinstance(exc, PermanentFailure) or not job.retries_left:
                 _log.warning("%s %s failed for good: %s", queue.name, job.id, message)
                 await queue.give_up(job, message)
                 self.stats.given_up += 1
-            else:
-                delay = backoff(job.attempt, self.retry_base)
-                _log.info("%s %s failed (%s); retry in %.1f s", queue.name, job.id, message, delay)
-                await queue.retry(job, message, delay)
-                self.stats.retried += 1
+                return "failed"
+            delay = backoff(job.attempt, self.retry_base)
+            _log.info("%s %s failed (%s); retry in %.1f s", queue.name, job.id, message, delay)
+            await queue.retry(job, message, delay)
+            self.stats.retried += 1
+            return "retried"
         except LeaseLost:
             self.stats.lost += 1
+            return "lost"
         except Exception:
             # The lease will expire and recovery will count this attempt: nothing is lost.
             _log.exception("%s %s: recording the failure failed", queue.name, job.id)
+            return "unrecorded"
 
     async def _heartbeats(self, stop: asyncio.Event) -> None:
         """Every lease/4, refresh the lease of every job in hand (one task for all the slots)."""
