@@ -224,6 +224,9 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(
         default=120.0, gt=0, description="A PROCESSING job not heard from for this long is taken again."
     )
+    job_slow_seconds: float = Field(
+        default=300.0, gt=0, description="A running job past this is listed as slow for admins."
+    )
     job_retry_base_seconds: float = Field(default=5.0, gt=0, description="First retry delay; doubles.")
     job_poll_seconds: float = Field(default=2.0, gt=0, description="Queue poll when no NOTIFY arrives.")
 

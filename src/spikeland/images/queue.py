@@ -81,13 +81,17 @@ async def end_with_refund(
 ) -> ImageEnhancementJob | None:
     """End a job that will not complete, refunding its tokens once; None when it was not endable.
 
-    ``cancel``: a PENDING job the owner cancels (CANCELLED). Otherwise a PROCESSING job on attempt
-    ``fence`` that failed for good (REFUNDED, or FAILED when it cost nothing).
+    ``cancel``: a PENDING job cancelled (CANCELLED) — or, with ``fence``, a PROCESSING job on that
+    attempt an admin cancels (the worker's late writes are then refused by the fence). Otherwise a
+    PROCESSING job on attempt ``fence`` that failed for good (REFUNDED, or FAILED when it cost
+    nothing).
     """
     table = ImageEnhancementJob
     values: dict[str, Any] = {"current_stage": None}
     if cancel:
         values["status"] = JobStatus.CANCELLED
+        if fence is not None:
+            values |= {"error_message": error, "processing_completed_at": utcnow()}
     else:
         values |= {
             "status": failed_status(table),
@@ -98,7 +102,7 @@ async def end_with_refund(
         session,
         table,
         job_id,
-        fence=None if cancel else fence,
+        fence=fence,
         values=values,
         on_end=_refund,
         reason="cancelled" if cancel else (error or "failed"),
