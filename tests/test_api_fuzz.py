@@ -240,5 +240,5 @@ def test_operation(
 
 def test_every_operation_is_fuzzed() -> None:
     assert len(OPERATIONS) > 90
-    roots = ("/api/v1", "/health", "/sitemap.xml")
+    roots = ("/api/v1", "/health", "/sitemap.xml", "/metrics")
     assert all(isinstance(op.path, str) and op.path.startswith(roots) for op in OPERATIONS)
