@@ -24,6 +24,7 @@ NEEDS_THE_REQUEST = {
     "spikeland.images.jobs_api.job_events": "a stream that stops when the client goes (is_disconnected)",
     "spikeland.identity.oauth_api.callback": "reads the flow cookie, whose name is the path's provider",
     "spikeland.analytics.marketing_api.callback": "reads the flow cookie, whose name is the path's platform",
+    "spikeland.ops_api.emails_api.resend_webhook": "reads the raw body, bounded: Svix signs its exact bytes",
     "spikeland.ops_api.metrics_api.metrics": "a scraper's bearer token is read before any API-key lookup",
 }
 

@@ -32,6 +32,7 @@ from spikeland.integrations.imaging import make_imaging
 from spikeland.integrations.storage import make_storage
 from spikeland.jobs import run_worker
 from spikeland.ops.error_logs import ErrorSink
+from spikeland.ops_api.emails_api import BODY_CAP as EMAILS_BODY_CAP
 from spikeland.ops_api.errors_api import BODY_CAP as ERRORS_BODY_CAP
 from spikeland.ops_api.feedback_api import BODY_CAP as FEEDBACK_BODY_CAP
 from spikeland.routes import api_routers, register_hooks, root_routers
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         )
     small = {API_PREFIX + path: cap for path, cap in ANALYTICS_BODY_CAPS.items()}
     small |= {f"{API_PREFIX}/errors": ERRORS_BODY_CAP, f"{API_PREFIX}/feedback": FEEDBACK_BODY_CAP}
+    small[f"{API_PREFIX}/webhooks/resend"] = EMAILS_BODY_CAP
     app.add_middleware(BodyLimit, max_bytes=body_cap(settings), smaller=small)
     app.add_middleware(
         OriginCheck,

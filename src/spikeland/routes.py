@@ -22,7 +22,7 @@ def api_routers() -> list[APIRouter]:
     from spikeland.images import api as images_api
     from spikeland.merch import api as merch_api
     from spikeland.merch import cart_api, orders_api
-    from spikeland.ops_api import dashboard_api, errors_api, feedback_api, tracked_urls_api
+    from spikeland.ops_api import dashboard_api, emails_api, errors_api, feedback_api, tracked_urls_api
     from spikeland.tokens import admin_api as tokens_admin_api
     from spikeland.tokens import api as tokens_api
 
@@ -63,6 +63,8 @@ def api_routers() -> list[APIRouter]:
         feedback_api.admin_router,
         tracked_urls_api.admin_router,
         dashboard_api.router,
+        emails_api.router,
+        emails_api.admin_router,
     ]
 
 

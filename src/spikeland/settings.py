@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     email_from: str = "Spike Land <no-reply@spike.land>"
     resend_api_key: SecretStr | None = None
     resend_api_url: str = "https://api.resend.com"
+    resend_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Resend's delivery webhooks' signing secret (whsec_…); unset: refused (503).",
+    )
 
     # Email verification, magic links, password reset: how many
     # mails one address / one IP may ask for per window, per kind of mail.

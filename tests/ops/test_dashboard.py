@@ -51,13 +51,8 @@ async def test_the_figures_move_with_what_happens(
     after = (await admin.get(DASHBOARD)).json()
     assert after["users"]["total"] == before["users"]["total"] + 1
     assert after["users"]["new"] == before["users"]["new"] + 1
-    assert (
-        _today(after, after["users"]["newPerDay"], "new")
-        == _today(before, before["users"]["newPerDay"], "new") + 1
-    )
-    spent = _today(after, after["tokens"]["perDay"], "spent") - _today(
-        before, before["tokens"]["perDay"], "spent"
-    )
+    assert _today(after, "users", "newPerDay", "new") == _today(before, "users", "newPerDay", "new") + 1
+    spent = _today(after, "tokens", "perDay", "spent") - _today(before, "tokens", "perDay", "spent")
     assert spent == enhanced.json()["job"]["tokensCost"]
     assert any(row["type"] == "SPEND_ENHANCEMENT" for row in after["tokens"]["perDayByType"])
     tier = next(t for t in after["jobs"]["byTier"] if t["tier"] == "TIER_1K")

@@ -25,6 +25,8 @@ class EmailMessage:
     html: str | None = None
     # Recorded with the send (email_logs.metadata); never put a secret (a token, a link) here.
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Marketing mail is not sent to an address that bounced or complained (ops.emails).
+    marketing: bool = False
 
 
 @dataclass(frozen=True)
