@@ -18,11 +18,12 @@ def api_routers() -> list[APIRouter]:
     from spikeland.growth import admin_api as growth_admin_api
     from spikeland.growth import api as growth_api
     from spikeland.identity import admin_api, api, api_keys_api, me_api, oauth_api, verification_api
-    from spikeland.images import admin_jobs_api, anonymous_api, jobs_api, pipelines_api
+    from spikeland.images import anonymous_api, jobs_api, pipelines_api
     from spikeland.images import api as images_api
     from spikeland.merch import api as merch_api
     from spikeland.merch import cart_api, orders_api
     from spikeland.ops_api import dashboard_api, emails_api, errors_api, feedback_api, tracked_urls_api
+    from spikeland.ops_api import jobs_api as ops_jobs_api
     from spikeland.tokens import admin_api as tokens_admin_api
     from spikeland.tokens import api as tokens_api
 
@@ -42,7 +43,8 @@ def api_routers() -> list[APIRouter]:
         images_api.router,
         share_api.router,  # an image's or an album's share link: above both domains
         jobs_api.router,
-        admin_jobs_api.router,
+        ops_jobs_api.enhancements_router,
+        ops_jobs_api.generations_router,
         pipelines_api.router,
         anonymous_api.router,
         gallery_api.router,

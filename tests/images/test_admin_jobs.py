@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from spikeland.core.clock import utcnow
 from spikeland.db.engine import transaction
 from spikeland.db.enums import JobStatus
+from spikeland.generation.models import McpGenerationJob
 from spikeland.identity.models import UserRole
 from spikeland.images.models import ImageEnhancementJob
 from spikeland.images.queue import end_with_refund
@@ -121,3 +122,31 @@ async def test_stuck_and_slow_jobs(app: FastAPI, client: httpx.AsyncClient, user
     assert stuck in [j["id"] for j in health["stuck"]] and stuck not in [j["id"] for j in health["slow"]]
     assert slow in [j["id"] for j in health["slow"]] and slow not in [j["id"] for j in health["stuck"]]
     assert health["pending"] >= 1 and health["processing"] >= 2 and health["oldestPendingSeconds"] >= 290
+
+
+async def test_generation_jobs_are_controlled_alike(
+    app: FastAPI, client: httpx.AsyncClient, user_client: UserClient
+) -> None:
+    await sign_in(client)
+    start = await _balance(client)
+    made = await client.post(f"{API}/generation/generate", json={"prompt": "a red fox", "tier": "TIER_1K"})
+    assert made.status_code in (201, 202), made.text
+    job_id = made.json()["job"]["id"]
+    cost = start - await _balance(client)
+    admin, _ = await user_client(role=UserRole.ADMIN)
+    jobs = f"{API}/admin/jobs/generations"
+    assert job_id in [j["id"] for j in (await admin.get(jobs, params={"status": "PENDING"})).json()["items"]]
+    assert (await admin.post(f"{jobs}/{job_id}/cancel")).json()["status"] == "CANCELLED"
+    assert await _balance(client) == start
+    charged = (await admin.post(f"{jobs}/{job_id}/rerun")).json()
+    assert charged["free"] is False and await _balance(client) == start - cost
+    async with transaction(app.state.sessionmaker) as session:
+        await session.execute(
+            update(McpGenerationJob)
+            .where(McpGenerationJob.id == charged["job"]["id"])
+            .values(status=JobStatus.REFUNDED)
+        )
+    free = (await admin.post(f"{jobs}/{charged['job']['id']}/rerun")).json()
+    assert free["free"] is True and free["job"]["tokensCost"] == 0 and free["job"]["prompt"] == "a red fox"
+    assert (await admin.get(f"{jobs}/missing")).json()["error"]["code"] == "generation_job_not_found"
+    assert (await admin.get(f"{jobs}/health")).status_code == 200

@@ -17,7 +17,7 @@ JOBS_CHANNEL = "spikeland_generation_jobs"
 REFUND_SOURCE = "generation_failed"
 # The job runner ends a job through ``worker.table_queue``, which knows no domain: the refund
 # of what the job cost is this domain's to name.
-_refund = functools.partial(tokens.refund_job, source=REFUND_SOURCE)
+refund = functools.partial(tokens.refund_job, source=REFUND_SOURCE)
 
 
 async def notify_new_jobs(session: AsyncSession) -> None:
@@ -62,7 +62,7 @@ async def end_with_refund(
         job_id,
         fence=fence,
         values=values,
-        on_end=_refund,
+        on_end=refund,
         reason=error,
     )
     return job

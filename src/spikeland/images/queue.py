@@ -25,13 +25,13 @@ from spikeland.worker.table_queue import (
     failed_status,
 )
 
-__all__ = ["EVENTS_CHANNEL", "LOST_LEASE", "EnhancementQueue", "end_with_refund"]
+__all__ = ["EVENTS_CHANNEL", "LOST_LEASE", "EnhancementQueue", "end_with_refund", "refund"]
 
 JOBS_CHANNEL = "spikeland_image_jobs"  # a job became claimable
 REFUND_SOURCE = "enhancement_failed"
 # The job runner ends a job through ``worker.table_queue``, which knows no domain: the refund
 # of what the job cost is this domain's to name.
-_refund = functools.partial(tokens.refund_job, source=REFUND_SOURCE)
+refund = functools.partial(tokens.refund_job, source=REFUND_SOURCE)
 
 
 async def notify_new_jobs(session: AsyncSession) -> None:
@@ -81,17 +81,13 @@ async def end_with_refund(
 ) -> ImageEnhancementJob | None:
     """End a job that will not complete, refunding its tokens once; None when it was not endable.
 
-    ``cancel``: a PENDING job cancelled (CANCELLED) — or, with ``fence``, a PROCESSING job on that
-    attempt an admin cancels (the worker's late writes are then refused by the fence). Otherwise a
-    PROCESSING job on attempt ``fence`` that failed for good (REFUNDED, or FAILED when it cost
-    nothing).
+    ``cancel``: a PENDING job the owner cancels (CANCELLED). Otherwise a PROCESSING job on attempt
+    ``fence`` that failed for good (REFUNDED, or FAILED when it cost nothing).
     """
     table = ImageEnhancementJob
     values: dict[str, Any] = {"current_stage": None}
     if cancel:
         values["status"] = JobStatus.CANCELLED
-        if fence is not None:
-            values |= {"error_message": error, "processing_completed_at": utcnow()}
     else:
         values |= {
             "status": failed_status(table),
@@ -102,9 +98,9 @@ async def end_with_refund(
         session,
         table,
         job_id,
-        fence=fence,
+        fence=None if cancel else fence,
         values=values,
-        on_end=_refund,
+        on_end=refund,
         reason="cancelled" if cancel else (error or "failed"),
     )
     return job
