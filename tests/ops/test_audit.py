@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import csv
+import json
+import io
+import secrets
+from datetime import timedelta
+
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spikeland.core.clock import utcnow
 from spikeland.core.errors import NotFound
+from spikeland.db.engine import transaction
+from spikeland.identity.models import UserRole
 from spikeland.ops import audit
 from spikeland.ops.models import AuditAction
 from tests.support import make_user
+from tests.support.fixtures import UserClient
 
 
 async def test_record_and_read_back(session: AsyncSession) -> None:
@@ -65,3 +76,31 @@ async def test_list_filters_and_pages_newest_first(session: AsyncSession) -> Non
 def test_the_service_cannot_change_history() -> None:
     public = {name for name in dir(audit) if not name.startswith("_")}
     assert not {name for name in public if name.startswith(("update", "delete", "remove", "edit"))}
+
+
+async def test_admins_filter_by_time_and_export_csv(app: FastAPI, user_client: UserClient) -> None:
+    admin, admin_id = await user_client(role=UserRole.ADMIN)
+    target = "t-" + secrets.token_hex(4)
+    async with transaction(app.state.sessionmaker) as session:
+        old = await audit.record(
+            session, actor_id=admin_id, action=AuditAction.VOUCHER_CREATE, target_id=target
+        )
+        await audit.record(
+            session,
+            actor_id=admin_id,
+            action=AuditAction.TOKEN_ADJUSTMENT,
+            target_id=target,
+            metadata={"reason": "=HYPERLINK(evil)"},
+        )
+        old.created_at = utcnow() - timedelta(days=2)
+    since = (utcnow() - timedelta(days=1)).isoformat()
+    recent = (await admin.get("/api/v1/admin/audit-logs", params={"targetId": target, "since": since})).json()
+    assert [e["action"] for e in recent["items"]] == ["TOKEN_ADJUSTMENT"]
+    exported = await admin.get("/api/v1/admin/audit-logs/export", params={"targetId": target})
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [r["action"] for r in rows] == ["TOKEN_ADJUSTMENT", "VOUCHER_CREATE"]
+    assert json.loads(rows[0]["metadata"]) == {"reason": "=HYPERLINK(evil)"}  # JSON: no formula
+    assert list(rows[0]) == ["id", "createdAt", "userId", "action", "targetId", "ipAddress", "metadata"]
+    empty = await admin.get("/api/v1/admin/audit-logs/export", params={"targetId": "none-such"})
+    assert empty.text.strip() == "id,createdAt,userId,action,targetId,ipAddress,metadata"

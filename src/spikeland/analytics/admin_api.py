@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from spikeland.analytics import links, metrics
 from spikeland.analytics.models import AttributionType, CampaignLink, MarketingPlatform
+from spikeland.core.export import to_csv
 from spikeland.core.openapi import errors
 from spikeland.core.routing import Route
 from spikeland.core.schemas import RequestSchema, Schema
@@ -107,7 +108,7 @@ async def export(
     if format == Format.json:
         return Response(metrics.to_json(found), media_type="application/json", headers=headers)
     rows = found[_ROWS[report.value]] if report.value in _ROWS else [{k: v for k, v in found.items()}]
-    return Response(metrics.to_csv(rows), media_type="text/csv", headers=headers)
+    return Response(to_csv(rows), media_type="text/csv", headers=headers)
 
 
 class CampaignLinkOut(Schema):

@@ -22,8 +22,6 @@ after expiry computes again and replaces it, and ``purge_expired`` deletes what 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
@@ -354,27 +352,8 @@ async def report(session: AsyncSession, name: str, period: Period) -> tuple[dict
     return metrics, now, False
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        value = json.dumps(value)
-    # A campaign name is visitors' input: a spreadsheet must not run it as a formula.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def to_json(metrics: dict[str, Any]) -> str:
     return json.dumps(metrics)
-
-
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _cell(v) for k, v in row.items()})
-    return out.getvalue()
 
 
 async def purge_expired(session: AsyncSession) -> int:

@@ -8,6 +8,8 @@ under concurrency and two admin actions never deadlock on each other.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -114,12 +116,21 @@ async def list_audit_entries(
     action: AuditAction | None = None,
     actor_id: str | None = None,
     target_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page[AuditLog]:
     await _require_role(session, actor, super_admin=False)
     return await audit.list_entries(
-        session, action=action, actor_id=actor_id, target_id=target_id, cursor=cursor, limit=limit
+        session,
+        action=action,
+        actor_id=actor_id,
+        target_id=target_id,
+        since=since,
+        until=until,
+        cursor=cursor,
+        limit=limit,
     )
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, status
+from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 
 from spikeland.core.deps import ClientIp
+from spikeland.core.export import to_csv
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
 from spikeland.core.routing import Route
@@ -120,17 +121,71 @@ async def delete_user(
     background.add_task(remove_objects, storage, files)
 
 
+ActorId = Annotated[str | None, Query(alias="actorId", max_length=100)]
+TargetId = Annotated[str | None, Query(alias="targetId", max_length=100)]
+Since = Annotated[datetime | None, Query(description="From this time (inclusive).")]
+Until = Annotated[datetime | None, Query(description="Before this time.")]
+
+
 @router.get("/audit-logs", response_model=AuditPage)
 async def list_audit_logs(
     actor: AdminUser,
     session: DbSession,
     action: AuditAction | None = None,
-    actor_id: Annotated[str | None, Query(alias="actorId", max_length=100)] = None,
-    target_id: Annotated[str | None, Query(alias="targetId", max_length=100)] = None,
+    actor_id: ActorId = None,
+    target_id: TargetId = None,
+    since: Since = None,
+    until: Until = None,
     limit: PageLimit = 50,
     cursor: Cursor = None,
 ) -> AuditPage:
+    """The audit trail, newest first, by action, actor, target and time."""
     page = await admin.list_audit_entries(
-        session, actor, action=action, actor_id=actor_id, target_id=target_id, limit=limit, cursor=cursor
+        session,
+        actor,
+        action=action,
+        actor_id=actor_id,
+        target_id=target_id,
+        since=since,
+        until=until,
+        limit=limit,
+        cursor=cursor,
     )
     return AuditPage(items=[AuditEntryOut.of(entry) for entry in page.items], next_cursor=page.next_cursor)
+
+
+EXPORT_LIMIT = 100_000
+AUDIT_COLUMNS = ("id", "createdAt", "userId", "action", "targetId", "ipAddress", "metadata")
+
+
+@router.get("/audit-logs/export", response_class=Response)
+async def export_audit_logs(
+    actor: AdminUser,
+    session: DbSession,
+    action: AuditAction | None = None,
+    actor_id: ActorId = None,
+    target_id: TargetId = None,
+    since: Since = None,
+    until: Until = None,
+) -> Response:
+    """The same entries as CSV (newest first, at most 100,000; narrow the range for more)."""
+    rows: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while len(rows) < EXPORT_LIMIT:
+        page = await admin.list_audit_entries(
+            session,
+            actor,
+            action=action,
+            actor_id=actor_id,
+            target_id=target_id,
+            since=since,
+            until=until,
+            limit=1000,
+            cursor=cursor,
+        )
+        rows += [AuditEntryOut.of(entry).model_dump(mode="json", by_alias=True) for entry in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    headers = {"Content-Disposition": 'attachment; filename="audit-log.csv"'}
+    return Response(to_csv(rows, AUDIT_COLUMNS), media_type="text/csv", headers=headers)

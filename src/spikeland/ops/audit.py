@@ -7,6 +7,7 @@ removes an admin's rows when that admin's user row is deleted — ``audit_logs.u
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -48,6 +49,8 @@ async def list_entries(
     action: AuditAction | None = None,
     actor_id: str | None = None,
     target_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[AuditLog]:
@@ -62,6 +65,10 @@ async def list_entries(
         statement = statement.where(AuditLog.user_id == actor_id)
     if target_id is not None:
         statement = statement.where(AuditLog.target_id == target_id)
+    if since is not None:
+        statement = statement.where(AuditLog.created_at >= since)
+    if until is not None:
+        statement = statement.where(AuditLog.created_at < until)
     return await newest_first(
         session, statement, AuditLog.created_at, AuditLog.id, limit=limit, cursor=cursor
     )
