@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spikeland.core.errors import Conflict
 from spikeland.db.cuid import cuid
 from spikeland.db.enums import JobStatus
 from spikeland.generation.models import McpGenerationJob
@@ -21,14 +20,6 @@ from spikeland.worker import job_admin
 MODEL = McpGenerationJob
 
 
-class NotRerunnable(Conflict):
-    code = "job_not_rerunnable"
-
-
-class NotCancellable(Conflict):
-    code = "job_not_cancellable"
-
-
 async def get(session: AsyncSession, job_id: str) -> McpGenerationJob:
     job = await session.get(McpGenerationJob, job_id)
     if job is None:
@@ -37,14 +28,7 @@ async def get(session: AsyncSession, job_id: str) -> McpGenerationJob:
 
 
 async def cancel(session: AsyncSession, job_id: str) -> McpGenerationJob:
-    job = await get(session, job_id)
-    ended: McpGenerationJob | None = await job_admin.cancel(session, MODEL, job, refund)
-    if ended is None:
-        await session.refresh(job)
-        raise NotCancellable(
-            f"Only a waiting or running job can be cancelled; this one is {job.status.value}.",
-            details={"status": job.status.value},
-        )
+    ended: McpGenerationJob = await job_admin.cancel(session, MODEL, await get(session, job_id), refund)
     return ended
 
 
@@ -85,4 +69,4 @@ async def rerun(session: AsyncSession, storage: Storage, job_id: str) -> tuple[M
             source=source,
         )
         return queued.job, False
-    raise NotRerunnable(f"A {job.status.value} job is not rerun.", details={"status": job.status.value})
+    raise job_admin.NotRerunnable(job.status)

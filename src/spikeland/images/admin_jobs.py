@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spikeland.core.errors import Conflict
 from spikeland.db.enums import JobStatus
 from spikeland.images import jobs
 from spikeland.images.models import ImageEnhancementJob
@@ -20,14 +19,6 @@ from spikeland.images.queue import notify_new_jobs, refund
 from spikeland.worker import job_admin
 
 MODEL = ImageEnhancementJob
-
-
-class NotRerunnable(Conflict):
-    code = "job_not_rerunnable"
-
-
-class NotCancellable(Conflict):
-    code = "job_not_cancellable"
 
 
 async def get(session: AsyncSession, job_id: str) -> ImageEnhancementJob:
@@ -38,14 +29,7 @@ async def get(session: AsyncSession, job_id: str) -> ImageEnhancementJob:
 
 
 async def cancel(session: AsyncSession, job_id: str) -> ImageEnhancementJob:
-    job = await get(session, job_id)
-    ended: ImageEnhancementJob | None = await job_admin.cancel(session, MODEL, job, refund)
-    if ended is None:
-        await session.refresh(job)
-        raise NotCancellable(
-            f"Only a waiting or running job can be cancelled; this one is {job.status.value}.",
-            details={"status": job.status.value},
-        )
+    ended: ImageEnhancementJob = await job_admin.cancel(session, MODEL, await get(session, job_id), refund)
     return ended
 
 
@@ -72,4 +56,4 @@ async def rerun(session: AsyncSession, job_id: str) -> tuple[ImageEnhancementJob
     if job.status == JobStatus.CANCELLED:
         request = jobs.Request(job.image_id, job.tier, job.pipeline_id, job.source_image_id)
         return (await jobs.enhance(session, job.user_id, request)).job, False
-    raise NotRerunnable(f"A {job.status.value} job is not rerun.", details={"status": job.status.value})
+    raise job_admin.NotRerunnable(job.status)

@@ -19,11 +19,23 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.clock import utcnow
+from spikeland.core.errors import Conflict
 from spikeland.core.pagination import Page, newest_first
 from spikeland.db.enums import EnhancementTier, JobStatus
 from spikeland.worker.table_queue import OnEnd, end_paid_job
 
 FAILED = frozenset({JobStatus.FAILED, JobStatus.REFUNDED})
+
+
+class NotCancellable(Conflict):
+    code = "job_not_cancellable"
+
+
+class NotRerunnable(Conflict):
+    code = "job_not_rerunnable"
+
+    def __init__(self, status: JobStatus) -> None:
+        super().__init__(f"A {status.value} job is not rerun.", details={"status": status.value})
 
 
 @dataclass(frozen=True)
@@ -66,21 +78,27 @@ def timings(job: Any) -> dict[str, float | None]:
     }
 
 
-async def cancel(session: AsyncSession, model: Any, job: Any, refund: OnEnd) -> Any | None:
-    """The cancelled row, or None when the job had already ended."""
+async def cancel(session: AsyncSession, model: Any, job: Any, refund: OnEnd) -> Any:
+    """The cancelled row; 409 ``job_not_cancellable`` when the job had already ended."""
     values: dict[str, Any] = {"status": JobStatus.CANCELLED}
     if hasattr(model, "current_stage"):
         values["current_stage"] = None
-    if job.status == JobStatus.PENDING:
-        fence = None
-    elif job.status == JobStatus.PROCESSING:
+    fence = None  # a PENDING job
+    if job.status == JobStatus.PROCESSING:
         fence = job.retry_count
         values |= {"error_message": "Cancelled by an admin.", "processing_completed_at": utcnow()}
-    else:
-        return None
-    return await end_paid_job(
-        session, model, job.id, fence=fence, values=values, on_end=refund, reason="cancelled by an admin"
-    )
+    ended = None
+    if job.status in (JobStatus.PENDING, JobStatus.PROCESSING):
+        ended = await end_paid_job(
+            session, model, job.id, fence=fence, values=values, on_end=refund, reason="cancelled by an admin"
+        )
+    if ended is None:  # ended already, or just now by its worker
+        await session.refresh(job)
+        raise NotCancellable(
+            f"Only a waiting or running job can be cancelled; this one is {job.status.value}.",
+            details={"status": job.status.value},
+        )
+    return ended
 
 
 async def health(
