@@ -199,9 +199,10 @@ class _Validated:
 
 
 async def _read_validated(request: Request, strict_content_type: bool, adapter: TypeAdapter[Any]) -> Any:
-    """The one JSON body of a route read and validated in one step by pydantic-core's parser (about
-    twice as fast as ``json.loads`` and then validating the objects). Anything but a JSON body
-    (empty, another content type) is returned as ``_read_body`` returns it, for the usual path.
+    """The one JSON body of a route read and validated in one step by pydantic-core's parser
+    (rather than ``json.loads`` and then a walk over the objects: benchmarks/README.md, page-view
+    ingest). Anything but a JSON body (empty, another content type) is returned as ``_read_body``
+    returns it, for the usual path.
 
     Validation errors are kept to be raised where FastAPI raises them (after the dependencies and
     parameters: an unauthenticated caller still gets 401 before a 422); unparseable JSON is raised
