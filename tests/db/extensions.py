@@ -137,6 +137,25 @@ AD_CAMPAIGNS: set[Fact] = {
     ("foreign key", _AS, f"{_AS}_campaignId_fkey", ("campaignId",), _AC, ("id",), "CASCADE", "CASCADE"),
 }
 
+# 0011: admin actions without a spec AuditAction label.
+_AE = "admin_audit_events"
+ADMIN_AUDIT_EVENTS: set[Fact] = {
+    ("table", _AE),
+    ("column", _AE, "id", "text", False, None),
+    ("column", _AE, "userId", "text", False, None),
+    ("column", _AE, "action", "text", False, None),
+    ("column", _AE, "targetId", "text", True, None),
+    ("column", _AE, "metadata", "jsonb", True, None),
+    ("column", _AE, "ipAddress", "text", True, None),
+    ("column", _AE, "createdAt", TIMESTAMP, False, "CURRENT_TIMESTAMP"),
+    ("primary key", _AE, f"{_AE}_pkey", ("id",)),
+    ("foreign key", _AE, f"{_AE}_userId_fkey", ("userId",), "users", ("id",), "CASCADE", "CASCADE"),
+    *(
+        ("index", _AE, f"{_AE}_{column}_idx", (column,), False)
+        for column in ("userId", "action", "targetId", "createdAt")
+    ),
+}
+
 EXTENSIONS: set[Fact] = (
     ALEMBIC
     | FK_INDEXES
@@ -146,6 +165,7 @@ EXTENSIONS: set[Fact] = (
     | USER_LIST_INDEXES
     | FULFILMENT_JOBS
     | AD_CAMPAIGNS
+    | ADMIN_AUDIT_EVENTS
 )
 
 # What a database migrated to head holds, fact by fact.

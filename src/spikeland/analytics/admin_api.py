@@ -18,7 +18,7 @@ from spikeland.core.openapi import errors
 from spikeland.core.routing import Route
 from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
-from spikeland.identity.deps import AdminUser
+from spikeland.identity.deps import AdminUser, audited
 
 router = APIRouter(route_class=Route, prefix="/admin/analytics", tags=["admin"])
 
@@ -146,6 +146,7 @@ class CampaignLinkIn(RequestSchema):
     openapi_extra=errors(campaign_link_exists=409),
     response_model=CampaignLinkOut,
     status_code=status.HTTP_201_CREATED,
+    dependencies=[audited("CAMPAIGN_LINK_CREATE")],
 )
 async def link_campaign(body: CampaignLinkIn, actor: AdminUser, session: DbSession) -> CampaignLinkOut:
     """Link a UTM campaign to an ad platform's campaign by hand."""
@@ -159,6 +160,7 @@ async def link_campaign(body: CampaignLinkIn, actor: AdminUser, session: DbSessi
     "/campaign-links/{link_id}",
     openapi_extra=errors(campaign_link_not_found=404),
     status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[audited("CAMPAIGN_LINK_DELETE")],
 )
 async def unlink_campaign(link_id: str, actor: AdminUser, session: DbSession) -> None:
     await links.remove(session, link_id)

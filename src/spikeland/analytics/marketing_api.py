@@ -27,7 +27,7 @@ from spikeland.core.openapi import errors
 from spikeland.core.routing import Route
 from spikeland.core.schemas import Schema
 from spikeland.db.session import DbSession
-from spikeland.identity.deps import AdminUser, KeyringDep, settings_of
+from spikeland.identity.deps import AdminUser, KeyringDep, audited, settings_of
 from spikeland.integrations.ads import AdPlatform, make_ad_platforms, missing_settings
 from spikeland.settings import Settings
 
@@ -131,6 +131,7 @@ async def connect(
     response_class=RedirectResponse,
     status_code=303,
     openapi_extra=errors(**_CALLBACK_ERRORS),
+    dependencies=[audited("MARKETING_ACCOUNT_CONNECT")],
 )
 async def callback(
     slug: Slug,
@@ -186,6 +187,7 @@ async def accounts(actor: AdminUser, session: DbSession) -> list[AccountOut]:
     "/accounts/{account_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     openapi_extra=errors(marketing_account_not_found=404),
+    dependencies=[audited("MARKETING_ACCOUNT_DISCONNECT")],
 )
 async def disconnect(account_id: str, actor: AdminUser, session: DbSession) -> None:
     """Forget the account and its tokens; its campaigns' past spend stays for reports."""
@@ -206,7 +208,7 @@ class SyncOut(Schema):
     failed: list[SyncFailure]
 
 
-@router.post("/sync", response_model=SyncOut)
+@router.post("/sync", response_model=SyncOut, dependencies=[audited("MARKETING_SYNC")])
 async def sync(
     ad_platforms: AdPlatforms,
     actor: AdminUser,

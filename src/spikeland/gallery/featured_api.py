@@ -27,7 +27,7 @@ from spikeland.gallery.featured_schemas import (
     FeaturedOrder,
 )
 from spikeland.gallery.models import GalleryCategory
-from spikeland.identity.deps import AdminUser
+from spikeland.identity.deps import AdminUser, audited
 from spikeland.images.service import content_type_of_key, read_file
 from spikeland.integrations.deps import StorageDep
 
@@ -97,6 +97,7 @@ async def list_items(
     openapi_extra=errors(job_not_completed=409),
     response_model=FeaturedItemOut,
     status_code=status.HTTP_201_CREATED,
+    dependencies=[audited("FEATURED_CREATE")],
 )
 async def create_item(
     body: FeaturedItemCreate, actor: AdminUser, session: DbSession, cache: Cache, settings: SettingsDep
@@ -106,7 +107,7 @@ async def create_item(
     return FeaturedItemOut.model_validate(item)
 
 
-@admin_router.put("/order", response_model=FeaturedItemList)
+@admin_router.put("/order", response_model=FeaturedItemList, dependencies=[audited("FEATURED_REORDER")])
 async def reorder(
     body: FeaturedOrder, actor: AdminUser, session: DbSession, cache: Cache
 ) -> FeaturedItemList:
@@ -123,7 +124,10 @@ async def get_item(item_id: str, actor: AdminUser, session: DbSession) -> Featur
 
 
 @admin_router.patch(
-    "/{item_id}", openapi_extra=errors(featured_item_not_found=404), response_model=FeaturedItemOut
+    "/{item_id}",
+    openapi_extra=errors(featured_item_not_found=404),
+    response_model=FeaturedItemOut,
+    dependencies=[audited("FEATURED_UPDATE")],
 )
 async def update_item(
     item_id: str, body: FeaturedItemUpdate, actor: AdminUser, session: DbSession, cache: Cache
@@ -134,7 +138,10 @@ async def update_item(
 
 
 @admin_router.delete(
-    "/{item_id}", openapi_extra=errors(featured_item_not_found=404), status_code=status.HTTP_204_NO_CONTENT
+    "/{item_id}",
+    openapi_extra=errors(featured_item_not_found=404),
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[audited("FEATURED_DELETE")],
 )
 async def delete_item(item_id: str, actor: AdminUser, session: DbSession, cache: Cache) -> None:
     await featured.delete_item(session, actor, item_id)

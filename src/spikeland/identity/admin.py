@@ -23,7 +23,7 @@ from spikeland.identity.models import User, UserRole
 from spikeland.identity.schemas import Email
 from spikeland.identity.service import create_user, find_user_by_email, revoke_sessions
 from spikeland.ops import audit
-from spikeland.ops.models import AuditAction, AuditLog
+from spikeland.ops.models import AdminAuditEvent, AuditAction, AuditLog
 from spikeland.settings import Settings
 
 ADMIN_ROLES = frozenset({UserRole.ADMIN, UserRole.SUPER_ADMIN})
@@ -113,14 +113,14 @@ async def list_audit_entries(
     session: AsyncSession,
     actor: User,
     *,
-    action: AuditAction | None = None,
+    action: str | None = None,
     actor_id: str | None = None,
     target_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 50,
     cursor: str | None = None,
-) -> Page[AuditLog]:
+) -> Page[AuditLog | AdminAuditEvent]:
     await _require_role(session, actor, super_admin=False)
     return await audit.list_entries(
         session,

@@ -20,7 +20,7 @@ from spikeland.identity.models import UserRole
 from spikeland.identity.schemas import UserOut
 from spikeland.integrations.deps import StorageDep
 from spikeland.integrations.storage import remove_objects
-from spikeland.ops.models import AuditAction, AuditLog
+from spikeland.ops.models import AdminAuditEvent, AuditAction, AuditLog
 
 router = APIRouter(route_class=Route, prefix="/admin", tags=["admin"])
 
@@ -44,19 +44,19 @@ class RoleChange(RequestSchema):
 class AuditEntryOut(Schema):
     id: str
     user_id: str
-    action: AuditAction
+    action: str  # a spec AuditAction label, or an action it has none for (ops.audit)
     target_id: str | None
     metadata: Any
     ip_address: str | None
     created_at: datetime
 
     @classmethod
-    def of(cls, entry: AuditLog) -> AuditEntryOut:
+    def of(cls, entry: AuditLog | AdminAuditEvent) -> AuditEntryOut:
         # Built by hand: on the ORM class, ``metadata`` is SQLAlchemy's MetaData, not the column.
         return cls(
             id=entry.id,
             user_id=entry.user_id,
-            action=entry.action,
+            action=entry.action.value if isinstance(entry.action, AuditAction) else entry.action,
             target_id=entry.target_id,
             metadata=entry.metadata_,
             ip_address=entry.ip_address,
@@ -131,7 +131,7 @@ Until = Annotated[datetime | None, Query(description="Before this time.")]
 async def list_audit_logs(
     actor: AdminUser,
     session: DbSession,
-    action: AuditAction | None = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
     actor_id: ActorId = None,
     target_id: TargetId = None,
     since: Since = None,
@@ -162,7 +162,7 @@ AUDIT_COLUMNS = ("id", "createdAt", "userId", "action", "targetId", "ipAddress",
 async def export_audit_logs(
     actor: AdminUser,
     session: DbSession,
-    action: AuditAction | None = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
     actor_id: ActorId = None,
     target_id: TargetId = None,
     since: Since = None,

@@ -12,7 +12,7 @@ from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
 from spikeland.core.routing import Route
 from spikeland.db.session import DbSession, DbUnit
-from spikeland.identity.deps import AdminUser
+from spikeland.identity.deps import AdminUser, audited
 from spikeland.merch import catalogue
 from spikeland.merch.models import MerchProduct, MerchVariant
 from spikeland.merch.schemas import (
@@ -106,6 +106,7 @@ async def admin_categories(actor: AdminUser, session: DbSession) -> AdminCategor
     openapi_extra=errors(category_exists=409),
     response_model=AdminCategoryOut,
     status_code=status.HTTP_201_CREATED,
+    dependencies=[audited("MERCH_CATEGORY_CREATE")],
 )
 async def create_category(
     body: CategoryCreate, actor: AdminUser, session: DbSession, cache: Cache
@@ -119,6 +120,7 @@ async def create_category(
     "/categories/{category_id}",
     openapi_extra=errors(category_not_found=404, category_exists=409),
     response_model=AdminCategoryOut,
+    dependencies=[audited("MERCH_CATEGORY_UPDATE")],
 )
 async def update_category(
     category_id: str, body: CategoryUpdate, actor: AdminUser, session: DbSession, cache: Cache
@@ -132,6 +134,7 @@ async def update_category(
     "/categories/{category_id}",
     openapi_extra=errors(category_not_found=404, category_in_use=409),
     status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[audited("MERCH_CATEGORY_DELETE")],
 )
 async def delete_category(category_id: str, actor: AdminUser, session: DbSession, cache: Cache) -> None:
     await catalogue.delete_category(session, actor, category_id)
@@ -161,6 +164,7 @@ async def admin_products(
     openapi_extra=errors(unknown_category=422),
     response_model=AdminProductOut,
     status_code=status.HTTP_201_CREATED,
+    dependencies=[audited("MERCH_PRODUCT_CREATE")],
 )
 async def create_product(
     body: ProductCreate, actor: AdminUser, session: DbSession, cache: Cache
@@ -181,6 +185,7 @@ async def admin_product(product_id: str, actor: AdminUser, session: DbSession) -
     "/products/{product_id}",
     openapi_extra=errors(product_not_found=404, unknown_category=422),
     response_model=AdminProductOut,
+    dependencies=[audited("MERCH_PRODUCT_UPDATE")],
 )
 async def update_product(
     product_id: str, body: ProductUpdate, actor: AdminUser, session: DbSession, cache: Cache
@@ -194,6 +199,7 @@ async def update_product(
     "/products/{product_id}",
     openapi_extra=errors(product_not_found=404, product_in_use=409),
     status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[audited("MERCH_PRODUCT_DELETE")],
 )
 async def delete_product(product_id: str, actor: AdminUser, session: DbSession, cache: Cache) -> None:
     await catalogue.delete_product(session, actor, product_id)
@@ -205,6 +211,7 @@ async def delete_product(product_id: str, actor: AdminUser, session: DbSession, 
     openapi_extra=errors(product_not_found=404),
     response_model=AdminVariantOut,
     status_code=status.HTTP_201_CREATED,
+    dependencies=[audited("MERCH_VARIANT_CREATE")],
 )
 async def create_variant(
     product_id: str, body: VariantCreate, actor: AdminUser, session: DbSession, cache: Cache
@@ -215,7 +222,10 @@ async def create_variant(
 
 
 @admin_router.patch(
-    "/variants/{variant_id}", openapi_extra=errors(variant_not_found=404), response_model=AdminVariantOut
+    "/variants/{variant_id}",
+    openapi_extra=errors(variant_not_found=404),
+    response_model=AdminVariantOut,
+    dependencies=[audited("MERCH_VARIANT_UPDATE")],
 )
 async def update_variant(
     variant_id: str, body: VariantUpdate, actor: AdminUser, session: DbSession, cache: Cache
@@ -229,6 +239,7 @@ async def update_variant(
     "/variants/{variant_id}",
     openapi_extra=errors(variant_not_found=404),
     status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[audited("MERCH_VARIANT_DELETE")],
 )
 async def delete_variant(variant_id: str, actor: AdminUser, session: DbSession, cache: Cache) -> None:
     await catalogue.delete_variant(session, actor, variant_id)

@@ -15,7 +15,7 @@ from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.core.routing import Route
 from spikeland.core.schemas import IsoDateTime
 from spikeland.db.session import DbSession
-from spikeland.identity.deps import AdminUser, CurrentCaller, CurrentUser
+from spikeland.identity.deps import AdminUser, CurrentCaller, CurrentUser, audited
 from spikeland.integrations.pod.prodigi import SIGNATURE_HEADER
 from spikeland.integrations.stripe import make_gateway
 from spikeland.merch import inbox, order_changes, orders
@@ -142,6 +142,7 @@ async def admin_order(order_id: str, actor: AdminUser, session: DbSession) -> Ad
     "/{order_id}/cancel",
     openapi_extra=errors(order_not_found=404, order_not_changeable=409, payments_unavailable=503),
     response_model=AdminOrderOut,
+    dependencies=[audited("MERCH_ORDER_CANCEL")],
 )
 async def admin_cancel(
     order_id: str,
@@ -160,6 +161,7 @@ async def admin_cancel(
     "/{order_id}/resubmit",
     openapi_extra=errors(order_not_found=404, order_not_changeable=409),
     response_model=AdminOrderOut,
+    dependencies=[audited("MERCH_ORDER_RESUBMIT")],
 )
 async def admin_resubmit(order_id: str, actor: AdminUser, session: DbSession) -> AdminOrderOut:
     """Send a paid order whose submission failed to the printer again."""
@@ -171,6 +173,7 @@ async def admin_resubmit(order_id: str, actor: AdminUser, session: DbSession) ->
     "/{order_id}/refund",
     openapi_extra=errors(order_not_found=404, order_not_changeable=409, payments_unavailable=503),
     response_model=AdminOrderOut,
+    dependencies=[audited("MERCH_ORDER_REFUND")],
 )
 async def admin_refund(
     order_id: str, actor: AdminUser, session: DbSession, settings: SettingsDep

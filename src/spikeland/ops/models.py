@@ -78,6 +78,26 @@ class AuditLog(Base):
     created_at: Mapped[datetime] = now_default()
 
 
+class AdminAuditEvent(Base):
+    """An admin action the spec's AuditAction has no label for (migration 0011 says why)."""
+
+    __tablename__ = "admin_audit_events"
+    __table_args__ = (
+        Index(None, "userId"),
+        Index(None, "action"),
+        Index(None, "targetId"),
+        Index(None, "createdAt"),
+    )
+
+    id: Mapped[str] = id_column()
+    user_id: Mapped[str] = mapped_column("userId", fk("users.id", "CASCADE"))
+    action: Mapped[str] = mapped_column("action")
+    target_id: Mapped[str | None] = mapped_column("targetId")
+    metadata_: Mapped[Any] = mapped_column("metadata", Json, nullable=True)
+    ip_address: Mapped[str | None] = mapped_column("ipAddress")
+    created_at: Mapped[datetime] = now_default()
+
+
 class ErrorLog(Base):
     __tablename__ = "error_logs"
     __table_args__ = (

@@ -24,7 +24,7 @@ from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.core.routing import Route
 from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
-from spikeland.identity.deps import AdminUser, MailDep
+from spikeland.identity.deps import AdminUser, MailDep, audited
 from spikeland.integrations.email import EmailMessage
 from spikeland.ops import emails
 from spikeland.ops.models import EmailStatus
@@ -140,7 +140,7 @@ class TestMail(RequestSchema):
     to: EmailStr = Field(max_length=254)
 
 
-@admin_router.post("/test", status_code=status.HTTP_202_ACCEPTED)
+@admin_router.post("/test", status_code=status.HTTP_202_ACCEPTED, dependencies=[audited("EMAIL_TEST")])
 async def send_test(body: TestMail, actor: AdminUser, mail: MailDep) -> dict[str, str]:
     """Send a test mail (logged under the admin, template TEST); its row shows how it went."""
     mail.after_commit(

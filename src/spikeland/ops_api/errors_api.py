@@ -13,7 +13,7 @@ from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.core.routing import Route
 from spikeland.core.schemas import Schema
 from spikeland.db.session import DbSession
-from spikeland.identity.deps import AdminUser, OptionalCaller
+from spikeland.identity.deps import AdminUser, OptionalCaller, audited
 from spikeland.ops import error_logs
 from spikeland.ops.models import ErrorEnvironment
 from spikeland.ops.schemas import ErrorLogOut, ErrorReport, ErrorReported
@@ -113,7 +113,12 @@ class Deleted(Schema):
     deleted: int
 
 
-@admin_router.delete("", response_model=Deleted, openapi_extra=errors(filter_required=422))
+@admin_router.delete(
+    "",
+    response_model=Deleted,
+    openapi_extra=errors(filter_required=422),
+    dependencies=[audited("ERROR_LOG_DELETE", with_query=True)],
+)
 async def delete_errors(
     actor: AdminUser,
     session: DbSession,

@@ -13,7 +13,7 @@ from spikeland.core.routing import Route
 from spikeland.core.schemas import Schema
 from spikeland.db.session import DbSession
 from spikeland.identity import service as identity
-from spikeland.identity.deps import AdminUser, MailDep, OptionalCaller
+from spikeland.identity.deps import AdminUser, MailDep, OptionalCaller, audited
 from spikeland.ops import feedback
 from spikeland.ops.models import FeedbackStatus, FeedbackType
 from spikeland.ops.schemas import FeedbackCreated, FeedbackIn, FeedbackOut, FeedbackUpdate
@@ -82,6 +82,7 @@ async def list_feedback(
     "/{feedback_id}",
     response_model=FeedbackOut,
     openapi_extra=errors(feedback_not_found=404, feedback_transition=409),
+    dependencies=[audited("FEEDBACK_TRIAGE")],
 )
 async def triage_feedback(
     feedback_id: str, body: FeedbackUpdate, actor: AdminUser, session: DbSession, mail: MailDep

@@ -20,7 +20,7 @@ from spikeland.db.enums import EnhancementTier, JobStatus
 from spikeland.db.session import DbSession
 from spikeland.generation import admin_jobs as generation_jobs
 from spikeland.generation.schemas import GenerationJob
-from spikeland.identity.deps import AdminUser
+from spikeland.identity.deps import AdminUser, audited
 from spikeland.images import admin_jobs as enhancement_jobs
 from spikeland.images.job_schemas import Job
 from spikeland.integrations.deps import StorageDep
@@ -107,6 +107,7 @@ def _router(kind: str, module: Any, schema: type[Schema], not_found: str, rerun:
         response_model=out,
         openapi_extra=errors(**{not_found: 404, "job_not_cancellable": 409}),
         name=f"admin_{kind}_cancel",
+        dependencies=[audited("JOB_CANCEL")],
     )
     async def cancel_job(job_id: str, actor: AdminUser, session: DbSession) -> Any:
         """Cancel a waiting or running job and refund its owner."""
@@ -118,6 +119,7 @@ def _router(kind: str, module: Any, schema: type[Schema], not_found: str, rerun:
         status_code=201,
         openapi_extra=errors(**{not_found: 404, "job_not_rerunnable": 409, "insufficient_tokens": 402}),
         name=f"admin_{kind}_rerun",
+        dependencies=[audited("JOB_RERUN")],
     )
     async def rerun_job(job_id: str, actor: AdminUser, session: DbSession, storage: StorageDep) -> Any:
         """Run a failed job again for free, or a cancelled one again at its owner's cost."""

@@ -18,7 +18,7 @@ from spikeland.core.routing import Route
 from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.gallery import service as gallery
-from spikeland.identity.deps import AdminUser
+from spikeland.identity.deps import AdminUser, audited
 
 admin_router = APIRouter(route_class=Route, prefix="/admin/tracked-urls", tags=["admin"])
 sitemap_router = APIRouter(route_class=Route, tags=["ops"])
@@ -72,7 +72,11 @@ async def list_urls(
 
 
 @admin_router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=TrackedUrlOut, openapi_extra=_WRITE_ERRORS
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TrackedUrlOut,
+    openapi_extra=_WRITE_ERRORS,
+    dependencies=[audited("TRACKED_URL_CREATE")],
 )
 async def create_url(body: TrackedUrlIn, actor: AdminUser, session: DbSession) -> TrackedUrlOut:
     """Track a path of the site ("/pricing"): no scheme or host, unique."""
@@ -84,6 +88,7 @@ async def create_url(body: TrackedUrlIn, actor: AdminUser, session: DbSession) -
     "/{url_id}",
     response_model=TrackedUrlOut,
     openapi_extra=errors(invalid_path=422, tracked_url_exists=409, tracked_url_not_found=404),
+    dependencies=[audited("TRACKED_URL_UPDATE")],
 )
 async def update_url(
     url_id: str, body: TrackedUrlChange, actor: AdminUser, session: DbSession
@@ -101,7 +106,10 @@ async def update_url(
 
 
 @admin_router.delete(
-    "/{url_id}", status_code=status.HTTP_204_NO_CONTENT, openapi_extra=errors(tracked_url_not_found=404)
+    "/{url_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    openapi_extra=errors(tracked_url_not_found=404),
+    dependencies=[audited("TRACKED_URL_DELETE")],
 )
 async def delete_url(url_id: str, actor: AdminUser, session: DbSession) -> None:
     await tracked_urls.remove(session, url_id)

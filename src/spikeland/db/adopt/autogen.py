@@ -71,6 +71,7 @@ TABLES_ADDED_LATER = frozenset(
         "merch_fulfilment_jobs",  # 0009_merch_fulfilment_jobs
         "ad_campaigns",  # 0010_ad_campaigns
         "ad_campaign_spend",  # 0010_ad_campaigns
+        "admin_audit_events",  # 0011_admin_audit_events
     }
 )
 
