@@ -39,6 +39,9 @@ RESOURCE_OF_PARAM = {
     "album_id": "album",
     "item_id": "cart_item",
     "order_id": "order",
+    "app_id": "app",
+    "requirement_id": "requirement",
+    "model_id": "monetization_model",
 }
 
 # Parametrised routes that are not owner-scoped, each with the reason.
@@ -80,6 +83,17 @@ BODIES: dict[tuple[str, str], BodyOf] = {
         "imageId": r["image"],
     },
     ("PATCH", f"{API}/merch/cart/items/{{item_id}}"): lambda r: {"quantity": 7},
+    ("PATCH", f"{API}/apps/{{app_id}}"): lambda r: {"name": "Taken by a stranger"},
+    ("POST", f"{API}/apps/{{app_id}}/status"): lambda r: {"status": "ACTIVE"},
+    ("POST", f"{API}/apps/{{app_id}}/requirements"): lambda r: {"description": "a stranger's wish"},
+    ("PATCH", f"{API}/apps/{{app_id}}/requirements/{{requirement_id}}"): lambda r: {
+        "description": "rewritten by a stranger",
+        "version": 1,
+    },
+    ("POST", f"{API}/apps/{{app_id}}/requirements/{{requirement_id}}/status"): lambda r: {
+        "status": "IN_PROGRESS"
+    },
+    ("POST", f"{API}/apps/{{app_id}}/monetization-models"): lambda r: {"type": "FREE"},
 }
 # Multipart routes: the form they are sent (instead of a JSON body).
 UPLOADS: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
@@ -236,6 +250,17 @@ async def owner_resources(app: FastAPI, client: httpx.AsyncClient) -> Resources:
     )
     await work(app)
     owner = (await client.get(f"{API}/me")).json()["id"]
+    # A DRAFT: by id it is A's alone.
+    made_app = created(
+        await client.post(
+            f"{API}/apps",
+            json={
+                "name": "Mine",
+                "requirements": [{"description": "mine to change"}],
+                "monetizationModels": [{"type": "FREE"}],
+            },
+        )
+    )
     return {
         "cart_item": cart["items"][0]["id"],
         "order": await _merch_order(app, owner, product),
@@ -247,6 +272,9 @@ async def owner_resources(app: FastAPI, client: httpx.AsyncClient) -> Resources:
         "key": key["id"],
         "generation": generation["id"],
         "share_token": share,
+        "app": made_app["id"],
+        "requirement": made_app["requirements"][0]["id"],
+        "monetization_model": made_app["monetizationModels"][0]["id"],
     }
 
 
