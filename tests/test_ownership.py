@@ -94,6 +94,8 @@ BODIES: dict[tuple[str, str], BodyOf] = {
         "status": "IN_PROGRESS"
     },
     ("POST", f"{API}/apps/{{app_id}}/monetization-models"): lambda r: {"type": "FREE"},
+    ("POST", f"{API}/apps/{{app_id}}/domain"): lambda r: {"domain": "stranger.example.org"},
+    ("POST", f"{API}/apps/{{app_id}}/domain/verify"): lambda r: {"domain": "stranger.example.org"},
 }
 # Multipart routes: the form they are sent (instead of a JSON body).
 UPLOADS: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {

@@ -156,6 +156,11 @@ class Settings(BaseSettings):
         default=True, description="Count and time every request (off: to measure what it costs)."
     )
 
+    # DNS lookups (integrations.dns: apps' custom domains): the system's resolver unless this names
+    # one (host[:port]; tests point it at a loopback server).
+    dns_nameserver: str | None = None
+    dns_timeout_seconds: float = Field(default=5.0, gt=0)
+
     # Operations (ops, ops_api): clients' error reports per IP per minute, feedback per IP per hour.
     error_reports_per_minute: int = Field(default=30, ge=1)
     feedback_per_hour: int = Field(default=10, ge=1)

@@ -3,10 +3,14 @@ requirements and monetization models."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated
+
 from fastapi import APIRouter, status
+from pydantic import StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spikeland.apps import service
+from spikeland.apps import domains, service
 from spikeland.apps.models import App
 from spikeland.apps.schemas import (
     AppCreate,
@@ -22,11 +26,13 @@ from spikeland.apps.schemas import (
     RequirementUpdate,
     StatusChange,
 )
+from spikeland.core.deps import SettingsDep
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import Page, PageCursor, PageLimit
 from spikeland.core.routing import Route
+from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
-from spikeland.identity.deps import CurrentCaller, OptionalCaller
+from spikeland.identity.deps import CurrentCaller, KeyringDep, OptionalCaller
 
 router = APIRouter(route_class=Route, prefix="/apps", tags=["apps"])
 _NOT_FOUND = errors(app_not_found=404)
@@ -182,3 +188,60 @@ async def add_model(
 )
 async def remove_model(app_id: str, model_id: str, caller: CurrentCaller, session: DbSession) -> None:
     await service.remove_model(session, app_id, caller.user_id, model_id)
+
+
+class DomainIn(RequestSchema):
+    domain: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=253)]
+
+
+class DomainClaim(Schema):
+    domain: str
+    record_name: str
+    record_type: str
+    record_value: str
+    expires_at: datetime
+
+
+@router.post(
+    "/{app_id}/domain",
+    response_model=DomainClaim,
+    openapi_extra=errors(app_not_found=404, invalid_domain=422, domain_taken=409),
+)
+async def claim_domain(
+    app_id: str, body: DomainIn, caller: CurrentCaller, session: DbSession, keyring: KeyringDep
+) -> DomainClaim:
+    """Claim a custom domain: the TXT record to publish before verifying (valid 48 hours)."""
+    claim = await domains.claim(session, keyring, app_id, caller.user_id, body.domain)
+    return DomainClaim(
+        domain=claim.domain,
+        record_name=claim.record_name,
+        record_type="TXT",
+        record_value=claim.record_value,
+        expires_at=claim.expires_at,
+    )
+
+
+@router.post(
+    "/{app_id}/domain/verify",
+    response_model=AppOut,
+    openapi_extra=errors(
+        app_not_found=404, invalid_domain=422, domain_taken=409, domain_not_verified=409, dns_unavailable=503
+    ),
+)
+async def verify_domain(
+    app_id: str,
+    body: DomainIn,
+    caller: CurrentCaller,
+    session: DbSession,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+) -> AppOut:
+    """Attach the domain once its TXT record is published."""
+    app = await domains.verify(session, keyring, settings, app_id, caller.user_id, body.domain)
+    return AppOut.model_validate(app)
+
+
+@router.delete("/{app_id}/domain", response_model=AppOut, openapi_extra=_NOT_FOUND)
+async def release_domain(app_id: str, caller: CurrentCaller, session: DbSession) -> AppOut:
+    """Detach the app's domain."""
+    return AppOut.model_validate(await domains.release(session, app_id, caller.user_id))
