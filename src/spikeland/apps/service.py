@@ -22,6 +22,8 @@ Rules:
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -163,16 +165,29 @@ async def update_app(
     return app
 
 
+async def _move(
+    session: AsyncSession,
+    row: App | Requirement,
+    status: Any,
+    moves: dict[Any, set[Any]],
+    refused: type[Conflict],
+) -> None:
+    """``row`` to ``status`` when ``moves`` allow it (to where it is already: nothing), else 409."""
+    if status == row.status:
+        return
+    if status not in moves.get(row.status, set()):
+        what = "An app" if isinstance(row, App) else "A requirement"
+        raise refused(
+            f"{what} that is {row.status.value} cannot become {status.value}.",
+            details={"from": row.status.value, "to": status.value},
+        )
+    row.status = status
+    await session.flush()
+
+
 async def change_status(session: AsyncSession, app_id: str, user_id: str, status: AppStatus) -> App:
     app = await get_owned(session, app_id, user_id, lock=True)
-    if status != app.status:
-        if status not in APP_MOVES.get(app.status, set()):
-            raise AppTransition(
-                f"An app that is {app.status.value} cannot become {status.value}.",
-                details={"from": app.status.value, "to": status.value},
-            )
-        app.status = status
-        await session.flush()
+    await _move(session, app, status, APP_MOVES, AppTransition)
     return app
 
 
@@ -247,14 +262,7 @@ async def move_requirement(
 ) -> Requirement:
     requirement = await _own_requirement(session, app_id, user_id, requirement_id)
     await session.refresh(requirement, with_for_update=True)
-    if status != requirement.status:
-        if status not in REQUIREMENT_MOVES.get(requirement.status, set()):
-            raise RequirementTransition(
-                f"A requirement that is {requirement.status.value} cannot become {status.value}.",
-                details={"from": requirement.status.value, "to": status.value},
-            )
-        requirement.status = status
-        await session.flush()
+    await _move(session, requirement, status, REQUIREMENT_MOVES, RequirementTransition)
     return requirement
 
 
