@@ -42,6 +42,8 @@ RESOURCE_OF_PARAM = {
     "app_id": "app",
     "requirement_id": "requirement",
     "model_id": "monetization_model",
+    "project_id": "audio_project",
+    "track_id": "audio_track",
 }
 
 # Parametrised routes that are not owner-scoped, each with the reason.
@@ -95,6 +97,17 @@ BODIES: dict[tuple[str, str], BodyOf] = {
     },
     ("POST", f"{API}/apps/{{app_id}}/monetization-models"): lambda r: {"type": "FREE"},
     ("POST", f"{API}/apps/{{app_id}}/domain"): lambda r: {"domain": "stranger.example.org"},
+    ("PATCH", f"{API}/audio/projects/{{project_id}}"): lambda r: {"name": "renamed by a stranger"},
+    ("POST", f"{API}/audio/projects/{{project_id}}/tracks/browser"): lambda r: {
+        "name": "a stranger's track",
+        "fileFormat": "wav",
+        "duration": 1.0,
+        "fileSizeBytes": 100,
+    },
+    ("PUT", f"{API}/audio/projects/{{project_id}}/tracks/order"): lambda r: {
+        "trackIds": [r.get("audio_track", "cnotrack")]
+    },
+    ("PATCH", f"{API}/audio/projects/{{project_id}}/tracks/{{track_id}}"): lambda r: {"volume": 0.0},
     ("POST", f"{API}/apps/{{app_id}}/domain/verify"): lambda r: {"domain": "stranger.example.org"},
 }
 # Multipart routes: the form they are sent (instead of a JSON body).
@@ -119,6 +132,7 @@ NOT_OWNED_BODY_IDS = {
     "session_id": "an analytics session is anonymous: its id is all a visitor holds",
     "visitor_id": "a visitor id is the anonymous visitor's own cookie, no account's resource",
     "utm_id": "an ad platform's campaign id in a link's UTM tags, no account's resource",
+    "track_ids": "the path's project's own tracks, each once (422 otherwise): no other track is read",
 }
 
 
@@ -252,6 +266,13 @@ async def owner_resources(app: FastAPI, client: httpx.AsyncClient) -> Resources:
     )
     await work(app)
     owner = (await client.get(f"{API}/me")).json()["id"]
+    project = created(await client.post(f"{API}/audio/projects", json={"name": "mine"}))
+    track = created(
+        await client.post(
+            f"{API}/audio/projects/{project['id']}/tracks/browser",
+            json={"name": "mine", "fileFormat": "wav", "duration": 2.0, "fileSizeBytes": 1000},
+        )
+    )
     # A DRAFT: by id it is A's alone.
     made_app = created(
         await client.post(
@@ -277,6 +298,8 @@ async def owner_resources(app: FastAPI, client: httpx.AsyncClient) -> Resources:
         "app": made_app["id"],
         "requirement": made_app["requirements"][0]["id"],
         "monetization_model": made_app["monetizationModels"][0]["id"],
+        "audio_project": project["id"],
+        "audio_track": track["id"],
     }
 
 

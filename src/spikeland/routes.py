@@ -12,6 +12,7 @@ def api_routers() -> list[APIRouter]:
     from spikeland.analytics import api as analytics_api
     from spikeland.analytics import marketing_api
     from spikeland.apps import api as apps_api
+    from spikeland.audio import api as audio_api
     from spikeland.billing import api as billing_api
     from spikeland.gallery import api as gallery_api
     from spikeland.gallery import featured_api
@@ -58,6 +59,7 @@ def api_routers() -> list[APIRouter]:
         orders_api.admin_router,
         merch_api.admin_router,
         apps_api.router,
+        audio_api.router,
         analytics_api.router,
         marketing_api.router,
         analytics_admin_api.router,

@@ -1,0 +1,155 @@
+"""Audio mixer projects and their tracks, owner only (another user's project or track is 404).
+
+- Projects: create, rename, describe, delete (its tracks go with it), the owner's newest first.
+- Tracks: a track kept in the browser (OPFS) is registered by its metadata only; a track's
+  settings are its name, volume 0.0..1.0, muted and solo; the order is set for the whole project at
+  once (every track named once, or 422 ``invalid_order``). New tracks go last.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spikeland.audio.models import AudioMixerProject, AudioStorageType, AudioTrack
+from spikeland.audio.schemas import BrowserTrackIn
+from spikeland.core.errors import NotFound, ValidationFailed
+from spikeland.core.pagination import Page, newest_first
+
+
+class ProjectNotFound(NotFound):
+    code = "audio_project_not_found"
+
+
+class TrackNotFound(NotFound):
+    code = "audio_track_not_found"
+
+
+async def get_project(
+    session: AsyncSession, user_id: str, project_id: str, *, lock: bool = False
+) -> AudioMixerProject:
+    statement = select(AudioMixerProject).where(
+        AudioMixerProject.id == project_id, AudioMixerProject.user_id == user_id
+    )
+    project = await session.scalar(statement.with_for_update() if lock else statement)
+    if project is None:
+        raise ProjectNotFound("No such project.")
+    return project
+
+
+async def create_project(
+    session: AsyncSession, user_id: str, name: str, description: str | None
+) -> AudioMixerProject:
+    project = AudioMixerProject(user_id=user_id, name=name, description=description)
+    session.add(project)
+    await session.flush()
+    return project
+
+
+async def list_projects(
+    session: AsyncSession, user_id: str, *, cursor: str | None, limit: int
+) -> Page[AudioMixerProject]:
+    statement = select(AudioMixerProject).where(AudioMixerProject.user_id == user_id)
+    return await newest_first(
+        session, statement, AudioMixerProject.created_at, AudioMixerProject.id, limit=limit, cursor=cursor
+    )
+
+
+async def update_project(
+    session: AsyncSession, user_id: str, project_id: str, *, name: str | None, description: str | None
+) -> AudioMixerProject:
+    project = await get_project(session, user_id, project_id)
+    if name is not None:
+        project.name = name
+    if description is not None:
+        project.description = description or None
+    await session.flush()
+    return project
+
+
+async def delete_project(session: AsyncSession, user_id: str, project_id: str) -> None:
+    await session.delete(await get_project(session, user_id, project_id))
+    await session.flush()
+
+
+async def tracks(session: AsyncSession, project_id: str) -> list[AudioTrack]:
+    rows = await session.scalars(
+        select(AudioTrack)
+        .where(AudioTrack.project_id == project_id)
+        .order_by(AudioTrack.sort_order, AudioTrack.id)
+    )
+    return list(rows)
+
+
+async def register_browser_track(
+    session: AsyncSession, user_id: str, project_id: str, body: BrowserTrackIn
+) -> AudioTrack:
+    await get_project(session, user_id, project_id, lock=True)  # new tracks go last, one at a time
+    last = await session.scalar(
+        select(func.max(AudioTrack.sort_order)).where(AudioTrack.project_id == project_id)
+    )
+    track = AudioTrack(
+        project_id=project_id,
+        name=body.name,
+        file_format=body.file_format,
+        duration=body.duration,
+        file_size_bytes=body.file_size_bytes,
+        storage_type=AudioStorageType.OPFS,
+        sort_order=(last + 1) if last is not None else 0,
+    )
+    session.add(track)
+    await session.flush()
+    return track
+
+
+async def get_track(session: AsyncSession, user_id: str, project_id: str, track_id: str) -> AudioTrack:
+    await get_project(session, user_id, project_id)
+    track = await session.scalar(
+        select(AudioTrack).where(AudioTrack.id == track_id, AudioTrack.project_id == project_id)
+    )
+    if track is None:
+        raise TrackNotFound("No such track.")
+    return track
+
+
+async def update_track(
+    session: AsyncSession,
+    user_id: str,
+    project_id: str,
+    track_id: str,
+    *,
+    name: str | None,
+    volume: float | None,
+    muted: bool | None,
+    solo: bool | None,
+) -> AudioTrack:
+    track = await get_track(session, user_id, project_id, track_id)
+    for attribute, value in (("name", name), ("volume", volume), ("muted", muted), ("solo", solo)):
+        if value is not None:
+            setattr(track, attribute, value)
+    await session.flush()
+    return track
+
+
+async def reorder(
+    session: AsyncSession, user_id: str, project_id: str, track_ids: list[str]
+) -> list[AudioTrack]:
+    await get_project(session, user_id, project_id, lock=True)
+    found = await tracks(session, project_id)
+    if sorted(track_ids) != sorted(t.id for t in found):
+        raise ValidationFailed(
+            "Name every track of the project once, in the new order.", code="invalid_order"
+        )
+    by_id = {t.id: t for t in found}
+    for position, track_id in enumerate(track_ids):
+        by_id[track_id].sort_order = position
+    await session.flush()
+    return [by_id[t] for t in track_ids]
+
+
+async def delete_track(session: AsyncSession, user_id: str, project_id: str, track_id: str) -> AudioTrack:
+    """The deleted row (its stored file, if any, is the caller's to remove after commit)."""
+    track = await get_track(session, user_id, project_id, track_id)
+    await session.delete(track)
+    await session.flush()
+    return track
