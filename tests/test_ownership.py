@@ -25,6 +25,7 @@ from sqlalchemy import text
 
 from spikeland.merch.models import MerchCategory, MerchOrder, MerchOrderItem, MerchProduct, PodProvider
 from tests.support import client_of, sign_in
+from tests.support.audio import tone
 from tests.support.images import picture, upload, work
 
 API = "/api/v1"
@@ -110,9 +111,18 @@ BODIES: dict[tuple[str, str], BodyOf] = {
     ("PATCH", f"{API}/audio/projects/{{project_id}}/tracks/{{track_id}}"): lambda r: {"volume": 0.0},
     ("POST", f"{API}/apps/{{app_id}}/domain/verify"): lambda r: {"domain": "stranger.example.org"},
 }
+
+
+def silence() -> bytes:
+    return tone(0.1, "WAV", "PCM_16", frequency=0.0)
+
+
 # Multipart routes: the form they are sent (instead of a JSON body).
 UPLOADS: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
     ("POST", f"{API}/albums/{{album_id}}/upload"): lambda: {"file": ("x.jpg", picture(40, 30), "image/jpeg")},
+    ("POST", f"{API}/audio/track-uploads/{{project_id}}"): lambda: {
+        "file": ("x.wav", silence(), "audio/wav")
+    },
 }
 
 # Body fields naming another resource (``*_id``/``*_ids``) and the kind they name.

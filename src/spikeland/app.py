@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from spikeland import __version__
 from spikeland.analytics.api import BODY_CAPS as ANALYTICS_BODY_CAPS
 from spikeland.analytics.buffer import PageViewBuffer
+from spikeland.audio.api import UPLOAD_MAX_BYTES as AUDIO_UPLOAD_MAX_BYTES
+from spikeland.audio.api import UPLOAD_PREFIX as AUDIO_UPLOAD_PREFIX
 from spikeland.core.admission import Admission
 from spikeland.core.csrf import OriginCheck
 from spikeland.core.errors import DatabaseUnavailable, install_error_handlers
@@ -138,6 +140,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     small = {API_PREFIX + path: cap for path, cap in ANALYTICS_BODY_CAPS.items()}
     small |= {f"{API_PREFIX}/errors": ERRORS_BODY_CAP, f"{API_PREFIX}/feedback": FEEDBACK_BODY_CAP}
     small[f"{API_PREFIX}/webhooks/resend"] = EMAILS_BODY_CAP
+    small[API_PREFIX + AUDIO_UPLOAD_PREFIX] = AUDIO_UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD
     app.add_middleware(BodyLimit, max_bytes=body_cap(settings), smaller=small)
     app.add_middleware(
         OriginCheck,

@@ -60,6 +60,7 @@ def api_routers() -> list[APIRouter]:
         merch_api.admin_router,
         apps_api.router,
         audio_api.router,
+        audio_api.uploads,
         analytics_api.router,
         marketing_api.router,
         analytics_admin_api.router,

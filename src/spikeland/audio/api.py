@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile, status
 
 from spikeland.audio import service
 from spikeland.audio.schemas import (
@@ -21,8 +23,12 @@ from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.core.routing import Route
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import CurrentCaller
+from spikeland.integrations.deps import StorageDep
 
 router = APIRouter(route_class=Route, prefix="/audio/projects", tags=["audio"])
+uploads = APIRouter(route_class=Route, prefix="/audio/track-uploads", tags=["audio"])
+UPLOAD_PREFIX = "/audio/track-uploads/"  # its own path: only these bodies may be 500 MB (app.py)
+UPLOAD_MAX_BYTES = 500 * 1024 * 1024
 _PROJECT = errors(audio_project_not_found=404)
 _TRACK = errors(audio_project_not_found=404, audio_track_not_found=404)
 
@@ -119,3 +125,28 @@ async def update_track(
 )
 async def delete_track(project_id: str, track_id: str, caller: CurrentCaller, session: DbSession) -> None:
     await service.delete_track(session, caller.user_id, project_id, track_id)
+
+
+@uploads.post(
+    "/{project_id}",
+    response_model=TrackOut,
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=errors(
+        audio_project_not_found=404, unsupported_audio=422, payload_too_large=413, storage_unavailable=503
+    ),
+)
+async def upload_track(
+    project_id: str,
+    caller: CurrentCaller,
+    session: DbSession,
+    storage: StorageDep,
+    file: Annotated[UploadFile, File(description="WAV, FLAC, OGG or MP3, at most 500 MB.")],
+    name: Annotated[str | None, Form(max_length=100)] = None,
+) -> TrackOut:
+    """A track from an uploaded file (spooled to disk as it arrives, streamed to storage): its
+    format and duration read from the audio itself; it goes last."""
+    title = (name or file.filename or "Track").strip()[:100] or "Track"
+    track = await service.upload_track(
+        session, storage, caller.user_id, project_id, title, file.file, file.size or 0
+    )
+    return TrackOut.model_validate(track)

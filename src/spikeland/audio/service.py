@@ -1,20 +1,26 @@
 """Audio mixer projects and their tracks, owner only (another user's project or track is 404).
 
 - Projects: create, rename, describe, delete (its tracks go with it), the owner's newest first.
-- Tracks: a track kept in the browser (OPFS) is registered by its metadata only; a track's
+- Tracks: an uploaded file is identified by its content and stored (R2: the platform's storage);
+  a track kept in the browser (OPFS) is registered by its metadata only; a track's
   settings are its name, volume 0.0..1.0, muted and solo; the order is set for the whole project at
   once (every track named once, or 422 ``invalid_order``). New tracks go last.
 """
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spikeland.audio.files import identify
 from spikeland.audio.models import AudioMixerProject, AudioStorageType, AudioTrack
 from spikeland.audio.schemas import BrowserTrackIn
-from spikeland.core.errors import NotFound, ValidationFailed
+from spikeland.core.errors import NotFound, ServiceUnavailable, ValidationFailed
 from spikeland.core.pagination import Page, newest_first
+from spikeland.db.cuid import cuid
+from spikeland.integrations.storage import Storage, StorageError
 
 
 class ProjectNotFound(NotFound):
@@ -97,6 +103,50 @@ async def register_browser_track(
         storage_type=AudioStorageType.OPFS,
         sort_order=(last + 1) if last is not None else 0,
     )
+    session.add(track)
+    await session.flush()
+    return track
+
+
+def track_key(user_id: str, project_id: str, track_id: str, fmt: str) -> str:
+    return f"users/{user_id}/audio-projects/{project_id}/tracks/{track_id}.{fmt}"
+
+
+async def upload_track(
+    session: AsyncSession,
+    storage: Storage,
+    user_id: str,
+    project_id: str,
+    name: str,
+    source: BinaryIO,
+    size: int,
+) -> AudioTrack:
+    """Store an uploaded file as the project's last track: its format and duration read from its
+    content (``audio.files``: 422 and nothing stored when it is no audio we read), streamed to
+    storage before the row is added. (A commit failing after that leaves an object no row names:
+    the database failing between the two, rare; the key is the track's own, never reused.)"""
+    await get_project(session, user_id, project_id, lock=True)
+    info = identify(source)
+    last = await session.scalar(
+        select(func.max(AudioTrack.sort_order)).where(AudioTrack.project_id == project_id)
+    )
+    track = AudioTrack(
+        id=cuid(),
+        project_id=project_id,
+        name=name,
+        file_format=info.format,
+        duration=info.duration,
+        file_size_bytes=size,
+        storage_type=AudioStorageType.R2,
+        sort_order=(last + 1) if last is not None else 0,
+    )
+    track.file_r2_key = track_key(user_id, project_id, track.id, info.format)
+    try:
+        await storage.put_file(track.file_r2_key, source, info.content_type)
+    except StorageError as exc:
+        raise ServiceUnavailable(
+            "The file could not be stored; try again.", code="storage_unavailable"
+        ) from exc
     session.add(track)
     await session.flush()
     return track

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 if TYPE_CHECKING:
     from spikeland.settings import Settings
@@ -61,6 +61,11 @@ class Storage(Protocol):
     name: str  # "local" or "s3"
 
     async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    async def put_file(self, key: str, source: BinaryIO, content_type: str) -> None:
+        """Store what ``source`` (a seekable file, read from its start) holds, in pieces: a large
+        upload is never held whole in memory."""
+        ...
 
     async def get(self, key: str) -> bytes:
         """The object's bytes; ObjectNotFound when there is none."""

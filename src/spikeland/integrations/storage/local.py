@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
+import shutil
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from spikeland.integrations.storage import ObjectNotFound, StorageError, check_key
+
+_CHUNK = 1024 * 1024
 
 
 class LocalStorage:
@@ -27,6 +32,10 @@ class LocalStorage:
         path = self.path_of(key)
         await asyncio.to_thread(self._write, path, data)
 
+    async def put_file(self, key: str, source: BinaryIO, content_type: str) -> None:
+        path = self.path_of(key)
+        await asyncio.to_thread(self._write_from, path, source)
+
     async def get(self, key: str) -> bytes:
         path = self.path_of(key)
         return await asyncio.to_thread(self._read, path, key)
@@ -40,6 +49,9 @@ class LocalStorage:
         return await asyncio.to_thread(path.is_file)
 
     def _write(self, path: Path, data: bytes) -> None:
+        self._write_from(path, io.BytesIO(data))
+
+    def _write_from(self, path: Path, source: BinaryIO) -> None:
         # Written under a temporary name in the same directory, flushed to disk and renamed over
         # the target: a reader sees the old object or the new one, never half of one.
         try:
@@ -47,7 +59,8 @@ class LocalStorage:
             fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
+                    source.seek(0)
+                    shutil.copyfileobj(source, handle, _CHUNK)
                     handle.flush()
                     os.fsync(handle.fileno())
                 os.replace(temp, path)

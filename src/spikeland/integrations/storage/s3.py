@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -64,6 +64,16 @@ class S3Storage:
             key,
             lambda: self._client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type),
         )
+
+    async def put_file(self, key: str, source: BinaryIO, content_type: str) -> None:
+        check_key(key)
+
+        def upload() -> None:
+            source.seek(0)
+            # boto3's managed transfer: multipart above its threshold, each part read as it goes.
+            self._client.upload_fileobj(source, self.bucket, key, ExtraArgs={"ContentType": content_type})
+
+        await self._call("put", key, upload)
 
     async def get(self, key: str) -> bytes:
         check_key(key)

@@ -1,0 +1,56 @@
+"""Track uploads: sine tones in three formats identified by their content, their durations measured
+from the audio to 10 ms; a text file named .wav is refused with nothing stored; another user's
+project is 404."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from tests.support.audio import tone
+from tests.support.fixtures import UserClient
+
+API = "/api/v1/audio"
+
+
+def stored(app: FastAPI) -> set[str]:
+    root = app.state.settings.data_dir / "storage"
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+async def test_uploads_are_identified_by_their_content(app: FastAPI, user_client: UserClient) -> None:
+    owner, owner_id = await user_client()
+    project = (await owner.post(f"{API}/projects", json={"name": "Tones"})).json()
+    upload = f"{API}/track-uploads/{project['id']}"
+    cases = [
+        ("a.wav", tone(1.5, "WAV", "PCM_16"), "wav", 1.5),
+        ("b.flac", tone(2.25, "FLAC"), "flac", 2.25),
+        ("c.ogg", tone(3.0, "OGG", "VORBIS"), "ogg", 3.0),
+    ]
+    for filename, data, fmt, seconds in cases:
+        # The client's name and type say nothing: the content does.
+        answer = await owner.post(
+            upload,
+            files={"file": (filename + ".bin", data, "application/octet-stream")},
+            data={"name": filename},
+        )
+        assert answer.status_code == 201, answer.text
+        track = answer.json()
+        assert (track["name"], track["fileFormat"], track["storageType"]) == (filename, fmt, "R2")
+        assert abs(track["duration"] - seconds) <= 0.010, (filename, track["duration"])
+        assert track["fileSizeBytes"] == len(data)
+    detail = (await owner.get(f"{API}/projects/{project['id']}")).json()
+    assert [t["sortOrder"] for t in detail["tracks"]] == [0, 1, 2]
+    keys = {k for k in stored(app) if f"audio-projects/{project['id']}" in k}
+    assert len(keys) == 3 and all(k.startswith(f"users/{owner_id}/") for k in keys)
+
+    before = stored(app)
+    fake = await owner.post(upload, files={"file": ("notes.wav", b"RIFF? no, just text\n" * 50, "audio/wav")})
+    assert fake.status_code == 422 and fake.json()["error"]["code"] == "unsupported_audio"
+    assert (
+        stored(app) == before
+        and len((await owner.get(f"{API}/projects/{project['id']}")).json()["tracks"]) == 3
+    )
+
+    stranger, _ = await user_client()
+    refused = await stranger.post(upload, files={"file": ("a.wav", cases[0][1], "audio/wav")})
+    assert refused.status_code == 404 and stored(app) == before
