@@ -277,10 +277,10 @@ async def owner_resources(app: FastAPI, client: httpx.AsyncClient) -> Resources:
     await work(app)
     owner = (await client.get(f"{API}/me")).json()["id"]
     project = created(await client.post(f"{API}/audio/projects", json={"name": "mine"}))
+    # An uploaded track: its file and waveform are A's too.
     track = created(
         await client.post(
-            f"{API}/audio/projects/{project['id']}/tracks/browser",
-            json={"name": "mine", "fileFormat": "wav", "duration": 2.0, "fileSizeBytes": 1000},
+            f"{API}/audio/track-uploads/{project['id']}", files={"file": ("mine.wav", silence(), "audio/wav")}
         )
     )
     # A DRAFT: by id it is A's alone.

@@ -41,7 +41,7 @@ async def test_uploads_are_identified_by_their_content(app: FastAPI, user_client
     detail = (await owner.get(f"{API}/projects/{project['id']}")).json()
     assert [t["sortOrder"] for t in detail["tracks"]] == [0, 1, 2]
     keys = {k for k in stored(app) if f"audio-projects/{project['id']}" in k}
-    assert len(keys) == 3 and all(k.startswith(f"users/{owner_id}/") for k in keys)
+    assert len(keys) == 6 and all(k.startswith(f"users/{owner_id}/") for k in keys)  # files, waveforms
 
     before = stored(app)
     fake = await owner.post(upload, files={"file": ("notes.wav", b"RIFF? no, just text\n" * 50, "audio/wav")})
@@ -51,6 +51,23 @@ async def test_uploads_are_identified_by_their_content(app: FastAPI, user_client
         and len((await owner.get(f"{API}/projects/{project['id']}")).json()["tracks"]) == 3
     )
 
+    # Each uploaded track has its waveform, drawn once: ~1000 [min, max] pairs within the tone's 0.5.
+    wav = detail["tracks"][0]
+    drawn = await owner.get(f"{API}/projects/{project['id']}/tracks/{wav['id']}/peaks")
+    assert drawn.status_code == 200, drawn.text
+    waveform = drawn.json()
+    assert waveform["buckets"] == len(waveform["peaks"]) and 950 <= waveform["buckets"] <= 1000
+    assert all(-0.51 <= low <= high <= 0.51 for low, high in waveform["peaks"])
+    assert max(high for _, high in waveform["peaks"]) > 0.49
+
+    # Deleting a track removes its file and waveform once committed; deleting the project, the rest.
+    assert (await owner.delete(f"{API}/projects/{project['id']}/tracks/{wav['id']}")).status_code == 204
+    assert not [k for k in stored(app) if wav["id"] in k]
+    others = {k for k in stored(app) if f"audio-projects/{project['id']}" in k}
+    assert len(others) == 4  # two files, two waveforms
+
     stranger, _ = await user_client()
     refused = await stranger.post(upload, files={"file": ("a.wav", cases[0][1], "audio/wav")})
-    assert refused.status_code == 404 and stored(app) == before
+    assert refused.status_code == 404
+    assert (await owner.delete(f"{API}/projects/{project['id']}")).status_code == 204
+    assert not [k for k in stored(app) if f"audio-projects/{project['id']}" in k]

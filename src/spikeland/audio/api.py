@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, File, Form, Response, UploadFile, status
 
 from spikeland.audio import service
 from spikeland.audio.schemas import (
@@ -24,6 +24,7 @@ from spikeland.core.routing import Route
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import CurrentCaller
 from spikeland.integrations.deps import StorageDep
+from spikeland.integrations.storage import remove_objects
 
 router = APIRouter(route_class=Route, prefix="/audio/projects", tags=["audio"])
 uploads = APIRouter(route_class=Route, prefix="/audio/track-uploads", tags=["audio"])
@@ -69,9 +70,16 @@ async def update_project(
 
 
 @router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT, openapi_extra=_PROJECT)
-async def delete_project(project_id: str, caller: CurrentCaller, session: DbSession) -> None:
-    """The project and its tracks."""
-    await service.delete_project(session, caller.user_id, project_id)
+async def delete_project(
+    project_id: str,
+    caller: CurrentCaller,
+    session: DbSession,
+    storage: StorageDep,
+    background: BackgroundTasks,
+) -> None:
+    """The project and its tracks (their files too, once the deletion has committed)."""
+    keys = await service.delete_project(session, caller.user_id, project_id)
+    background.add_task(remove_objects, storage, keys)
 
 
 @router.post(
@@ -120,11 +128,29 @@ async def update_track(
     return TrackOut.model_validate(track)
 
 
+@router.get("/{project_id}/tracks/{track_id}/peaks", response_class=Response, openapi_extra=_TRACK)
+async def track_peaks(
+    project_id: str, track_id: str, caller: CurrentCaller, session: DbSession, storage: StorageDep
+) -> Response:
+    """An uploaded track's waveform for drawing: ``{"buckets": n, "peaks": [[min, max], ...]}``."""
+    document = await service.track_peaks(session, storage, caller.user_id, project_id, track_id)
+    return Response(document, media_type="application/json")
+
+
 @router.delete(
     "/{project_id}/tracks/{track_id}", status_code=status.HTTP_204_NO_CONTENT, openapi_extra=_TRACK
 )
-async def delete_track(project_id: str, track_id: str, caller: CurrentCaller, session: DbSession) -> None:
-    await service.delete_track(session, caller.user_id, project_id, track_id)
+async def delete_track(
+    project_id: str,
+    track_id: str,
+    caller: CurrentCaller,
+    session: DbSession,
+    storage: StorageDep,
+    background: BackgroundTasks,
+) -> None:
+    """The track (its file too, once the deletion has committed)."""
+    track = await service.delete_track(session, caller.user_id, project_id, track_id)
+    background.add_task(remove_objects, storage, service.stored_keys(track))
 
 
 @uploads.post(

@@ -37,6 +37,22 @@ class AudioInfo:
     duration: float  # seconds
     sample_rate: int
     channels: int
+    frames: int
+
+
+PEAK_BUCKETS = 1000  # points of a waveform drawing, whatever the track's length
+
+
+def peaks(source: BinaryIO, frames: int, buckets: int = PEAK_BUCKETS) -> list[list[float]]:
+    """The waveform to draw: for each of ``buckets`` equal stretches of the audio, its lowest and
+    highest sample over all channels (-1..1, 4 decimals). Read in blocks, never the whole track."""
+    source.seek(0)
+    per_bucket = max(1, -(-frames // buckets))  # ceiling
+    found: list[list[float]] = []
+    with soundfile.SoundFile(source) as audio:
+        for block in audio.blocks(blocksize=per_bucket, dtype="float32", always_2d=True):
+            found.append([round(float(block.min()), 4), round(float(block.max()), 4)])
+    return found
 
 
 def identify(source: BinaryIO) -> AudioInfo:
@@ -53,4 +69,6 @@ def identify(source: BinaryIO) -> AudioInfo:
         raise UnsupportedAudio(
             "The file is not audio this mixer reads (WAV, FLAC, OGG or MP3).", details={"format": info.format}
         )
-    return AudioInfo(found[0], found[1], info.frames / info.samplerate, info.samplerate, info.channels)
+    return AudioInfo(
+        found[0], found[1], info.frames / info.samplerate, info.samplerate, info.channels, info.frames
+    )

@@ -9,18 +9,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import BinaryIO
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spikeland.audio.files import identify
+from spikeland.audio.files import identify, peaks
 from spikeland.audio.models import AudioMixerProject, AudioStorageType, AudioTrack
 from spikeland.audio.schemas import BrowserTrackIn
 from spikeland.core.errors import NotFound, ServiceUnavailable, ValidationFailed
 from spikeland.core.pagination import Page, newest_first
 from spikeland.db.cuid import cuid
-from spikeland.integrations.storage import Storage, StorageError
+from spikeland.integrations.storage import ObjectNotFound, Storage, StorageError
 
 
 class ProjectNotFound(NotFound):
@@ -73,9 +75,18 @@ async def update_project(
     return project
 
 
-async def delete_project(session: AsyncSession, user_id: str, project_id: str) -> None:
-    await session.delete(await get_project(session, user_id, project_id))
+def stored_keys(track: AudioTrack) -> list[str]:
+    """The objects of an uploaded track (its file and waveform); none for a browser track."""
+    return [track.file_r2_key, peaks_key(track.file_r2_key)] if track.file_r2_key else []
+
+
+async def delete_project(session: AsyncSession, user_id: str, project_id: str) -> list[str]:
+    """The project and its tracks; the stored objects to remove once this commits."""
+    project = await get_project(session, user_id, project_id, lock=True)
+    keys = [key for track in await tracks(session, project.id) for key in stored_keys(track)]
+    await session.delete(project)
     await session.flush()
+    return keys
 
 
 async def tracks(session: AsyncSession, project_id: str) -> list[AudioTrack]:
@@ -112,6 +123,10 @@ def track_key(user_id: str, project_id: str, track_id: str, fmt: str) -> str:
     return f"users/{user_id}/audio-projects/{project_id}/tracks/{track_id}.{fmt}"
 
 
+def peaks_key(file_key: str) -> str:
+    return file_key.rsplit(".", 1)[0] + ".peaks.json"
+
+
 async def upload_track(
     session: AsyncSession,
     storage: Storage,
@@ -141,8 +156,11 @@ async def upload_track(
         sort_order=(last + 1) if last is not None else 0,
     )
     track.file_r2_key = track_key(user_id, project_id, track.id, info.format)
+    drawn = await asyncio.to_thread(peaks, source, info.frames)  # once, while the file is here
     try:
         await storage.put_file(track.file_r2_key, source, info.content_type)
+        document = json.dumps({"buckets": len(drawn), "peaks": drawn}, separators=(",", ":")).encode()
+        await storage.put(peaks_key(track.file_r2_key), document, "application/json")
     except StorageError as exc:
         raise ServiceUnavailable(
             "The file could not be stored; try again.", code="storage_unavailable"
@@ -150,6 +168,23 @@ async def upload_track(
     session.add(track)
     await session.flush()
     return track
+
+
+async def track_peaks(
+    session: AsyncSession, storage: Storage, user_id: str, project_id: str, track_id: str
+) -> bytes:
+    """The stored waveform of an uploaded track (JSON); 404 for a browser track (no file here)."""
+    track = await get_track(session, user_id, project_id, track_id)
+    if track.file_r2_key is None:
+        raise TrackNotFound("This track is kept in the browser: its waveform is drawn there.")
+    try:
+        return await storage.get(peaks_key(track.file_r2_key))
+    except ObjectNotFound:
+        raise TrackNotFound("No waveform for this track.") from None
+    except StorageError as exc:
+        raise ServiceUnavailable(
+            "The waveform could not be read; try again.", code="storage_unavailable"
+        ) from exc
 
 
 async def get_track(session: AsyncSession, user_id: str, project_id: str, track_id: str) -> AudioTrack:
