@@ -1,3 +1,4 @@
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -12,6 +13,9 @@ async def test_balance_spend_history_and_point_in_time(client: httpx.AsyncClient
     balance = (await client.get("/api/v1/tokens/balance")).json()
     assert balance["balance"] == 10 and balance["maxBalance"] == 10 and balance["tier"] == "FREE"
     before_spend = datetime.now(UTC)
+    # Movements are stamped to the millisecond (timestamp(3)): a spend in the same millisecond as
+    # ``before_spend`` would be stamped at or before it.
+    await asyncio.sleep(0.002)
 
     spent = await client.post("/api/v1/tokens/spend", json={"amount": 3, "purpose": "generation"})
     assert spent.status_code == 201 and spent.json()["balanceAfter"] == 7
