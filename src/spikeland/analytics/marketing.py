@@ -399,14 +399,15 @@ async def _save_campaigns(
             "account_id": account.account_id,
             "platform": account.platform,
             "external_campaign_id": external_id,
-            "name": listed[external_id].name if external_id in listed else external_id,
-            "status": listed[external_id].status if external_id in listed else None,
-            "tracking_template": listed[external_id].tracking if external_id in listed else None,
+            "name": campaign.name if campaign else external_id,
+            "status": campaign.status if campaign else None,
+            "tracking_template": campaign.tracking if campaign else None,
             "currency": currency,
             "synced_at": now,
             "updated_at": now,
         }
         for external_id in sorted(listed.keys() | with_spend)
+        for campaign in [listed.get(external_id)]
     ]
     if not rows:
         return {}

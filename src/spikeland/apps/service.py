@@ -230,29 +230,27 @@ async def edit_requirement(
     version: int | None,
 ) -> Requirement:
     requirement = await _own_requirement(session, app_id, user_id, requirement_id)
+    values: dict[str, Any] = {}
+    where = Requirement.id == requirement.id
+    if priority is not None:
+        values["priority"] = priority
     if description is not None:
         if version is None:
             raise ValidationFailed(
                 "Say which version of the requirement you edited.", code="requirement_version_required"
             )
+        values |= {"description": description, "version": Requirement.version + 1}
+        where = where & (Requirement.version == version)
+    if values:
         result = await session.execute(
-            update(Requirement)
-            .where(Requirement.id == requirement.id, Requirement.version == version)
-            .values(description=description, version=Requirement.version + 1, updated_at=utcnow())
-            .returning(Requirement.version)
+            update(Requirement).where(where).values(updated_at=utcnow(), **values).returning(Requirement.id)
         )
-        if result.scalar_one_or_none() is None:
+        if result.scalar_one_or_none() is None:  # only a text edit has a condition that can fail
             await session.refresh(requirement)
             raise VersionConflict(
                 f"The requirement was changed since version {version}; it is at {requirement.version}.",
                 details={"edited": version, "current": requirement.version},
             )
-    if priority is not None:
-        await session.execute(
-            update(Requirement)
-            .where(Requirement.id == requirement.id)
-            .values(priority=priority, updated_at=utcnow())
-        )
     await session.refresh(requirement)
     return requirement
 

@@ -101,10 +101,7 @@ async def tracks(session: AsyncSession, project_id: str) -> list[AudioTrack]:
 async def register_browser_track(
     session: AsyncSession, user_id: str, project_id: str, body: BrowserTrackIn
 ) -> AudioTrack:
-    await get_project(session, user_id, project_id, lock=True)  # new tracks go last, one at a time
-    last = await session.scalar(
-        select(func.max(AudioTrack.sort_order)).where(AudioTrack.project_id == project_id)
-    )
+    position = await _next_position(session, user_id, project_id)
     track = AudioTrack(
         project_id=project_id,
         name=body.name,
@@ -112,11 +109,20 @@ async def register_browser_track(
         duration=body.duration,
         file_size_bytes=body.file_size_bytes,
         storage_type=AudioStorageType.OPFS,
-        sort_order=(last + 1) if last is not None else 0,
+        sort_order=position,
     )
     session.add(track)
     await session.flush()
     return track
+
+
+async def _next_position(session: AsyncSession, user_id: str, project_id: str) -> int:
+    """The place after the project's last track, under the project's lock: one new track at a time."""
+    await get_project(session, user_id, project_id, lock=True)
+    last = await session.scalar(
+        select(func.max(AudioTrack.sort_order)).where(AudioTrack.project_id == project_id)
+    )
+    return 0 if last is None else last + 1
 
 
 def track_key(user_id: str, project_id: str, track_id: str, fmt: str) -> str:
@@ -140,31 +146,31 @@ async def upload_track(
     content (``audio.files``: 422 and nothing stored when it is no audio we read), streamed to
     storage before the row is added. (A commit failing after that leaves an object no row names:
     the database failing between the two, rare; the key is the track's own, never reused.)"""
-    await get_project(session, user_id, project_id, lock=True)
+    await get_project(session, user_id, project_id)  # a stranger's project: 404 before any work
     info = identify(source)
-    last = await session.scalar(
-        select(func.max(AudioTrack.sort_order)).where(AudioTrack.project_id == project_id)
-    )
-    track = AudioTrack(
-        id=cuid(),
-        project_id=project_id,
-        name=name,
-        file_format=info.format,
-        duration=info.duration,
-        file_size_bytes=size,
-        storage_type=AudioStorageType.R2,
-        sort_order=(last + 1) if last is not None else 0,
-    )
-    track.file_r2_key = track_key(user_id, project_id, track.id, info.format)
+    track_id = cuid()
+    key = track_key(user_id, project_id, track_id, info.format)
     drawn = await asyncio.to_thread(peaks, source, info.frames)  # once, while the file is here
     try:
-        await storage.put_file(track.file_r2_key, source, info.content_type)
+        await storage.put_file(key, source, info.content_type)
         document = json.dumps({"buckets": len(drawn), "peaks": drawn}, separators=(",", ":")).encode()
-        await storage.put(peaks_key(track.file_r2_key), document, "application/json")
+        await storage.put(peaks_key(key), document, "application/json")
     except StorageError as exc:
         raise ServiceUnavailable(
             "The file could not be stored; try again.", code="storage_unavailable"
         ) from exc
+    track = AudioTrack(
+        id=track_id,
+        project_id=project_id,
+        name=name,
+        file_r2_key=key,
+        file_format=info.format,
+        duration=info.duration,
+        file_size_bytes=size,
+        storage_type=AudioStorageType.R2,
+        # The project's lock (for the position) is taken once the file is stored, not during it.
+        sort_order=await _next_position(session, user_id, project_id),
+    )
     session.add(track)
     await session.flush()
     return track

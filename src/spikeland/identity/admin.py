@@ -9,6 +9,7 @@ under concurrency and two admin actions never deadlock on each other.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import delete, or_, select
@@ -16,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from spikeland.core.pagination import Page, newest_first
+from spikeland.core.pagination import MAX_PAGE, Page, newest_first
 from spikeland.core.security import hash_password, password_fits
 from spikeland.identity import hooks, key_cache
 from spikeland.identity.models import User, UserRole
@@ -132,6 +133,23 @@ async def list_audit_entries(
         cursor=cursor,
         limit=limit,
     )
+
+
+async def export_audit_entries(
+    session: AsyncSession, actor: User, *, at_most: int, **filters: Any
+) -> list[AuditLog | AdminAuditEvent]:
+    """The entries ``list_audit_entries`` pages through (same filters), newest first, up to
+    ``at_most``: the role checked once, then full pages."""
+    await _require_role(session, actor, super_admin=False)
+    found: list[AuditLog | AdminAuditEvent] = []
+    cursor: str | None = None
+    while len(found) < at_most:
+        page = await audit.list_entries(session, cursor=cursor, limit=MAX_PAGE, **filters)
+        found += page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return found[:at_most]
 
 
 # ----------------------------------------------------------------------------- changing

@@ -169,23 +169,16 @@ async def export_audit_logs(
     until: Until = None,
 ) -> Response:
     """The same entries as CSV (newest first, at most 100,000; narrow the range for more)."""
-    rows: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while len(rows) < EXPORT_LIMIT:
-        page = await admin.list_audit_entries(
-            session,
-            actor,
-            action=action,
-            actor_id=actor_id,
-            target_id=target_id,
-            since=since,
-            until=until,
-            limit=1000,
-            cursor=cursor,
-        )
-        rows += [AuditEntryOut.of(entry).model_dump(mode="json", by_alias=True) for entry in page.items]
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    entries = await admin.export_audit_entries(
+        session,
+        actor,
+        at_most=EXPORT_LIMIT,
+        action=action,
+        actor_id=actor_id,
+        target_id=target_id,
+        since=since,
+        until=until,
+    )
+    rows = [AuditEntryOut.of(entry).model_dump(mode="json", by_alias=True) for entry in entries]
     headers = {"Content-Disposition": 'attachment; filename="audit-log.csv"'}
     return Response(to_csv(rows, AUDIT_COLUMNS), media_type="text/csv", headers=headers)

@@ -105,11 +105,17 @@ def _row(sender: EmailSender, outgoing: OutgoingEmail, status: EmailStatus, **ex
     )
 
 
+async def _refused(session: AsyncSession, sender: EmailSender, outgoing: OutgoingEmail) -> EmailLog | None:
+    """The FAILED row of a marketing mail to an address that bounced or complained; None: send it."""
+    if outgoing.message.marketing and await suppressed(session, outgoing.message.to):
+        return _row(sender, outgoing, EmailStatus.FAILED, suppressed="bounced or complained before")
+    return None
+
+
 async def send_and_record(session: AsyncSession, sender: EmailSender, outgoing: OutgoingEmail) -> EmailLog:
     """Send through ``sender`` and add the row, in the caller's transaction (SENT or FAILED)."""
-    if outgoing.message.marketing and await suppressed(session, outgoing.message.to):
-        row = _row(sender, outgoing, EmailStatus.FAILED, suppressed="bounced or complained before")
-    else:
+    row = await _refused(session, sender, outgoing)
+    if row is None:
         status, resend_id, extra = await _attempt(sender, outgoing)
         row = _row(sender, outgoing, status, **extra)
         row.resend_id = resend_id
@@ -124,10 +130,9 @@ async def deliver(
     """Record PENDING, send, record the outcome (the rules at the top); never raises."""
     try:
         async with transaction(sessionmaker) as session:
-            if outgoing.message.marketing and await suppressed(session, outgoing.message.to):
-                session.add(
-                    _row(sender, outgoing, EmailStatus.FAILED, suppressed="bounced or complained before")
-                )
+            refused = await _refused(session, sender, outgoing)
+            if refused is not None:
+                session.add(refused)
                 return
             row = _row(sender, outgoing, EmailStatus.PENDING)
             session.add(row)
