@@ -202,7 +202,11 @@ class PageViewBuffer:
     async def close(self) -> None:
         """Stop the flusher and write what is queued."""
         if self._flusher is not None:
-            self._flusher.cancel()
+            # Cancelled only between flushes: a cancel landing after a batch committed but before
+            # it left the queue would have the flush below write it again (a duplicate key, and the
+            # whole last batch lost).
+            async with self._flushing:
+                self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
         try:

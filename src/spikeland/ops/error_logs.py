@@ -116,6 +116,7 @@ class ErrorSink(logging.Handler):
         self._batch = batch
         self._queue: deque[dict[str, Any]] = deque(maxlen=max_queued)
         self._task: asyncio.Task[None] | None = None
+        self._writing = asyncio.Lock()
         self.dropped = 0
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -148,16 +149,19 @@ class ErrorSink(logging.Handler):
         token = _flushing.set(True)
         written = 0
         try:
-            while self._queue:
-                taken = [self._queue.popleft() for _ in range(min(self._batch, len(self._queue)))]
-                try:
-                    async with self._sessions() as session, session.begin():
-                        await session.execute(insert(ErrorLog), taken)
-                except Exception as exc:
-                    self._queue.extendleft(reversed(taken))
-                    _log.warning("error log: %d errors not written yet: %s", len(taken), type(exc).__name__)
-                    break
-                written += len(taken)
+            async with self._writing:
+                while self._queue:
+                    taken = [self._queue.popleft() for _ in range(min(self._batch, len(self._queue)))]
+                    try:
+                        async with self._sessions() as session, session.begin():
+                            await session.execute(insert(ErrorLog), taken)
+                    except Exception as exc:
+                        self._queue.extendleft(reversed(taken))
+                        _log.warning(
+                            "error log: %d errors not written yet: %s", len(taken), type(exc).__name__
+                        )
+                        break
+                    written += len(taken)
         finally:
             _flushing.reset(token)
         return written
@@ -166,7 +170,8 @@ class ErrorSink(logging.Handler):
         """Stop capturing, stop the flusher, write what is queued."""
         logging.getLogger().removeHandler(self)
         if self._task is not None:
-            self._task.cancel()
+            async with self._writing:  # cancelled between batches, never with one in flight (lost)
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.flush_now()
