@@ -45,6 +45,7 @@ RESOURCE_OF_PARAM = {
     "model_id": "monetization_model",
     "project_id": "audio_project",
     "track_id": "audio_track",
+    "mixdown_id": "audio_mixdown",
 }
 
 # Parametrised routes that are not owner-scoped, each with the reason.
@@ -283,6 +284,9 @@ async def owner_resources(app: FastAPI, client: httpx.AsyncClient) -> Resources:
             f"{API}/audio/track-uploads/{project['id']}", files={"file": ("mine.wav", silence(), "audio/wav")}
         )
     )
+    # A rendered mixdown: its files are A's.
+    mixdown = created(await client.post(f"{API}/audio/projects/{project['id']}/mixdowns"))
+    await work(app)
     # A DRAFT: by id it is A's alone.
     made_app = created(
         await client.post(
@@ -310,6 +314,7 @@ async def owner_resources(app: FastAPI, client: httpx.AsyncClient) -> Resources:
         "monetization_model": made_app["monetizationModels"][0]["id"],
         "audio_project": project["id"],
         "audio_track": track["id"],
+        "audio_mixdown": mixdown["id"],
     }
 
 

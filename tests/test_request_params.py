@@ -22,6 +22,7 @@ NEEDS_THE_REQUEST = {
     "spikeland.billing.api.stripe_webhook": "reads the raw body, bounded: Stripe signs its exact bytes",
     "spikeland.merch.orders_api.prodigi_webhook": "reads the raw body, bounded: Prodigi signs it exactly",
     "spikeland.images.jobs_api.job_events": "a stream that stops when the client goes (is_disconnected)",
+    "spikeland.audio.mixdowns_api.mixdown_events": "a stream that stops when the client goes",
     "spikeland.identity.oauth_api.callback": "reads the flow cookie, whose name is the path's provider",
     "spikeland.analytics.marketing_api.callback": "reads the flow cookie, whose name is the path's platform",
     "spikeland.ops_api.emails_api.resend_webhook": "reads the raw body, bounded: Svix signs its exact bytes",

@@ -81,6 +81,7 @@ def queues(
     imaging: Imaging,
 ) -> list[Queue]:
     """Every domain's job queues, for the runner."""
+    from spikeland.audio.tasks import audio_queues
     from spikeland.generation.tasks import generation_queues
     from spikeland.images.tasks import image_queues
     from spikeland.integrations.pod import make_print_provider
@@ -92,6 +93,7 @@ def queues(
         *image_queues(engine, sessionmaker, storage, imaging, settings),
         *generation_queues(engine, sessionmaker, storage, imaging, settings),
         *fulfilment_queues(engine, sessionmaker, fulfilment, settings),
+        *audio_queues(engine, sessionmaker, storage, settings),
     ]
 
 

@@ -13,6 +13,7 @@ def api_routers() -> list[APIRouter]:
     from spikeland.analytics import marketing_api
     from spikeland.apps import api as apps_api
     from spikeland.audio import api as audio_api
+    from spikeland.audio import mixdowns_api
     from spikeland.billing import api as billing_api
     from spikeland.gallery import api as gallery_api
     from spikeland.gallery import featured_api
@@ -61,6 +62,7 @@ def api_routers() -> list[APIRouter]:
         apps_api.router,
         audio_api.router,
         audio_api.uploads,
+        mixdowns_api.router,
         analytics_api.router,
         marketing_api.router,
         analytics_admin_api.router,
@@ -87,6 +89,7 @@ def register_hooks() -> None:
     sign-in, email verified and user deletion, images' pipeline deletion). Idempotent, so each entry point
     simply calls it."""
     from spikeland.analytics import hooks as analytics_hooks
+    from spikeland.audio import hooks as audio_hooks
     from spikeland.gallery import hooks as gallery_hooks
     from spikeland.generation import hooks as generation_hooks
     from spikeland.growth import hooks as growth_hooks
@@ -99,3 +102,4 @@ def register_hooks() -> None:
     generation_hooks.register()  # a deleted user's generation inputs and outputs
     merch_hooks.register()  # orders' payments, from billing's Stripe inbox
     analytics_hooks.register()  # visitors' sessions linked at sign-in; sign-ups attributed
+    audio_hooks.register()  # a deleted user's tracks and mixdowns

@@ -1,4 +1,4 @@
-"""Track uploads: sine tones in three formats identified by their content, their durations measured
+"""Track uploads: sine tones in six formats identified by their content, their durations measured
 from the audio to 10 ms; a text file named .wav is refused with nothing stored; another user's
 project is 404."""
 
@@ -25,6 +25,9 @@ async def test_uploads_are_identified_by_their_content(app: FastAPI, user_client
         ("a.wav", tone(1.5, "WAV", "PCM_16"), "wav", 1.5),
         ("b.flac", tone(2.25, "FLAC"), "flac", 2.25),
         ("c.ogg", tone(3.0, "OGG", "VORBIS"), "ogg", 3.0),
+        ("d.mp3", tone(1.0, "MP3"), "mp3", 1.0),
+        ("e.webm", tone(2.5, "WEBM"), "webm", 2.5),
+        ("f.m4a", tone(1.75, "M4A"), "m4a", 1.75),
     ]
     for filename, data, fmt, seconds in cases:
         # The client's name and type say nothing: the content does.
@@ -39,16 +42,16 @@ async def test_uploads_are_identified_by_their_content(app: FastAPI, user_client
         assert abs(track["duration"] - seconds) <= 0.010, (filename, track["duration"])
         assert track["fileSizeBytes"] == len(data)
     detail = (await owner.get(f"{API}/projects/{project['id']}")).json()
-    assert [t["sortOrder"] for t in detail["tracks"]] == [0, 1, 2]
+    assert [t["sortOrder"] for t in detail["tracks"]] == [0, 1, 2, 3, 4, 5]
     keys = {k for k in stored(app) if f"audio-projects/{project['id']}" in k}
-    assert len(keys) == 6 and all(k.startswith(f"users/{owner_id}/") for k in keys)  # files, waveforms
+    assert len(keys) == 12 and all(k.startswith(f"users/{owner_id}/") for k in keys)  # files, waveforms
 
     before = stored(app)
     fake = await owner.post(upload, files={"file": ("notes.wav", b"RIFF? no, just text\n" * 50, "audio/wav")})
     assert fake.status_code == 422 and fake.json()["error"]["code"] == "unsupported_audio"
     assert (
         stored(app) == before
-        and len((await owner.get(f"{API}/projects/{project['id']}")).json()["tracks"]) == 3
+        and len((await owner.get(f"{API}/projects/{project['id']}")).json()["tracks"]) == 6
     )
 
     # Each uploaded track has its waveform, drawn once: ~1000 [min, max] pairs within the tone's 0.5.
@@ -64,7 +67,7 @@ async def test_uploads_are_identified_by_their_content(app: FastAPI, user_client
     assert (await owner.delete(f"{API}/projects/{project['id']}/tracks/{wav['id']}")).status_code == 204
     assert not [k for k in stored(app) if wav["id"] in k]
     others = {k for k in stored(app) if f"audio-projects/{project['id']}" in k}
-    assert len(others) == 4  # two files, two waveforms
+    assert len(others) == 10  # five files, five waveforms
 
     stranger, _ = await user_client()
     refused = await stranger.post(upload, files={"file": ("a.wav", cases[0][1], "audio/wav")})

@@ -156,6 +156,48 @@ ADMIN_AUDIT_EVENTS: set[Fact] = {
     ),
 }
 
+# 0012: renders of mixer projects, as jobs of the runner.
+_AM = "audio_mixdowns"
+AUDIO_MIXDOWNS: set[Fact] = {
+    ("table", _AM),
+    ("column", _AM, "id", "text", False, None),
+    ("column", _AM, "projectId", "text", False, None),
+    ("column", _AM, "userId", "text", False, None),
+    ("column", _AM, "status", '"JobStatus"', False, "'PENDING'::\"JobStatus\""),
+    ("column", _AM, "stage", "text", True, None),
+    ("column", _AM, "progress", "integer", False, "0"),
+    ("column", _AM, "tracks", "jsonb", False, None),
+    ("column", _AM, "sampleRate", "integer", True, None),
+    ("column", _AM, "duration", "double precision", True, None),
+    ("column", _AM, "wavR2Key", "text", True, None),
+    ("column", _AM, "wavSizeBytes", "bigint", True, None),
+    ("column", _AM, "mp3R2Key", "text", True, None),
+    ("column", _AM, "mp3SizeBytes", "bigint", True, None),
+    ("column", _AM, "errorMessage", "text", True, None),
+    ("column", _AM, "retryCount", "integer", False, "0"),
+    ("column", _AM, "maxRetries", "integer", False, "3"),
+    ("column", _AM, "runAfter", TIMESTAMP, True, None),
+    ("column", _AM, "processingStartedAt", TIMESTAMP, True, None),
+    ("column", _AM, "processingCompletedAt", TIMESTAMP, True, None),
+    ("column", _AM, "createdAt", TIMESTAMP, False, "CURRENT_TIMESTAMP"),
+    ("column", _AM, "updatedAt", TIMESTAMP, False, None),
+    ("primary key", _AM, f"{_AM}_pkey", ("id",)),
+    (
+        "foreign key",
+        _AM,
+        f"{_AM}_projectId_fkey",
+        ("projectId",),
+        "audio_mixer_projects",
+        ("id",),
+        "CASCADE",
+        "CASCADE",
+    ),
+    ("foreign key", _AM, f"{_AM}_userId_fkey", ("userId",), "users", ("id",), "CASCADE", "CASCADE"),
+    ("index", _AM, f"{_AM}_projectId_createdAt_idx", ("projectId", "createdAt"), False),
+    ("index", _AM, f"{_AM}_userId_idx", ("userId",), False),
+    ("index", _AM, f"{_AM}_status_updatedAt_idx", ("status", "updatedAt"), False),
+}
+
 EXTENSIONS: set[Fact] = (
     ALEMBIC
     | FK_INDEXES
@@ -166,6 +208,7 @@ EXTENSIONS: set[Fact] = (
     | FULFILMENT_JOBS
     | AD_CAMPAIGNS
     | ADMIN_AUDIT_EVENTS
+    | AUDIO_MIXDOWNS
 )
 
 # What a database migrated to head holds, fact by fact.

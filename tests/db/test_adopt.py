@@ -18,7 +18,7 @@ from spikeland.db.adopt import AdoptResult, adopt, adopt_async
 from tests.conftest import create_database, drop_database
 from tests.db.copies import copy_of, unique_name
 
-HEAD = "0011_admin_audit_events"
+HEAD = "0012_audio_mixdowns"
 
 PRISMA_MIGRATIONS_DDL = """
 CREATE TABLE "_prisma_migrations" (

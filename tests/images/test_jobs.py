@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
-from typing import Any
 
 import asyncpg
 import httpx
@@ -20,6 +18,7 @@ from spikeland.images.queue import EVENTS_CHANNEL
 from spikeland.tokens import service
 from spikeland.tokens.models import TokenTransaction, TokenTransactionType
 from tests.support import sign_in
+from tests.support.clients import parse_sse
 from tests.support.images import picture, upload, work
 
 # FREE never enlarges: its output is the input's size up to 1024 on the long side.
@@ -260,15 +259,6 @@ async def test_stage_history_is_recorded_in_order(
         "PROCESSING GENERATING",
         "COMPLETED ",
     ]
-
-
-def parse_sse(body: str) -> list[tuple[str, dict[str, Any]]]:
-    events = []
-    for block in body.split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
-        if "event" in lines:
-            events.append((lines["event"], json.loads(lines["data"])))
-    return events
 
 
 async def test_the_progress_stream_pushes_every_stage_and_the_end(

@@ -130,6 +130,9 @@ async def test_a_file_is_stored_in_pieces(storage: Storage) -> None:
         source.write(data)  # left at its end: put_file seeks
         await storage.put_file("big/file.bin", source, "application/octet-stream")
     assert await storage.get("big/file.bin") == data
+    # ... and is read back in pieces (1 MB each), the same bytes.
+    pieces = [piece async for piece in await storage.open("big/file.bin")]
+    assert len(pieces) == 9 and b"".join(pieces) == data
 
 
 async def test_put_overwrites(storage: Storage) -> None:
@@ -150,6 +153,8 @@ async def test_missing_object(storage: Storage) -> None:
     key = _key()
     with pytest.raises(ObjectNotFound):
         await storage.get(key)
+    with pytest.raises(ObjectNotFound):
+        await storage.open(key)  # before any piece: a download can still answer 404
     assert not await storage.exists(key)
 
 

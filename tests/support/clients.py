@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -40,3 +42,13 @@ def app_of(client: httpx.AsyncClient) -> FastAPI:
         return _apps[client]
     except KeyError:
         raise LookupError("not a client made by tests.support (client_of/http_client)") from None
+
+
+def parse_sse(body: str) -> list[tuple[str, dict[str, Any]]]:
+    """A server-sent event stream's events, as (event, data)."""
+    events = []
+    for block in body.split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
+        if "event" in lines:
+            events.append((lines["event"], json.loads(lines["data"])))
+    return events

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Response, UploadFile, status
+from fastapi.responses import StreamingResponse
 
 from spikeland.audio import service
+from spikeland.audio.decode import CONTENT_TYPES, READABLE
 from spikeland.audio.schemas import (
     BrowserTrackIn,
     ProjectDetail,
@@ -137,6 +139,25 @@ async def track_peaks(
     return Response(document, media_type="application/json")
 
 
+@router.get(
+    "/{project_id}/tracks/{track_id}/file",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"audio/*": {}}}},
+    openapi_extra=errors(audio_project_not_found=404, audio_track_not_found=404, storage_unavailable=503),
+)
+async def track_file(
+    project_id: str, track_id: str, caller: CurrentCaller, session: DbSession, storage: StorageDep
+) -> StreamingResponse:
+    """An uploaded track's file as it was uploaded, streamed (404 for a browser track)."""
+    track, pieces = await service.track_file(session, storage, caller.user_id, project_id, track_id)
+    headers = {
+        "Content-Disposition": f'attachment; filename="{track.id}.{track.file_format}"',
+        "Content-Length": str(track.file_size_bytes),
+        "Cache-Control": "private, max-age=86400",
+    }
+    return StreamingResponse(pieces, media_type=CONTENT_TYPES[track.file_format], headers=headers)
+
+
 @router.delete(
     "/{project_id}/tracks/{track_id}", status_code=status.HTTP_204_NO_CONTENT, openapi_extra=_TRACK
 )
@@ -166,7 +187,7 @@ async def upload_track(
     caller: CurrentCaller,
     session: DbSession,
     storage: StorageDep,
-    file: Annotated[UploadFile, File(description="WAV, FLAC, OGG or MP3, at most 500 MB.")],
+    file: Annotated[UploadFile, File(description=f"{READABLE}, at most 500 MB.")],
     name: Annotated[str | None, Form(max_length=100)] = None,
 ) -> TrackOut:
     """A track from an uploaded file (spooled to disk as it arrives, streamed to storage): its

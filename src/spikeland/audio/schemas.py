@@ -1,4 +1,4 @@
-"""The audio mixer on the wire: projects and their tracks' settings."""
+"""The audio mixer on the wire: projects, their tracks' settings, their mixdowns."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from spikeland.audio.models import AudioStorageType
+from spikeland.audio.models import AudioMixdown, AudioStorageType
 from spikeland.core.schemas import TEXT_WHITESPACE, RequestSchema, Schema, no_control
+from spikeland.db.enums import JobStatus
 
 
 def _line(value: str) -> str:
@@ -87,3 +88,49 @@ class TrackOut(Schema):
 
 class ProjectDetail(ProjectOut):
     tracks: list[TrackOut]
+
+
+class MixdownTrack(Schema):
+    id: str
+    name: str
+    volume: float
+
+
+class MixdownOut(Schema):
+    """A render of the project: PENDING → PROCESSING (stage fetching, mixing, storing; progress
+    0..100) → COMPLETED with its files, or FAILED with the reason."""
+
+    id: str
+    project_id: str
+    status: JobStatus
+    stage: str | None
+    progress: int
+    tracks: list[MixdownTrack]
+    sample_rate: int | None
+    duration: float | None
+    wav_size_bytes: int | None
+    mp3_size_bytes: int | None
+    formats: list[Literal["wav", "mp3"]]
+    error_message: str | None
+    created_at: datetime
+    processing_completed_at: datetime | None
+
+    @classmethod
+    def of(cls, mixdown: AudioMixdown) -> MixdownOut:
+        formats: list[Literal["wav", "mp3"]] = []
+        if mixdown.wav_r2_key:
+            formats.append("wav")
+        if mixdown.mp3_r2_key:
+            formats.append("mp3")
+        return cls.model_validate(
+            {
+                **{name: getattr(mixdown, name) for name in cls.model_fields if hasattr(mixdown, name)},
+                "tracks": mixdown.tracks,
+                "formats": formats,
+            }
+        )
+
+
+class MixdownPage(Schema):
+    items: list[MixdownOut]
+    next_cursor: str | None

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import BinaryIO
 
+from sqlalchemy import delete as delete_rows
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spikeland.audio.files import identify, peaks
-from spikeland.audio.models import AudioMixerProject, AudioStorageType, AudioTrack
+from spikeland.audio.decode import identify
+from spikeland.audio.models import AudioMixdown, AudioMixerProject, AudioStorageType, AudioTrack
 from spikeland.audio.schemas import BrowserTrackIn
+from spikeland.audio.waveform import peaks
 from spikeland.core.errors import NotFound, ServiceUnavailable, ValidationFailed
 from spikeland.core.pagination import Page, newest_first
 from spikeland.db.cuid import cuid
@@ -80,12 +83,40 @@ def stored_keys(track: AudioTrack) -> list[str]:
     return [track.file_r2_key, peaks_key(track.file_r2_key)] if track.file_r2_key else []
 
 
+def mixdown_keys(mixdown: AudioMixdown) -> list[str]:
+    return [key for key in (mixdown.wav_r2_key, mixdown.mp3_r2_key) if key]
+
+
 async def delete_project(session: AsyncSession, user_id: str, project_id: str) -> list[str]:
-    """The project and its tracks; the stored objects to remove once this commits."""
+    """The project, its tracks and mixdowns; the stored objects to remove once this commits."""
     project = await get_project(session, user_id, project_id, lock=True)
-    keys = [key for track in await tracks(session, project.id) for key in stored_keys(track)]
-    await session.delete(project)
-    await session.flush()
+    return await _project_files(session, [project.id], delete=True)
+
+
+async def user_file_keys(session: AsyncSession, user_id: str) -> list[str]:
+    """Every stored object of the user's projects, for the user's deletion (identity's
+    ``on_user_delete``; the rows then go by cascade). The projects are locked, as a deletion of one
+    locks it: a track upload or mixdown finishing meanwhile waits, then finds the project gone."""
+    projects = await session.scalars(
+        select(AudioMixerProject.id)
+        .where(AudioMixerProject.user_id == user_id)
+        .order_by(AudioMixerProject.id)
+        .with_for_update()
+    )
+    return await _project_files(session, list(projects), delete=False)
+
+
+async def _project_files(session: AsyncSession, project_ids: list[str], *, delete: bool) -> list[str]:
+    if not project_ids:
+        return []
+    found = await session.scalars(select(AudioTrack).where(AudioTrack.project_id.in_(project_ids)))
+    keys = [key for track in found for key in stored_keys(track)]
+    renders = await session.scalars(
+        select(AudioMixdown).where(AudioMixdown.project_id.in_(project_ids)).with_for_update()
+    )
+    keys += [key for mixdown in renders for key in mixdown_keys(mixdown)]
+    if delete:
+        await session.execute(delete_rows(AudioMixerProject).where(AudioMixerProject.id.in_(project_ids)))
     return keys
 
 
@@ -143,14 +174,14 @@ async def upload_track(
     size: int,
 ) -> AudioTrack:
     """Store an uploaded file as the project's last track: its format and duration read from its
-    content (``audio.files``: 422 and nothing stored when it is no audio we read), streamed to
+    content (``audio.decode``: 422 and nothing stored when it is no audio we read), streamed to
     storage before the row is added. (A commit failing after that leaves an object no row names:
     the database failing between the two, rare; the key is the track's own, never reused.)"""
     await get_project(session, user_id, project_id)  # a stranger's project: 404 before any work
-    info = identify(source)
+    info = await asyncio.to_thread(identify, source)  # FFmpeg formats are decoded whole to count
     track_id = cuid()
     key = track_key(user_id, project_id, track_id, info.format)
-    drawn = await asyncio.to_thread(peaks, source, info.frames)  # once, while the file is here
+    drawn = await asyncio.to_thread(peaks, source, info)  # once, while the file is here
     try:
         await storage.put_file(key, source, info.content_type)
         document = json.dumps({"buckets": len(drawn), "peaks": drawn}, separators=(",", ":")).encode()
@@ -190,6 +221,23 @@ async def track_peaks(
     except StorageError as exc:
         raise ServiceUnavailable(
             "The waveform could not be read; try again.", code="storage_unavailable"
+        ) from exc
+
+
+async def track_file(
+    session: AsyncSession, storage: Storage, user_id: str, project_id: str, track_id: str
+) -> tuple[AudioTrack, AsyncIterator[bytes]]:
+    """An uploaded track and its file's bytes, opened; 404 for a browser track (no file here)."""
+    track = await get_track(session, user_id, project_id, track_id)
+    if track.file_r2_key is None:
+        raise TrackNotFound("This track is kept in the browser: its file is there, not here.")
+    try:
+        return track, await storage.open(track.file_r2_key)
+    except ObjectNotFound:
+        raise TrackNotFound("The track's file is missing.") from None
+    except StorageError as exc:
+        raise ServiceUnavailable(
+            "The file could not be read; try again.", code="storage_unavailable"
         ) from exc
 
 

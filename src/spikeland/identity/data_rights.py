@@ -62,6 +62,7 @@ DISCLOSED_COLUMNS: dict[str, frozenset[str]] = {
     "enhanced_images": frozenset({"shareToken", "originalR2Key"}),  # storage keys: names, not secrets
     "enhancement_pipelines": frozenset({"shareToken"}),
     "audio_tracks": frozenset({"fileR2Key"}),
+    "audio_mixdowns": frozenset({"wavR2Key", "mp3R2Key"}),
     "image_enhancement_jobs": frozenset({"enhancedR2Key"}),
     "mcp_generation_jobs": frozenset({"apiKeyId", "inputImageR2Key", "outputImageR2Key"}),
     "merch_cart_items": frozenset({"uploadedImageR2Key"}),

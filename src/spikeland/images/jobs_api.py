@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
-from typing import Annotated
+import functools
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import StreamingResponse
@@ -30,11 +28,9 @@ from spikeland.images.job_schemas import (
 from spikeland.images.models import ImageEnhancementJob
 from spikeland.integrations.deps import StorageDep
 from spikeland.integrations.storage import ObjectNotFound
-from spikeland.worker.events import JobEvents
+from spikeland.worker.events import JobEvents, job_stream
 
 router = APIRouter(route_class=Route, tags=["jobs"])
-
-STREAM_POLL_SECONDS = 5.0  # re-read the job this often when no notification arrives
 
 
 @router.post(
@@ -151,49 +147,13 @@ async def job_events(
     the whole job on each change, the last one when it ends (then the stream closes)."""
     job = await jobs.get_job(session, job_id, user_id_of(principal))
     return StreamingResponse(
-        _stream(job.id, hub, sessionmaker, request),
+        job_stream(job.id, hub, functools.partial(_snapshot, sessionmaker, job.id), request.is_disconnected),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-def _sse(event: str, data: object) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
-
-
-async def _snapshot(sessionmaker: async_sessionmaker[AsyncSession], job_id: str) -> Job | None:
+async def _snapshot(sessionmaker: async_sessionmaker[AsyncSession], job_id: str) -> dict[str, Any] | None:
     async with sessionmaker() as session:
         job = await session.get(ImageEnhancementJob, job_id)
-        return Job.model_validate(job) if job else None
-
-
-async def _stream(
-    job_id: str, hub: JobEvents, sessionmaker: async_sessionmaker[AsyncSession], request: Request
-) -> AsyncIterator[str]:
-    async with hub.subscribe(job_id) as events:
-        last: str | None = None
-        while True:
-            current = await _snapshot(sessionmaker, job_id)
-            if current is None:
-                yield _sse("error", {"code": "job_not_found"})
-                return
-            body = current.model_dump(mode="json", by_alias=True)
-            text = json.dumps(body, sort_keys=True)
-            if text != last:
-                last = text
-                yield _sse("status", body)
-            if current.status in jobs.TERMINAL:
-                return
-            try:
-                event = await asyncio.wait_for(events.get(), timeout=STREAM_POLL_SECONDS)
-            except TimeoutError:
-                if await request.is_disconnected():
-                    return
-                yield ": keep-alive\n\n"
-                continue
-            # Every notified change, in order — so a stage passed before the next read still shows.
-            pending = [event]
-            while not events.empty():
-                pending.append(events.get_nowait())
-            for change in pending:
-                yield _sse("stage", {"id": change.job_id, "status": change.status, "stage": change.stage})
+        return Job.model_validate(job).model_dump(mode="json", by_alias=True) if job else None

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
@@ -86,3 +88,48 @@ class JobEvents:
             with contextlib.suppress(Exception):
                 await self._connection.close(timeout=2)
             self._connection = None
+
+
+TERMINAL = frozenset({"COMPLETED", "FAILED", "REFUNDED", "CANCELLED"})  # JobStatus labels that end a job
+STREAM_POLL_SECONDS = 5.0  # re-read the job this often when no notification arrives
+
+
+def sse(event: str, data: object) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+async def job_stream(
+    job_id: str,
+    hub: JobEvents,
+    read: Callable[[], Awaitable[dict[str, Any] | None]],
+    disconnected: Callable[[], Awaitable[bool]],
+) -> AsyncIterator[str]:
+    """A job's progress as server-sent events, for any job table: a ``status`` event with the whole
+    job (``read``: its JSON body, None once gone) on each change, a ``stage`` event for every change
+    notified (so a stage passed before the next read still shows), the stream closing after the
+    job ends; a keep-alive comment while nothing happens, until the client goes."""
+    async with hub.subscribe(job_id) as events:
+        last: str | None = None
+        while True:
+            body = await read()
+            if body is None:
+                yield sse("error", {"code": "job_not_found"})
+                return
+            text = json.dumps(body, sort_keys=True)
+            if text != last:
+                last = text
+                yield sse("status", body)
+            if body.get("status") in TERMINAL:
+                return
+            try:
+                event = await asyncio.wait_for(events.get(), timeout=STREAM_POLL_SECONDS)
+            except TimeoutError:
+                if await disconnected():
+                    return
+                yield ": keep-alive\n\n"
+                continue
+            pending = [event]
+            while not events.empty():
+                pending.append(events.get_nowait())
+            for change in pending:
+                yield sse("stage", {"id": change.job_id, "status": change.status, "stage": change.stage})

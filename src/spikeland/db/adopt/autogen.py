@@ -72,6 +72,7 @@ TABLES_ADDED_LATER = frozenset(
         "ad_campaigns",  # 0010_ad_campaigns
         "ad_campaign_spend",  # 0010_ad_campaigns
         "admin_audit_events",  # 0011_admin_audit_events
+        "audio_mixdowns",  # 0012_audio_mixdowns
     }
 )
 

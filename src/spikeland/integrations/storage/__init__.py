@@ -8,9 +8,10 @@ nothing here decides who may read what.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 if TYPE_CHECKING:
@@ -71,11 +72,28 @@ class Storage(Protocol):
         """The object's bytes; ObjectNotFound when there is none."""
         ...
 
+    async def open(self, key: str) -> AsyncIterator[bytes]:
+        """The object's bytes in pieces, for a large one (a download, a worker's input): opened
+        here, so ObjectNotFound comes before the first piece."""
+        ...
+
     async def delete(self, key: str) -> None:
         """Remove the object; no error when it is already gone."""
         ...
 
     async def exists(self, key: str) -> bool: ...
+
+
+CHUNK = 1024 * 1024
+
+
+async def chunks(read: Callable[[int], bytes], close: Callable[[], object]) -> AsyncIterator[bytes]:
+    """An open object's pieces, each read in a worker thread (blocking reads off the event loop)."""
+    try:
+        while piece := await asyncio.to_thread(read, CHUNK):
+            yield piece
+    finally:
+        await asyncio.to_thread(close)
 
 
 async def remove_objects(storage: Storage, keys: Iterable[str]) -> None:

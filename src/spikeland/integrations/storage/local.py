@@ -10,10 +10,11 @@ import io
 import os
 import shutil
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import BinaryIO
 
-from spikeland.integrations.storage import ObjectNotFound, StorageError, check_key
+from spikeland.integrations.storage import ObjectNotFound, StorageError, check_key, chunks
 
 _CHUNK = 1024 * 1024
 
@@ -39,6 +40,11 @@ class LocalStorage:
     async def get(self, key: str) -> bytes:
         path = self.path_of(key)
         return await asyncio.to_thread(self._read, path, key)
+
+    async def open(self, key: str) -> AsyncIterator[bytes]:
+        path = self.path_of(key)
+        handle = await asyncio.to_thread(self._open, path, key)
+        return chunks(handle.read, handle.close)
 
     async def delete(self, key: str) -> None:
         path = self.path_of(key)
@@ -76,6 +82,15 @@ class LocalStorage:
     def _read(path: Path, key: str) -> bytes:
         try:
             return path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+            raise ObjectNotFound(key) from exc
+        except OSError as exc:
+            raise StorageError(f"local storage could not read {path.name}: {type(exc).__name__}") from exc
+
+    @staticmethod
+    def _open(path: Path, key: str) -> BinaryIO:
+        try:
+            return path.open("rb")
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
             raise ObjectNotFound(key) from exc
         except OSError as exc:

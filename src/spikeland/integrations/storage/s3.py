@@ -7,7 +7,7 @@ Errors never carry the credentials: only the operation, the key and the service'
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, BinaryIO, TypeVar
 
 import boto3
@@ -15,7 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from spikeland.core.admission import outside
-from spikeland.integrations.storage import ObjectNotFound, StorageError, check_key
+from spikeland.integrations.storage import ObjectNotFound, StorageError, check_key, chunks
 from spikeland.settings import Settings
 
 _T = TypeVar("_T")
@@ -88,6 +88,19 @@ class S3Storage:
             return await self._call("get", key, read)
         except _Missing as exc:
             raise ObjectNotFound(key) from exc.__cause__
+
+    async def open(self, key: str) -> AsyncIterator[bytes]:
+        check_key(key)
+        try:
+            response = await self._call(
+                "get", key, lambda: self._client.get_object(Bucket=self.bucket, Key=key)
+            )
+        except _Missing as exc:
+            raise ObjectNotFound(key) from exc.__cause__
+        body = response["Body"]
+        # A read failing midway (connection reset) surfaces as the stream's error: the download
+        # breaks off, as it would from the service itself.
+        return chunks(body.read, body.close)
 
     async def delete(self, key: str) -> None:
         # DeleteObject succeeds for a key that is not there: idempotent as the interface asks.
