@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint lock clean-data
+.PHONY: install run test test-fast lint lock clean-data chromium
 
 install: $(STAMP)
 
@@ -22,11 +22,18 @@ run: install
 	$(BIN)/spikeland serve
 
 # Both cores (pytest-xdist): each worker migrates a database of its own on one shared server.
-test: install
+test: install chromium
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 # The suite without the tests marked slow (real servers, the OpenAPI fuzzing, end-to-end runs).
-test-fast: install
+# The console's browser tests drive Debian's chromium: installed with apt when missing and possible.
+chromium:
+	@command -v chromium >/dev/null || [ -n "$$SPIKELAND_CHROMIUM" ] || \
+	  { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	    (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)); } || \
+	  { echo "chromium is needed for tests/console: install it (apt-get install chromium) or set SPIKELAND_CHROMIUM"; exit 1; }
+
+test-fast: install chromium
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not slow"
 
 lint: install

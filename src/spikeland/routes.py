@@ -78,10 +78,12 @@ def api_routers() -> list[APIRouter]:
 
 
 def root_routers() -> list[APIRouter]:
-    """Routers mounted at the site's root, not under /api/v1 (what crawlers look for there)."""
+    """Routers mounted at the site's root, not under /api/v1: what crawlers look for there, and the
+    admin console's pages at /admin."""
+    from spikeland.console.pages import console_routers
     from spikeland.ops_api import metrics_api, tracked_urls_api
 
-    return [tracked_urls_api.sitemap_router, metrics_api.router]
+    return [tracked_urls_api.sitemap_router, metrics_api.router, *console_routers()]
 
 
 def register_hooks() -> None:

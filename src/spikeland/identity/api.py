@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Cookie, Depends, Request, Response, status
+from fastapi import APIRouter, Cookie, Response, status
 
 from spikeland.core.deps import ClientIp, Limiter, SettingsDep
 from spikeland.core.errors import Unauthorized
@@ -16,12 +16,12 @@ from spikeland.identity import admin, reads, service
 from spikeland.identity.deps import (
     SESSION_COOKIE,
     CurrentCaller,
+    DecoyCostDep,
     MailDep,
     VisitorId,
     clear_session_cookie,
     set_session_cookie,
 )
-from spikeland.identity.password_costs import DecoyCost
 from spikeland.identity.schemas import Accepted, LoginRequest, SessionOut, SignupRequest, UserOut
 from spikeland.identity.signup import CHECK_YOUR_EMAIL, sign_up
 
@@ -43,15 +43,6 @@ async def signup(
     return Accepted(message=CHECK_YOUR_EMAIL)
 
 
-async def _decoy_cost(request: Request, settings: SettingsDep) -> DecoyCost:
-    """The app's ``DecoyCost`` (``app.state.decoy_cost``), made on first use (async: on the event
-    loop, two first requests cannot both make one)."""
-    decoy: DecoyCost | None = getattr(request.app.state, "decoy_cost", None)
-    if decoy is None:
-        decoy = request.app.state.decoy_cost = DecoyCost(settings.bcrypt_cost)
-    return decoy
-
-
 @router.post("/auth/login", openapi_extra=errors(invalid_credentials=401), response_model=SessionOut)
 async def login(
     body: LoginRequest,
@@ -59,7 +50,7 @@ async def login(
     session: DbSession,
     settings: SettingsDep,
     limiter: Limiter,
-    decoy: Annotated[DecoyCost, Depends(_decoy_cost)],
+    decoy: DecoyCostDep,
     ip: ClientIp,
     visitor: VisitorId,
 ) -> SessionOut:

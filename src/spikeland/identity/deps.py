@@ -19,6 +19,7 @@ from spikeland.db.session import DbSession, DbUnit, RequestDb
 from spikeland.identity import api_keys
 from spikeland.identity.key_cache import KeyCache
 from spikeland.identity.models import User, UserRole
+from spikeland.identity.password_costs import DecoyCost
 from spikeland.identity.service import resolve_session, resolve_session_owner
 from spikeland.integrations.deps import EmailDep
 from spikeland.integrations.email import EmailSender
@@ -53,6 +54,18 @@ async def keyring_of(request: Request) -> Keyring:
 
 
 KeyringDep = Annotated[Keyring, Depends(keyring_of)]
+
+
+async def _decoy_cost(request: Request) -> DecoyCost:
+    """The app's ``DecoyCost`` (``app.state.decoy_cost``), made on first use (async: on the event
+    loop, two first requests cannot both make one)."""
+    decoy: DecoyCost | None = getattr(request.app.state, "decoy_cost", None)
+    if decoy is None:
+        decoy = request.app.state.decoy_cost = DecoyCost(settings_of(request).bcrypt_cost)
+    return decoy
+
+
+DecoyCostDep = Annotated[DecoyCost, Depends(_decoy_cost)]
 
 
 @dataclass(frozen=True)

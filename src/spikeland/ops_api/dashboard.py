@@ -13,6 +13,7 @@ entry per day of the range, zeros included, ready to plot. What each figure is:
   their figures are the active subscriptions and their monthly value at today's plan prices (MRR).
 - **jobs** (enhancements): per status, and per tier the median and 95th-percentile time worked
   (started → ended) and the failure rate (failed or refunded among the ended) in the range.
+- **queues**: per job table, the jobs waiting and being worked now, and the oldest wait.
 - **storage**: the bytes of originals, enhanced images, generated images and audio tracks as the
   rows record them; **database**: its size on disk.
 """
@@ -71,7 +72,29 @@ async def dashboard(session: AsyncSession, start: date, end: date, session_days:
         "revenue": await _revenue(session, params),
         "jobs": await _jobs(session, params),
         "storage": await _storage(session),
+        "queues": await _queues(session),
     }
+
+
+# The job runner's tables: what waits now, what is being worked, the oldest wait (seconds).
+QUEUES = {
+    "enhancements": "image_enhancement_jobs",
+    "generations": "mcp_generation_jobs",
+    "fulfilment": "merch_fulfilment_jobs",
+    "mixdowns": "audio_mixdowns",
+}
+
+
+async def _queues(session: AsyncSession) -> list[dict[str, Any]]:
+    parts = [
+        f"""SELECT '{name}' AS queue, count(*) FILTER (WHERE status = 'PENDING') AS pending,
+       count(*) FILTER (WHERE status = 'PROCESSING') AS processing,
+       coalesce(extract(epoch FROM (now() AT TIME ZONE 'UTC') - min("createdAt")
+         FILTER (WHERE status = 'PENDING')), 0)::bigint AS "oldestPendingSeconds"
+FROM {table} WHERE status IN ('PENDING', 'PROCESSING')"""
+        for name, table in QUEUES.items()
+    ]
+    return await _rows(session, "\nUNION ALL\n".join(parts), {})
 
 
 async def _users(session: AsyncSession, params: dict[str, Any]) -> dict[str, Any]:
