@@ -1,4 +1,5 @@
-"""Every page of the console, in the order of its navigation: a new domain's page adds its router here."""
+"""Every page of the console, in the order of its navigation (``templates/base.html``): a new
+domain's pages are a module here with its ``router``, and a line in the navigation."""
 
 from __future__ import annotations
 
@@ -6,6 +7,24 @@ from fastapi import APIRouter
 
 
 def console_routers() -> list[APIRouter]:
-    from spikeland.console import auth, dashboard
+    from spikeland.console import (
+        analytics,
+        apps,
+        audio,
+        audit,
+        auth,
+        dashboard,
+        emails,
+        error_logs,
+        feedback,
+        gallery,
+        jobs,
+        orders,
+        tracked_urls,
+        users,
+        vouchers,
+    )
 
-    return [auth.router, dashboard.router]
+    modules = [auth, dashboard, users, vouchers, jobs, gallery, orders, analytics]
+    modules += [feedback, error_logs, emails, tracked_urls, audit, apps, audio]
+    return [module.router for module in modules]

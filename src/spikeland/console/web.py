@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
+import jinja2
 from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -30,7 +33,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from spikeland import __version__
-from spikeland.core.errors import Forbidden, SpikelandError, Unauthorized
+from spikeland.core.errors import Forbidden, SpikelandError, Unauthorized, ValidationFailed
 from spikeland.core.security import Keyring
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import KeyringDep, optional_principal
@@ -39,6 +42,7 @@ from spikeland.identity.models import User, UserRole
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["version"] = __version__
+templates.env.undefined = jinja2.StrictUndefined  # a missing value is an error, not a blank
 FLASH_COOKIE = "spikeland_console_flash"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
@@ -185,3 +189,29 @@ def _explain(exc: SpikelandError | RequestValidationError) -> tuple[str, int]:
         field = ".".join(str(part) for part in error.get("loc", ())[1:]) or "form"
         problems.append(f"{field}: {error.get('msg', 'invalid')}")
     return "Check the form — " + "; ".join(problems), 422
+
+
+def page_url(request: Request, cursor: str | None) -> str | None:
+    """This page's URL with its filters and the next page's cursor (None when there is none)."""
+    if cursor is None:
+        return None
+    return str(request.url.include_query_params(cursor=cursor).replace(scheme="", netloc=""))
+
+
+def one_time_id() -> str:
+    """A form's own id: the action it submits is applied once however often it is sent (a double
+    click, a reload), where the service takes an idempotency key."""
+    return secrets.token_urlsafe(18)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def choice(kind: type[E], value: str | None) -> E | None:
+    """A filter's choice: empty ("Any") is None; a value not among ``kind``'s is a 422 page."""
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValidationFailed(f"Unknown {kind.__name__}: {value[:40]}", code="validation_error") from None

@@ -8,12 +8,8 @@ from spikeland.core.deps import ClientIp, IdempotencyKey
 from spikeland.core.openapi import errors
 from spikeland.core.routing import Route
 from spikeland.db.session import DbSession
-from spikeland.identity import admin as identity_admin
 from spikeland.identity.deps import AdminUser
-from spikeland.ops import audit
-from spikeland.ops.models import AuditAction
-from spikeland.tokens import service
-from spikeland.tokens.idempotency import fingerprint, idempotency_source
+from spikeland.tokens.admin import adjust as admin_adjust
 from spikeland.tokens.schemas import AdjustRequest, MovementOut
 
 router = APIRouter(route_class=Route, prefix="/admin/users", tags=["admin"])
@@ -33,24 +29,5 @@ async def adjust(
     ip: ClientIp,
     key: IdempotencyKey = None,
 ) -> MovementOut:
-    target = await identity_admin.get_user(session, admin, user_id)
-    movement = await service.adjust(
-        session,
-        target.id,
-        body.amount,
-        reason=body.reason,
-        actor_id=admin.id,
-        source_id=idempotency_source(key),
-        # The acting admin is part of the request: another admin's use of the key is another one.
-        fingerprint=fingerprint("adjust", {**body.model_dump(mode="json"), "by": admin.id}) if key else None,
-    )
-    if movement.applied:
-        await audit.record(
-            session,
-            actor_id=admin.id,
-            action=AuditAction.TOKEN_ADJUSTMENT,
-            target_id=target.id,
-            metadata={"amount": body.amount, "reason": body.reason, "balanceAfter": movement.balance_after},
-            ip=ip,
-        )
+    movement = await admin_adjust(session, admin, user_id, body.amount, body.reason, ip, key)
     return MovementOut.model_validate(movement)
