@@ -31,13 +31,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland import __version__
+from spikeland.core.deps import client_ip
 from spikeland.core.errors import Forbidden, SpikelandError, Unauthorized, ValidationFailed
+from spikeland.core.logging import route_template
 from spikeland.core.security import Keyring
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import KeyringDep, optional_principal
 from spikeland.identity.models import User, UserRole
+from spikeland.ops import audit
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -215,3 +219,24 @@ def choice(kind: type[E], value: str | None) -> E | None:
         return kind(value)
     except ValueError:
         raise ValidationFailed(f"Unknown {kind.__name__}: {value[:40]}", code="validation_error") from None
+
+
+async def audited(
+    session: AsyncSession,
+    request: Request,
+    admin: Admin,
+    action: str,
+    target_id: str | None,
+    **metadata: Any,
+) -> None:
+    """Write ``action`` to the audit trail in the action's own transaction, as the admin API's
+    ``audited(...)`` dependency does for the same action (same names: one trail whichever door was
+    used); ``via: console`` and the page's route say where it came from."""
+    await audit.record(
+        session,
+        actor_id=admin.user.id,
+        action=action,
+        target_id=target_id,
+        metadata={"via": "console", "route": route_template(request.scope), **metadata},
+        ip=client_ip(request),
+    )
