@@ -198,6 +198,12 @@ AUDIO_MIXDOWNS: set[Fact] = {
     ("index", _AM, f"{_AM}_status_updatedAt_idx", ("status", "updatedAt"), False),
 }
 
+# 0013: every image and every job newest first (the console's and the admin API's lists).
+CONSOLE_LIST_INDEXES: set[Fact] = {
+    ("index", table, f"{table}_createdAt_id_idx", ("createdAt", "id"), False)
+    for table in ("enhanced_images", "image_enhancement_jobs", "mcp_generation_jobs")
+}
+
 EXTENSIONS: set[Fact] = (
     ALEMBIC
     | FK_INDEXES
@@ -209,6 +215,7 @@ EXTENSIONS: set[Fact] = (
     | AD_CAMPAIGNS
     | ADMIN_AUDIT_EVENTS
     | AUDIO_MIXDOWNS
+    | CONSOLE_LIST_INDEXES
 )
 
 # What a database migrated to head holds, fact by fact.

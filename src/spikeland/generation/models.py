@@ -23,6 +23,7 @@ class McpGenerationJob(Base):
         Index(None, "userId", "status", "createdAt"),
         Index(None, "apiKeyId"),
         Index(None, "status", "updatedAt"),
+        Index(None, "createdAt", "id"),  # every job newest first (admin lists), migration 0013
     )
 
     id: Mapped[str] = id_column()

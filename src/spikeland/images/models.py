@@ -45,6 +45,7 @@ class EnhancedImage(Base):
         Index(None, "shareToken"),
         Index(None, "isPublic", "createdAt", "id"),  # keyset order, migration 0007
         Index(None, "userId", "createdAt", "id"),  # keyset order, migration 0007
+        Index(None, "createdAt", "id"),  # every image newest first (the console), migration 0013
     )
 
     id: Mapped[str] = id_column()
@@ -75,6 +76,7 @@ class ImageEnhancementJob(Base):
         Index(None, "status", "currentStage"),
         Index(None, "sourceImageId"),  # FK index, migration 0002
         Index(None, "imageId", "status", "createdAt", "id"),  # latest enhancement, migration 0007
+        Index(None, "createdAt", "id"),  # every job newest first (admin lists), migration 0013
     )
 
     id: Mapped[str] = id_column()
