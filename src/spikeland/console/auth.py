@@ -30,6 +30,7 @@ LOGIN_COOKIE = "spikeland_console_login"  # the sign-in form's double-submit tok
 STATIC = {
     "console.css": (HERE / "static" / "console.css", "text/css"),
     "console.js": (HERE / "static" / "console.js", "text/javascript"),
+    "favicon.svg": (HERE / "static" / "favicon.svg", "image/svg+xml"),
     "plotly.min.js": (Path(plotly.__file__).parent / "package_data" / "plotly.min.js", "text/javascript"),
 }
 

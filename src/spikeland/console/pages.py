@@ -18,6 +18,7 @@ def console_routers() -> list[APIRouter]:
         error_logs,
         feedback,
         gallery,
+        images,
         jobs,
         orders,
         tracked_urls,
@@ -25,6 +26,6 @@ def console_routers() -> list[APIRouter]:
         vouchers,
     )
 
-    modules = [auth, dashboard, users, vouchers, jobs, gallery, orders, analytics]
+    modules = [auth, dashboard, users, images, vouchers, jobs, gallery, orders, analytics]
     modules += [feedback, error_logs, emails, tracked_urls, audit, apps, audio]
     return [module.router for module in modules]
