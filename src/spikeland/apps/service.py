@@ -165,7 +165,7 @@ async def update_app(
     return app
 
 
-async def _move(
+async def apply_move(
     session: AsyncSession,
     row: App | Requirement,
     status: Any,
@@ -187,7 +187,7 @@ async def _move(
 
 async def change_status(session: AsyncSession, app_id: str, user_id: str, status: AppStatus) -> App:
     app = await get_owned(session, app_id, user_id, lock=True)
-    await _move(session, app, status, APP_MOVES, AppTransition)
+    await apply_move(session, app, status, APP_MOVES, AppTransition)
     return app
 
 
@@ -260,7 +260,7 @@ async def move_requirement(
 ) -> Requirement:
     requirement = await _own_requirement(session, app_id, user_id, requirement_id)
     await session.refresh(requirement, with_for_update=True)
-    await _move(session, requirement, status, REQUIREMENT_MOVES, RequirementTransition)
+    await apply_move(session, requirement, status, REQUIREMENT_MOVES, RequirementTransition)
     return requirement
 
 
