@@ -86,8 +86,9 @@ async def deep_cursors(url: str) -> dict[str, Any]:
     finally:
         await conn.close()
     return {
-        "users": encode_cursor([users["createdAt"], users["id"]]),
-        "images": encode_cursor([images["createdAt"], images["id"]]),
+        # The app's cursors carry the moment's offset (the columns are UTC without one).
+        "users": encode_cursor([users["createdAt"].replace(tzinfo=UTC), users["id"]]),
+        "images": encode_cursor([images["createdAt"].replace(tzinfo=UTC), images["id"]]),
         "owner": owner["email"],
         "owner_images": owner["n"],
         "user_count": counts["users"],

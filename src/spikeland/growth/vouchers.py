@@ -178,11 +178,22 @@ async def _redemption_counts(session: AsyncSession, voucher_ids: list[str]) -> d
 
 
 async def list_vouchers(
-    session: AsyncSession, *, status: VoucherStatus | None = None, limit: int = 50, cursor: str | None = None
+    session: AsyncSession,
+    *,
+    status: VoucherStatus | None = None,
+    kind: VoucherType | None = None,
+    code_prefix: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
 ) -> Page[VoucherView]:
+    """Newest first, by status, type and the start of the code (codes are stored upper-cased)."""
     statement = select(Voucher)
     if status is not None:
         statement = statement.where(Voucher.status == status)
+    if kind is not None:
+        statement = statement.where(Voucher.type == kind)
+    if code_prefix:
+        statement = statement.where(Voucher.code.startswith(code_prefix.strip().upper(), autoescape=True))
     page = await newest_first(session, statement, Voucher.created_at, Voucher.id, limit=limit, cursor=cursor)
     counts = await _redemption_counts(session, [v.id for v in page.items])
     return Page([VoucherView(v, counts.get(v.id, 0)) for v in page.items], page.next_cursor)

@@ -60,6 +60,19 @@ class OutgoingEmail:
     message: EmailMessage
 
 
+def admin_test_mail(admin_id: str, to: str) -> OutgoingEmail:
+    """An admin's test mail (template TEST), logged under the admin (the API and the console)."""
+    return OutgoingEmail(
+        user_id=admin_id,
+        message=EmailMessage(
+            to=to,
+            subject="Spike Land test mail",
+            text="This is a test mail from the Spike Land admin console. Nothing to do.",
+            template="TEST",
+        ),
+    )
+
+
 async def suppressed(session: AsyncSession, address: str) -> bool:
     """The address bounced, or its reader complained, before."""
     mine = func.lower(EmailLog.to) == address.lower()

@@ -25,7 +25,6 @@ from spikeland.core.routing import Route
 from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import AdminUser, MailDep, audited
-from spikeland.integrations.email import EmailMessage
 from spikeland.ops import emails
 from spikeland.ops.models import EmailStatus
 
@@ -143,15 +142,5 @@ class TestMail(RequestSchema):
 @admin_router.post("/test", status_code=status.HTTP_202_ACCEPTED, dependencies=[audited("EMAIL_TEST")])
 async def send_test(body: TestMail, actor: AdminUser, mail: MailDep) -> dict[str, str]:
     """Send a test mail (logged under the admin, template TEST); its row shows how it went."""
-    mail.after_commit(
-        emails.OutgoingEmail(
-            user_id=actor.id,
-            message=EmailMessage(
-                to=str(body.to),
-                subject="Spike Land test mail",
-                text="This is a test mail from the Spike Land admin console. Nothing to do.",
-                template="TEST",
-            ),
-        )
-    )
+    mail.after_commit(emails.admin_test_mail(actor.id, str(body.to)))
     return {"queued": str(body.to)}
