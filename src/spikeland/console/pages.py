@@ -20,6 +20,7 @@ def console_routers() -> list[APIRouter]:
         gallery,
         images,
         jobs,
+        media,
         orders,
         tracked_urls,
         users,
@@ -27,5 +28,5 @@ def console_routers() -> list[APIRouter]:
     )
 
     modules = [auth, dashboard, users, images, vouchers, jobs, gallery, orders, analytics]
-    modules += [feedback, error_logs, emails, tracked_urls, audit, apps, audio]
+    modules += [feedback, error_logs, emails, tracked_urls, audit, apps, audio, media]
     return [module.router for module in modules]

@@ -20,6 +20,7 @@ import hmac
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -206,6 +207,21 @@ def one_time_id() -> str:
     """A form's own id: the action it submits is applied once however often it is sent (a double
     click, a reload), where the service takes an idempotency key."""
     return secrets.token_urlsafe(18)
+
+
+def day_range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
+    """A filter's dates (``YYYY-MM-DD``, whole UTC days, both inclusive; empty is open) as the
+    ``[since, until)`` times the domains' list functions take."""
+    try:
+        first = date.fromisoformat(start) if start else None
+        last = date.fromisoformat(end) if end else None
+    except ValueError:
+        raise ValidationFailed("Dates are YYYY-MM-DD.", code="validation_error") from None
+    if first is not None and last is not None and first > last:
+        raise ValidationFailed("The start is after the end.", code="invalid_date_range")
+    since = datetime.combine(first, time(), UTC) if first else None
+    until = datetime.combine(last + timedelta(days=1), time(), UTC) if last else None
+    return since, until
 
 
 E = TypeVar("E", bound=StrEnum)

@@ -1,11 +1,16 @@
 // The console's small script: confirmations, charts, drag to reorder, live refresh. No build step.
 "use strict";
 
-// A form with data-confirm asks first (delete, refund, role change).
+// A form with data-confirm asks first (delete, refund, role change). A POST form sent is sent
+// once: its buttons are disabled until the next page (a double click must not rerun a paid job).
 document.addEventListener("submit", (event) => {
   const form = event.target;
   if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
     event.preventDefault();
+    return;
+  }
+  if (form.method === "post") {
+    setTimeout(() => form.querySelectorAll("button[type=submit], button:not([type])").forEach((b) => { b.disabled = true; }), 0);
   }
 });
 
@@ -46,16 +51,18 @@ function sortable(list) {
   sync();
 }
 
-// Live refresh: an element with data-refresh="seconds" reloads its own HTML from the same URL.
+// Live refresh: an element with data-refresh="seconds" reloads its own HTML from the same URL,
+// until the fresh copy no longer asks for it (the jobs it shows have ended).
 function refresher(box) {
   const every = Number(box.dataset.refresh) * 1000;
-  setInterval(async () => {
+  const timer = setInterval(async () => {
     const answer = await fetch(window.location.href, { headers: { "X-Console-Fragment": box.id } });
     if (!answer.ok) return;
     const page = new DOMParser().parseFromString(await answer.text(), "text/html");
     const fresh = page.getElementById(box.id);
     if (fresh) box.replaceWith(fresh);
     box = fresh || box;
+    if (!box.dataset.refresh) clearInterval(timer);
   }, every);
 }
 
