@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from spikeland.app import create_app
+from spikeland.console.web import ConsoleRoute
 from spikeland.settings import Settings
 
 # Endpoint (module.function) -> why it takes the request. Keep it short: anything the app builds
@@ -34,6 +35,10 @@ def _takes_request(app: FastAPI) -> set[str]:
     found = set()
     for context in iter_route_contexts(app.routes):
         route = context.original_route
+        # The console's pages render templates, which take the request (URLs, cookies): every one
+        # of them needs it, for what it shows rather than for the app's state.
+        if isinstance(route, ConsoleRoute):
+            continue
         if isinstance(route, APIRoute) and route.dependant.request_param_name is not None:
             found.add(f"{route.endpoint.__module__}.{route.endpoint.__qualname__}")
     return found

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+from urllib.parse import quote
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,7 @@ def person(app: FastAPI) -> Person:
 
 
 async def sign_in(page: Page, email: str, password: str = PASSWORD, then: str = "/admin") -> None:
-    await page.goto(f"/admin/login?next={then}")
+    await page.goto(f"/admin/login?next={quote(then, safe='')}")
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in").click()

@@ -201,8 +201,8 @@ AUDIO_MIXDOWNS: set[Fact] = {
 # 0013: every image and every job newest first (the console's and the admin API's lists).
 CONSOLE_LIST_INDEXES: set[Fact] = {
     ("index", table, f"{table}_createdAt_id_idx", ("createdAt", "id"), False)
-    for table in ("enhanced_images", "image_enhancement_jobs", "mcp_generation_jobs")
-}
+    for table in ("enhanced_images", "image_enhancement_jobs", "mcp_generation_jobs", "merch_orders")
+} | {("index", "merch_orders", "merch_orders_customerEmail_idx", ("customerEmail",), False)}
 
 EXTENSIONS: set[Fact] = (
     ALEMBIC

@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from spikeland.analytics import links, metrics
 from spikeland.analytics.models import AttributionType, CampaignLink, MarketingPlatform
-from spikeland.core.export import to_csv
 from spikeland.core.openapi import errors
 from spikeland.core.routing import Route
 from spikeland.core.schemas import RequestSchema, Schema
@@ -86,9 +85,6 @@ async def get_report(
     )
 
 
-_ROWS = {"daily": "days", "campaigns": "campaigns", "sources": "sources", "funnel": "steps"}
-
-
 @router.get("/export/{report}", openapi_extra=_ERRORS, response_class=Response)
 async def export(
     report: Report,
@@ -101,14 +97,11 @@ async def export(
 ) -> Response:
     """A report as a file: CSV (one row per day, campaign, source or step; the overview as one row)
     or JSON."""
-    period = _period(start, end, model)
-    found, _at, _cached = await metrics.report(session, report.value, period)
-    name = f"{period.key(report.value).replace(':', '_')}.{format.value}"
+    name, media_type, body = await metrics.export(
+        session, report.value, _period(start, end, model), format == Format.json
+    )
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if format == Format.json:
-        return Response(metrics.to_json(found), media_type="application/json", headers=headers)
-    rows = found[_ROWS[report.value]] if report.value in _ROWS else [{k: v for k, v in found.items()}]
-    return Response(to_csv(rows), media_type="text/csv", headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
 
 
 class CampaignLinkOut(Schema):

@@ -36,6 +36,7 @@ from spikeland.analytics.attribution import FACEBOOK_WORDS, GOOGLE_WORDS, SEARCH
 from spikeland.analytics.models import AttributionType, CampaignMetricsCache
 from spikeland.core.clock import utcnow
 from spikeland.core.errors import ValidationFailed
+from spikeland.core.export import to_csv
 
 TTL = timedelta(hours=1)
 MAX_DAYS = 366
@@ -354,6 +355,20 @@ async def report(session: AsyncSession, name: str, period: Period) -> tuple[dict
 
 def to_json(metrics: dict[str, Any]) -> str:
     return json.dumps(metrics)
+
+
+_ROWS = {"daily": "days", "campaigns": "campaigns", "sources": "sources", "funnel": "steps"}
+
+
+async def export(session: AsyncSession, name: str, period: Period, as_json: bool) -> tuple[str, str, str]:
+    """The report as a file: (file name, media type, body). CSV has one row per day, campaign,
+    source or step (the overview is one row); JSON is the report as ``report`` answers it."""
+    found, _at, _cached = await report(session, name, period)
+    stem = period.key(name).replace(":", "_")
+    if as_json:
+        return f"{stem}.json", "application/json", to_json(found)
+    rows = found[_ROWS[name]] if name in _ROWS else [dict(found)]
+    return f"{stem}.csv", "text/csv", to_csv(rows)
 
 
 async def purge_expired(session: AsyncSession) -> int:

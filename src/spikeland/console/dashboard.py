@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
-from typing import Any
 
 import plotly.graph_objects as go
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from spikeland.console.charts import figure
 from spikeland.console.web import ConsoleAdmin, ConsoleRoute, render
 from spikeland.core.clock import utcnow
 from spikeland.core.deps import SettingsDep
@@ -19,20 +18,6 @@ from spikeland.ops_api import dashboard as figures
 
 router = APIRouter(prefix="/admin", route_class=ConsoleRoute, include_in_schema=False)
 RANGES = {"7": "Last 7 days", "30": "Last 30 days", "90": "Last 90 days", "365": "Last year"}
-_LAYOUT = {"margin": {"l": 48, "r": 16, "t": 40, "b": 40}, "height": 300, "legend": {"orientation": "h"}}
-
-
-def _figure(title: str, traces: list[Any]) -> str:
-    figure = go.Figure(traces, layout={**_LAYOUT, "title": {"text": title}})
-    # Inside <script type="application/json">: no "<" may close the element early.
-    return json.dumps(figure.to_plotly_json(), cls=_Encoder).replace("<", "\\u003c")
-
-
-class _Encoder(json.JSONEncoder):
-    def default(self, value: Any) -> Any:
-        if hasattr(value, "tolist"):
-            return value.tolist()
-        return str(value)
 
 
 def _range(days: str | None, start: date | None, end: date | None) -> tuple[date, date]:
@@ -60,17 +45,17 @@ async def dashboard(
     users, tokens, revenue, jobs = found["users"], found["tokens"], found["revenue"], found["jobs"]
     day = [row["date"] for row in users["newPerDay"]]
     charts = {
-        "signups": _figure(
+        "signups": figure(
             "Sign-ups per day", [go.Bar(x=day, y=[r["new"] for r in users["newPerDay"]], name="new users")]
         ),
-        "revenue": _figure(
+        "revenue": figure(
             "Revenue per day (GBP)",
             [
                 go.Bar(x=day, y=[float(r["packs"]) for r in revenue["perDay"]], name="token packs"),
                 go.Bar(x=day, y=[float(r["merch"]) for r in revenue["perDay"]], name="merch"),
             ],
         ),
-        "tokens": _figure(
+        "tokens": figure(
             "Tokens earned and spent per day",
             [
                 go.Scatter(
@@ -81,7 +66,7 @@ async def dashboard(
                 ),
             ],
         ),
-        "jobs": _figure(
+        "jobs": figure(
             "Enhancement jobs by status",
             [
                 go.Bar(
@@ -91,7 +76,7 @@ async def dashboard(
                 )
             ],
         ),
-        "durations": _figure(
+        "durations": figure(
             "Time worked per tier (seconds)",
             [
                 go.Bar(
@@ -106,7 +91,7 @@ async def dashboard(
                 ),
             ],
         ),
-        "queues": _figure(
+        "queues": figure(
             "Queues now",
             [
                 go.Bar(

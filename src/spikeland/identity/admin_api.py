@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 
 from spikeland.core.deps import ClientIp
-from spikeland.core.export import to_csv
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageLimit
 from spikeland.core.routing import Route
@@ -17,10 +16,9 @@ from spikeland.db.session import DbSession
 from spikeland.identity import admin
 from spikeland.identity.deps import AdminUser, SuperAdminUser
 from spikeland.identity.models import UserRole
-from spikeland.identity.schemas import UserOut
+from spikeland.identity.schemas import AuditEntryOut, UserOut
 from spikeland.integrations.deps import StorageDep
 from spikeland.integrations.storage import remove_objects
-from spikeland.ops.models import AdminAuditEvent, AuditAction, AuditLog
 
 router = APIRouter(route_class=Route, prefix="/admin", tags=["admin"])
 
@@ -39,29 +37,6 @@ class AdminUserPage(Schema):
 
 class RoleChange(RequestSchema):
     role: UserRole
-
-
-class AuditEntryOut(Schema):
-    id: str
-    user_id: str
-    action: str  # a spec AuditAction label, or an action it has none for (ops.audit)
-    target_id: str | None
-    metadata: Any
-    ip_address: str | None
-    created_at: datetime
-
-    @classmethod
-    def of(cls, entry: AuditLog | AdminAuditEvent) -> AuditEntryOut:
-        # Built by hand: on the ORM class, ``metadata`` is SQLAlchemy's MetaData, not the column.
-        return cls(
-            id=entry.id,
-            user_id=entry.user_id,
-            action=entry.action.value if isinstance(entry.action, AuditAction) else entry.action,
-            target_id=entry.target_id,
-            metadata=entry.metadata_,
-            ip_address=entry.ip_address,
-            created_at=entry.created_at,
-        )
 
 
 class AuditPage(Schema):
@@ -154,10 +129,6 @@ async def list_audit_logs(
     return AuditPage(items=[AuditEntryOut.of(entry) for entry in page.items], next_cursor=page.next_cursor)
 
 
-EXPORT_LIMIT = 100_000
-AUDIT_COLUMNS = ("id", "createdAt", "userId", "action", "targetId", "ipAddress", "metadata")
-
-
 @router.get("/audit-logs/export", response_class=Response)
 async def export_audit_logs(
     actor: AdminUser,
@@ -169,16 +140,8 @@ async def export_audit_logs(
     until: Until = None,
 ) -> Response:
     """The same entries as CSV (newest first, at most 100,000; narrow the range for more)."""
-    entries = await admin.export_audit_entries(
-        session,
-        actor,
-        at_most=EXPORT_LIMIT,
-        action=action,
-        actor_id=actor_id,
-        target_id=target_id,
-        since=since,
-        until=until,
+    found = await admin.audit_csv(
+        session, actor, action=action, actor_id=actor_id, target_id=target_id, since=since, until=until
     )
-    rows = [AuditEntryOut.of(entry).model_dump(mode="json", by_alias=True) for entry in entries]
     headers = {"Content-Disposition": 'attachment; filename="audit-log.csv"'}
-    return Response(to_csv(rows, AUDIT_COLUMNS), media_type="text/csv", headers=headers)
+    return Response(found, media_type="text/csv", headers=headers)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 
 from spikeland.core.schemas import RequestSchema, Schema
 from spikeland.core.security import password_fits
 from spikeland.identity.models import UserRole
+from spikeland.ops.models import AdminAuditEvent, AuditAction, AuditLog
 
 
 def _normalise_email(value: str) -> str:
@@ -65,3 +66,26 @@ class Accepted(Schema):
 
     status: Literal["accepted"] = "accepted"
     message: str
+
+
+class AuditEntryOut(Schema):
+    id: str
+    user_id: str
+    action: str  # a spec AuditAction label, or an action it has none for (ops.audit)
+    target_id: str | None
+    metadata: Any
+    ip_address: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, entry: AuditLog | AdminAuditEvent) -> AuditEntryOut:
+        # Built by hand: on the ORM class, ``metadata`` is SQLAlchemy's MetaData, not the column.
+        return cls(
+            id=entry.id,
+            user_id=entry.user_id,
+            action=entry.action.value if isinstance(entry.action, AuditAction) else entry.action,
+            target_id=entry.target_id,
+            metadata=entry.metadata_,
+            ip_address=entry.ip_address,
+            created_at=entry.created_at,
+        )

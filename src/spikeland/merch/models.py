@@ -157,6 +157,8 @@ class MerchOrder(Base):
         Index(None, "stripePaymentIntentId", unique=True),
         Index(None, "userId", "createdAt"),
         Index(None, "status"),
+        Index(None, "createdAt", "id"),  # every order newest first (admin lists), migration 0013
+        Index(None, "customerEmail"),  # the admin lists' search, migration 0013
     )
 
     id: Mapped[str] = id_column()

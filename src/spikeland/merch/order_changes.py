@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.billing.service import provider_error, require_gateway
@@ -163,8 +163,16 @@ async def admin_orders(
     until: datetime | None,
     limit: int,
     cursor: str | None,
+    search: str | None = None,
 ) -> AdminOrderPage:
+    """Every order, newest first; ``search`` is an order number or the customer's email, whole (an
+    equality on each, as checkout stores them: upper-case numbers, lower-case addresses)."""
     statement = select(MerchOrder)
+    if search and search.strip():
+        wanted = search.strip()
+        statement = statement.where(
+            or_(MerchOrder.order_number == wanted.upper(), MerchOrder.customer_email == wanted.lower())
+        )
     if status is not None:
         statement = statement.where(MerchOrder.status == status)
     if since is not None:

@@ -188,6 +188,7 @@ class ErrorFilter:
     since: datetime | None = None
     before: datetime | None = None
     text: str | None = None
+    source: str | None = None  # the source file, whole (indexed)
 
     def clauses(self) -> list[ColumnElement[bool]]:
         found: list[ColumnElement[bool]] = []
@@ -201,6 +202,8 @@ class ErrorFilter:
             found.append(ErrorLog.timestamp >= self.since)
         if self.before is not None:
             found.append(ErrorLog.timestamp < self.before)
+        if self.source is not None:
+            found.append(ErrorLog.source_file == self.source)
         if self.text:
             pattern = "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             found.append(ErrorLog.message.ilike(pattern))
@@ -245,8 +248,8 @@ async def delete_errors(session: AsyncSession, found: ErrorFilter) -> int:
     clauses = found.clauses()
     if not clauses:
         raise ValidationFailed(
-            "Say which errors to delete: at least one filter (environment, type, route, since, "
-            "before or text).",
+            "Say which errors to delete: at least one filter (environment, type, route, source, "
+            "since, before or text).",
             code="filter_required",
         )
     result = await session.execute(delete(ErrorLog).where(and_(*clauses)))

@@ -56,13 +56,15 @@ def _filter(
     since: datetime | None,
     before: datetime | None,
     text: str | None,
+    source: str | None,
 ) -> error_logs.ErrorFilter:
-    return error_logs.ErrorFilter(environment, error_type, route, since, before, text)
+    return error_logs.ErrorFilter(environment, error_type, route, since, before, text, source)
 
 
 Environment = Annotated[ErrorEnvironment | None, Query()]
 ErrorType = Annotated[str | None, Query(alias="type", max_length=100)]
 RouteQuery = Annotated[str | None, Query(max_length=500)]
+Source = Annotated[str | None, Query(max_length=500, description="The source file, whole.")]
 Since = Annotated[datetime | None, Query(description="From this time (inclusive).")]
 Before = Annotated[datetime | None, Query(description="Before this time.")]
 Text = Annotated[str | None, Query(alias="q", max_length=200, description="Words in the message.")]
@@ -83,11 +85,12 @@ async def list_errors(
     since: Since = None,
     before: Before = None,
     text: Text = None,
+    source: Source = None,
     limit: PageLimit = 50,
     cursor: PageCursor = None,
 ) -> ErrorPage:
     """The error log, newest first, filtered."""
-    found = _filter(environment, error_type, route, since, before, text)
+    found = _filter(environment, error_type, route, since, before, text, source)
     page = await error_logs.list_errors(session, found, cursor=cursor, limit=limit)
     return ErrorPage(
         items=[ErrorLogOut.model_validate(row) for row in page.items], next_cursor=page.next_cursor
@@ -104,9 +107,12 @@ async def error_stats(
     since: Since = None,
     before: Before = None,
     text: Text = None,
+    source: Source = None,
 ) -> dict[str, object]:
     """Counts by environment, type, route and UTC day (the same filters)."""
-    return await error_logs.stats(session, _filter(environment, error_type, route, since, before, text))
+    return await error_logs.stats(
+        session, _filter(environment, error_type, route, since, before, text, source)
+    )
 
 
 class Deleted(Schema):
@@ -128,7 +134,8 @@ async def delete_errors(
     since: Since = None,
     before: Before = None,
     text: Text = None,
+    source: Source = None,
 ) -> Deleted:
     """Delete the errors the filters pick (at least one filter: never everything by accident)."""
-    found = _filter(environment, error_type, route, since, before, text)
+    found = _filter(environment, error_type, route, since, before, text, source)
     return Deleted(deleted=await error_logs.delete_errors(session, found))

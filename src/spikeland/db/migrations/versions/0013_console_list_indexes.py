@@ -1,4 +1,4 @@
-"""Indexes for the admin console's lists of all images and all jobs, newest first.
+"""Indexes for the admin console's lists of all images, jobs and orders, newest first.
 
 The console's images list and the job lists (``/admin/images``, ``/admin/jobs``; the admin API's
 ``GET /api/v1/admin/jobs/...`` too) page through every row on ``("createdAt", id)`` descending. The
@@ -6,8 +6,10 @@ tables had indexes for one user's rows and for public images, none for all of th
 sorted the whole table (1 M images: figures in benchmarks/README.md, "Issue 18").
 
 - ``enhanced_images ("createdAt", id)``, ``image_enhancement_jobs ("createdAt", id)``,
-  ``mcp_generation_jobs ("createdAt", id)``: the first page and a cursor's ``(…) < (…)`` read
-  51 index entries backwards.
+  ``mcp_generation_jobs ("createdAt", id)``, ``merch_orders ("createdAt", id)``: the first page
+  and a cursor's ``(…) < (…)`` read 51 index entries backwards.
+- ``merch_orders ("customerEmail")``: the order lists' search by the customer's address (an
+  equality: checkout stores addresses lower-cased).
 
 Built CONCURRENTLY outside Alembic's transaction, as 0007's and 0008's are: an adopted database
 stays writable meanwhile, and an INVALID index left by a failed build is dropped and rebuilt when
@@ -31,6 +33,8 @@ INDEXES = [
     ("enhanced_images", ["createdAt", "id"]),
     ("image_enhancement_jobs", ["createdAt", "id"]),
     ("mcp_generation_jobs", ["createdAt", "id"]),
+    ("merch_orders", ["createdAt", "id"]),
+    ("merch_orders", ["customerEmail"]),
 ]
 
 _INVALID = sa.text(
