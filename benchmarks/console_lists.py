@@ -118,11 +118,23 @@ def measure(base: str, token: str, pages: dict[str, str], repeat: int) -> dict[s
     return found
 
 
-def run(url: str, repeat: int, fill: bool) -> dict[str, Any]:
+async def drop_console_indexes(url: str) -> None:
+    """Without migration 0013's indexes: how the lists ran before it (for the comparison)."""
+    conn = await asyncpg.connect(url)
+    try:
+        for table in ("enhanced_images", "image_enhancement_jobs", "mcp_generation_jobs"):
+            await conn.execute(f'DROP INDEX IF EXISTS "{table}_createdAt_id_idx"')
+    finally:
+        await conn.close()
+
+
+def run(url: str, repeat: int, fill: bool, without_0013: bool = False) -> dict[str, Any]:
     loaded: dict[str, Any] = {}
     if fill:
         loaded = populate(url, 0.1, 2)
         asyncio.run(add_users(url, EXTRA_USERS))
+    if without_0013:
+        asyncio.run(drop_console_indexes(url))
     token = asyncio.run(admin_session(url))
     deep = asyncio.run(deep_cursors(url))
     print(f"{deep['user_count']:,} users, {deep['image_count']:,} images")
@@ -155,17 +167,18 @@ def main() -> None:
     parser.add_argument("--database", help="measure this database (populated before) instead of a new one")
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--embedded", action="store_true")
+    parser.add_argument("--without-0013", action="store_true", help="drop migration 0013's indexes first")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     if args.database:
-        result = run(args.database, args.repeat, fill=False)
+        result = run(args.database, args.repeat, fill=False, without_0013=args.without_0013)
     else:
         with (
             tempfile.TemporaryDirectory(prefix="spikeland-bench-") as tmp,
             fresh_database(args.server, args.embedded, Path(tmp)) as (url, _),
         ):
-            result = run(url, args.repeat, fill=True)
-    save_report("console_lists", result, load_before)
+            result = run(url, args.repeat, fill=True, without_0013=args.without_0013)
+    save_report("console_lists" + ("_without_0013" if args.without_0013 else ""), result, load_before)
 
 
 if __name__ == "__main__":
