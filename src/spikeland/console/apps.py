@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
 
 from spikeland.apps import moderation
 from spikeland.apps.models import AppStatus
+from spikeland.console.lookups import emails_of
 from spikeland.console.web import (
     ConsoleAction,
     ConsoleAdmin,
@@ -22,7 +22,6 @@ from spikeland.console.web import (
     render,
 )
 from spikeland.db.session import DbSession
-from spikeland.identity.models import User
 
 router = APIRouter(prefix="/admin/apps", route_class=ConsoleRoute, include_in_schema=False)
 STATUSES = [(status.value, status.value) for status in AppStatus]
@@ -47,12 +46,7 @@ async def apps(
         cursor=cursor,
         limit=50,
     )
-    owner_ids = {app.user_id for app in page.items}
-    owners = (
-        dict((await session.execute(select(User.id, User.email).where(User.id.in_(owner_ids)))).all())
-        if owner_ids
-        else {}
-    )
+    owners = await emails_of(session, (app.user_id for app in page.items))
     return render(
         request,
         "apps.html",

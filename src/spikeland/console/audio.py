@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, select, text
 
 from spikeland.audio.models import AudioMixdown, AudioMixerProject, AudioStorageType, AudioTrack
+from spikeland.console.lookups import emails_of, owner_id
 from spikeland.console.web import ConsoleAdmin, ConsoleRoute, page_url, render
-from spikeland.core.errors import ValidationFailed
 from spikeland.core.pagination import newest_first
 from spikeland.db.session import DbSession
-from spikeland.identity.models import User
 
 R2 = AudioStorageType.R2  # files stored here (OPFS tracks are in their owners' browsers)
 router = APIRouter(prefix="/admin/audio", route_class=ConsoleRoute, include_in_schema=False)
@@ -51,14 +50,7 @@ async def usage(
     top = (await session.execute(TOP)).mappings().all()
     statement = select(AudioMixerProject)
     if owner and owner.strip():
-        found = await session.scalar(
-            select(User.id).where(or_(User.id == owner.strip(), User.email == owner.strip().lower()))
-        )
-        if found is None:
-            raise ValidationFailed(
-                f"No user with the id or email {owner.strip()[:80]}.", code="user_not_found"
-            )
-        statement = statement.where(AudioMixerProject.user_id == found)
+        statement = statement.where(AudioMixerProject.user_id == await owner_id(session, owner))
     page = await newest_first(
         session, statement, AudioMixerProject.created_at, AudioMixerProject.id, limit=50, cursor=cursor
     )
@@ -83,12 +75,7 @@ async def usage(
         mixdowns = dict(renders.all())
     else:
         mixdowns = {}
-    owner_ids = {project.user_id for project in page.items}
-    owners = (
-        dict((await session.execute(select(User.id, User.email).where(User.id.in_(owner_ids)))).all())
-        if owner_ids
-        else {}
-    )
+    owners = await emails_of(session, (project.user_id for project in page.items))
     return render(
         request,
         "audio.html",

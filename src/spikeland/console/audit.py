@@ -9,13 +9,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spikeland.console.lookups import emails_of
 from spikeland.console.web import ConsoleAdmin, ConsoleRoute, day_range, page_url, render
 from spikeland.db.session import DbSession
 from spikeland.identity import admin as identity_admin
-from spikeland.identity.models import User
 from spikeland.identity.service import find_user_by_email
 
 router = APIRouter(prefix="/admin/audit", route_class=ConsoleRoute, include_in_schema=False)
@@ -59,12 +58,7 @@ async def audit_log(
     page = await identity_admin.list_audit_entries(
         session, admin.user, **await _filters(session, values), limit=50, cursor=cursor
     )
-    ids = {entry.user_id for entry in page.items}
-    emails = (
-        dict((await session.execute(select(User.id, User.email).where(User.id.in_(ids)))).all())
-        if ids
-        else {}
-    )
+    emails = await emails_of(session, (entry.user_id for entry in page.items))
     return render(
         request,
         "audit.html",

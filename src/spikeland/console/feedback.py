@@ -9,9 +9,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
 
 from spikeland.console.forms import schema_of
+from spikeland.console.lookups import emails_of
 from spikeland.console.web import (
     ConsoleAction,
     ConsoleAdmin,
@@ -52,13 +52,11 @@ async def feedback_list(
         cursor=cursor,
         limit=50,
     )
-    ids = {row.user_id for row in page.items if row.user_id}
-    found = await session.execute(select(User.id, User.email).where(User.id.in_(ids))) if ids else None
     return render(
         request,
         "feedback.html",
         rows=page.items,
-        emails={user_id: email for user_id, email in found} if found else {},
+        emails=await emails_of(session, (row.user_id for row in page.items)),
         values={"status": status, "type": kind},
         statuses=STATUSES,
         types=TYPES,

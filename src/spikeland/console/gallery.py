@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.console.forms import schema_of
-from spikeland.console.jobs import emails_of, owner_of
+from spikeland.console.lookups import emails_of, user_filter
 from spikeland.console.web import (
     Admin,
     ConsoleAction,
@@ -95,7 +95,7 @@ async def new_item(
         chosen = await enhancement_jobs.get(session, job)
         jobs: list[Any] = [chosen] if chosen.status == JobStatus.COMPLETED else []
     else:
-        wanted = job_admin.JobFilter(JobStatus.COMPLETED, user_id=await owner_of(session, user))
+        wanted = job_admin.JobFilter(JobStatus.COMPLETED, user_id=await user_filter(session, user))
         page = await job_admin.list_jobs(session, enhancement_jobs.MODEL, wanted, cursor=cursor, limit=PICKS)
         jobs, next_url = page.items, page_url(request, page.next_cursor)
     ids = [j.id for j in jobs]

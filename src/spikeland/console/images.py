@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
+from spikeland.console.lookups import emails_of, owner_id
 from spikeland.console.web import ConsoleAdmin, ConsoleRoute, page_url, render
 from spikeland.core.errors import ValidationFailed
 from spikeland.core.pagination import newest_first
 from spikeland.db.session import DbSession
-from spikeland.identity.models import User
 from spikeland.images.models import EnhancedImage
 
 router = APIRouter(prefix="/admin/images", route_class=ConsoleRoute, include_in_schema=False)
@@ -28,15 +28,8 @@ async def images(
     cursor: str | None = None,
 ) -> HTMLResponse:
     statement = select(EnhancedImage)
-    owner_row = None
     if owner and owner.strip():
-        wanted = owner.strip()
-        owner_row = await session.scalar(
-            select(User).where(or_(User.id == wanted, User.email == wanted.lower()))
-        )
-        if owner_row is None:
-            raise ValidationFailed(f"No user with the id or email {wanted[:80]}.", code="user_not_found")
-        statement = statement.where(EnhancedImage.user_id == owner_row.id)
+        statement = statement.where(EnhancedImage.user_id == await owner_id(session, owner))
     if visibility:
         if visibility not in dict(VISIBILITY):
             raise ValidationFailed("Visibility is public or private.", code="validation_error")
@@ -44,10 +37,7 @@ async def images(
     page = await newest_first(
         session, statement, EnhancedImage.created_at, EnhancedImage.id, limit=50, cursor=cursor
     )
-    owners = {owner_row.id: owner_row.email} if owner_row else {}
-    missing = {image.user_id for image in page.items} - owners.keys()
-    if missing:
-        owners |= dict((await session.execute(select(User.id, User.email).where(User.id.in_(missing)))).all())
+    owners = await emails_of(session, (image.user_id for image in page.items))
     return render(
         request,
         "images.html",

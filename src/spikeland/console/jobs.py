@@ -6,16 +6,16 @@ names (``JOB_CANCEL``, ``JOB_RERUN``)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spikeland.console.lookups import emails_of, user_filter
 from spikeland.console.web import (
     ConsoleAction,
     ConsoleAdmin,
@@ -34,7 +34,6 @@ from spikeland.db.enums import EnhancementTier, JobStatus
 from spikeland.db.session import DbSession
 from spikeland.generation import admin_jobs as generation_jobs
 from spikeland.identity.models import User
-from spikeland.identity.service import find_user_by_email
 from spikeland.images import admin_jobs as enhancement_jobs
 from spikeland.images.models import EnhancedImage, PipelineStage
 from spikeland.integrations.deps import StorageDep
@@ -75,24 +74,6 @@ def _kind(slug: str) -> Kind:
     return KINDS[slug]
 
 
-async def emails_of(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, str | None]:
-    """The owners' addresses of one page of jobs, in one query."""
-    ids = set(user_ids)
-    if not ids:
-        return {}
-    rows = await session.execute(select(User.id, User.email).where(User.id.in_(ids)))
-    return {user_id: email for user_id, email in rows}
-
-
-async def owner_of(session: AsyncSession, text: str | None) -> str | None:
-    """A "user (id or email)" filter's user id: an address is looked up, and kept as it is when
-    nobody has it (no user id holds an "@": it then matches no job)."""
-    text = (text or "").strip()
-    if "@" in text and (user := await find_user_by_email(session, text)) is not None:
-        return user.id
-    return text or None
-
-
 def _tabs(kind: Kind) -> dict[str, Any]:
     return {"kind": kind, "kinds": list(KINDS.values())}
 
@@ -120,7 +101,7 @@ async def jobs(
     wanted = job_admin.JobFilter(
         choice(JobStatus, status),
         choice(EnhancementTier, tier),
-        await owner_of(session, user),
+        await user_filter(session, user),
         created_before=until,
         created_after=since,
     )
