@@ -78,3 +78,27 @@ async def test_a_forged_post_without_the_token_is_refused(page: Page, served: st
         assert cross.status_code == 403
     await page.goto("/admin")
     await expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()  # still signed in
+
+
+async def test_keyboard_and_phone(page: Page, person: Person) -> None:
+    """Signed in with the keyboard alone; on a phone's width nothing runs off the page sideways
+    (tables scroll in their own box)."""
+    _, email = await person(UserRole.ADMIN)
+    await page.goto("/admin/login")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    await page.get_by_label("Email").focus()
+    await page.keyboard.type(email)
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("Password")).to_be_focused()
+    await page.keyboard.type("correct horse battery")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+    await page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/admin", "/admin/users", "/admin/jobs/enhancements", "/admin/audit"):
+        await page.goto(path)
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, (path, overflow)
+    await page.goto("/admin/users")
+    await shot(page, "users-phone")
