@@ -3,6 +3,8 @@ usage (totals, who stores the most, projects), each action checked in the databa
 
 from __future__ import annotations
 
+import secrets
+
 from fastapi import FastAPI
 from playwright.async_api import Page, expect
 
@@ -25,37 +27,37 @@ async def _audit_actions(app: FastAPI, target_id: str) -> list[tuple[str, dict]]
 async def test_apps_moderation(page: Page, app: FastAPI, person: Person) -> None:
     _, admin = await person(UserRole.ADMIN)
     owner_id, _ = await person(UserRole.USER)
+    tag = secrets.token_hex(3)  # the shared test database holds other tests' apps
+    live_name, draft_name, domain = f"Live {tag}", f"Draft {tag}", f"live-{tag}.example.org"
     async with transaction(app.state.sessionmaker) as session:
-        live = App(name="Live App", user_id=owner_id, status=AppStatus.ACTIVE, domain="live.example.org")
-        draft = App(name="Draft App", user_id=owner_id, status=AppStatus.DRAFT)
+        live = App(name=live_name, user_id=owner_id, status=AppStatus.ACTIVE, domain=domain)
+        draft = App(name=draft_name, user_id=owner_id, status=AppStatus.DRAFT)
         session.add_all([live, draft])
     page.on("dialog", lambda dialog: dialog.accept())
     await sign_in(page, admin, then="/admin/apps")
-    row = page.locator("tr", has_text="Live App")
-    await expect(row).to_contain_text("live.example.org")
-    await expect(page.locator("tr", has_text="Draft App").get_by_role("button")).to_have_count(
+    row = page.locator("tr", has_text=live_name)
+    await expect(row).to_contain_text(domain)
+    await expect(page.locator("tr", has_text=draft_name).get_by_role("button")).to_have_count(
         0
     )  # nothing to do
     await shot(page, "apps")
 
     await row.get_by_role("button", name="Archive").click()
-    await expect(page.get_by_role("status")).to_contain_text("Live App is now ARCHIVED")
+    await expect(page.get_by_role("status")).to_contain_text(f"{live_name} is now ARCHIVED")
     await row.get_by_role("button", name="Release domain").click()
-    await expect(page.get_by_role("status")).to_contain_text("live.example.org released")
-    await page.locator("tr", has_text="Live App").get_by_role("button", name="Restore").click()
-    await expect(page.get_by_role("status")).to_contain_text("Live App is now ACTIVE")
+    await expect(page.get_by_role("status")).to_contain_text(f"{domain} released")
+    await page.locator("tr", has_text=live_name).get_by_role("button", name="Restore").click()
+    await expect(page.get_by_role("status")).to_contain_text(f"{live_name} is now ACTIVE")
     async with app.state.sessionmaker() as session:
         found = await session.get(App, live.id)
         assert found is not None and found.status == AppStatus.ACTIVE and found.domain is None
     actions = await _audit_actions(app, live.id)
     assert sorted(a for a, _ in actions) == ["APP_ARCHIVE", "APP_DOMAIN_RELEASE", "APP_RESTORE"]
-    assert {"via": "console", "domain": "live.example.org"}.items() <= dict(actions)[
-        "APP_DOMAIN_RELEASE"
-    ].items()
+    assert {"via": "console", "domain": domain}.items() <= dict(actions)["APP_DOMAIN_RELEASE"].items()
 
-    await page.goto("/admin/apps?status=DRAFT")
+    await page.goto(f"/admin/apps?status=DRAFT&q={tag}")
     await expect(page.locator("tbody tr")).to_have_count(1)
-    await expect(page.locator("tbody tr")).to_contain_text("Draft App")
+    await expect(page.locator("tbody tr")).to_contain_text(draft_name)
 
 
 async def test_audio_usage(page: Page, app: FastAPI, person: Person) -> None:
