@@ -21,8 +21,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import text
+from sqlalchemy import text, update
 
+from spikeland.boxes.agent_tasks import screenshot_key
+from spikeland.boxes.models import AgentTask, Box, BoxStatus, BoxTier
+from spikeland.db.enums import JobStatus
 from spikeland.merch.models import MerchCategory, MerchOrder, MerchOrderItem, MerchProduct, PodProvider
 from tests.support import client_of, sign_in
 from tests.support.audio import tone
@@ -46,6 +49,8 @@ RESOURCE_OF_PARAM = {
     "project_id": "audio_project",
     "track_id": "audio_track",
     "mixdown_id": "audio_mixdown",
+    "box_id": "box",
+    "task_id": "agent_task",
 }
 
 # Parametrised routes that are not owner-scoped, each with the reason.
@@ -111,6 +116,11 @@ BODIES: dict[tuple[str, str], BodyOf] = {
     },
     ("PATCH", f"{API}/audio/projects/{{project_id}}/tracks/{{track_id}}"): lambda r: {"volume": 0.0},
     ("POST", f"{API}/apps/{{app_id}}/domain/verify"): lambda r: {"domain": "stranger.example.org"},
+    ("POST", f"{API}/boxes/{{box_id}}/actions"): lambda r: {"action": "STOP"},
+    ("POST", f"{API}/boxes/{{box_id}}/clone"): lambda r: {"name": "a stranger's clone"},
+    ("POST", f"{API}/boxes/{{box_id}}/tasks"): lambda r: {"type": "screenshot"},
+    ("POST", f"{API}/boxes/{{box_id}}/messages"): lambda r: {"content": "screenshot"},
+    ("POST", f"{API}/agent/boxes/{{box_id}}/tasks/{{task_id}}/result"): lambda r: {"status": "FAILED"},
 }
 
 
@@ -144,6 +154,7 @@ NOT_OWNED_BODY_IDS = {
     "visitor_id": "a visitor id is the anonymous visitor's own cookie, no account's resource",
     "utm_id": "an ad platform's campaign id in a link's UTM tags, no account's resource",
     "track_ids": "the path's project's own tracks, each once (422 otherwise): no other track is read",
+    "tier_id": "box tiers are a public catalogue",
 }
 
 
@@ -298,7 +309,10 @@ async def owner_resources(app: FastAPI, client: httpx.AsyncClient) -> Resources:
             },
         )
     )
+    box, task = await _box_with_screenshot(app, client)
     return {
+        "box": box,
+        "agent_task": task,
         "cart_item": cart["items"][0]["id"],
         "order": await _merch_order(app, owner, product),
         "product": product,
@@ -316,6 +330,31 @@ async def owner_resources(app: FastAPI, client: httpx.AsyncClient) -> Resources:
         "audio_track": track["id"],
         "audio_mixdown": mixdown["id"],
     }
+
+
+async def _box_with_screenshot(app: FastAPI, client: httpx.AsyncClient) -> tuple[str, str]:
+    """A RUNNING box of A's (made through the API; marked running in the database, no browser) with
+    a screenshot task done (its PNG stored), and a chat message."""
+    async with app.state.sessionmaker() as session, session.begin():
+        tier = BoxTier(name="Ownership", cpu=1, ram=1024, storage=1, price_per_hour=1, price_per_month=1)
+        session.add(tier)
+        await session.flush()
+        tier_id = tier.id
+    box = created(await client.post(f"{API}/boxes", json={"name": "mine", "tierId": tier_id}))
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.execute(update(Box).where(Box.id == box["id"]).values(status=BoxStatus.RUNNING))
+    task = created(await client.post(f"{API}/boxes/{box['id']}/tasks", json={"type": "screenshot"}))
+    created(await client.post(f"{API}/boxes/{box['id']}/messages", json={"content": "hello"}))
+    async with app.state.sessionmaker() as session, session.begin():
+        row = await session.get(Box, box["id"])
+        assert row is not None
+        await app.state.storage.put(screenshot_key(row, task["id"]), picture(40, 30, "PNG"), "image/png")
+        await session.execute(
+            update(AgentTask)
+            .where(AgentTask.id == task["id"])
+            .values(status=JobStatus.COMPLETED, result={"screenshot": {"contentType": "image/png"}})
+        )
+    return box["id"], task["id"]
 
 
 async def _merch_product(app: FastAPI) -> str:
@@ -380,6 +419,8 @@ async def no_catalogue_left(app: FastAPI) -> AsyncIterator[None]:
             "merch_variants",
             "merch_products",
             "merch_categories",
+            "boxes",
+            "box_tiers",
         ):
             await session.execute(text(f"DELETE FROM {table}"))
 
@@ -402,6 +443,11 @@ async def state_of(client: httpx.AsyncClient, mine: Resources) -> dict[str, Any]
         "cart": f"{API}/merch/cart",
         "order": f"{API}/merch/orders/{mine['order']}",
         "orders": f"{API}/merch/orders",
+        "box": f"{API}/boxes/{mine['box']}",
+        "box_actions": f"{API}/boxes/{mine['box']}/actions",
+        "box_tasks": f"{API}/boxes/{mine['box']}/tasks",
+        "box_messages": f"{API}/boxes/{mine['box']}/messages",
+        "boxes": f"{API}/boxes",
     }
     state = {name: (await client.get(path)).json() for name, path in paths.items()}
     state["balance"] = (await client.get(f"{API}/tokens/balance")).json()["balance"]

@@ -30,6 +30,8 @@ def schedule(settings: Settings | None = None) -> list[ScheduledJob]:
     from spikeland.analytics.ingest import close_ended_sessions, purge_old
     from spikeland.analytics.metrics import purge_expired as purge_metrics
     from spikeland.billing.tasks import end_of_period, process_webhooks
+    from spikeland.boxes.billing import meter as meter_boxes
+    from spikeland.boxes.tasks import reap_orphans as reap_boxes
     from spikeland.growth.tasks import settle_vouchers
     from spikeland.identity.tasks import purge_expired
     from spikeland.merch.tasks import local_printer, purge_webhook_events
@@ -38,6 +40,9 @@ def schedule(settings: Settings | None = None) -> list[ScheduledJob]:
 
     settings = settings or Settings()
     return [
+        ScheduledJob(
+            "agents.sync", settings.agent_sync_seconds, functools.partial(agents_sync, settings=settings)
+        ),
         ScheduledJob("analytics.close_sessions", 5 * 60, in_transaction(close_ended_sessions)),
         ScheduledJob("analytics.purge_metrics_cache", 60 * 60, in_transaction(purge_metrics)),
         ScheduledJob("analytics.retention", 24 * 60 * 60, purge_old),
@@ -48,6 +53,8 @@ def schedule(settings: Settings | None = None) -> list[ScheduledJob]:
         ),
         ScheduledJob("billing.process_webhooks", 5, process_webhooks),
         ScheduledJob("billing.end_of_period", 60, end_of_period),
+        ScheduledJob("boxes.meter", settings.box_metering_seconds, meter_boxes),
+        ScheduledJob("boxes.reap_orphans", 5 * 60, functools.partial(reap_boxes, settings=settings)),
         ScheduledJob("growth.settle_vouchers", 15 * 60, in_transaction(settle_vouchers)),
         ScheduledJob("identity.purge_expired", 15 * 60, in_transaction(purge_expired)),
         ScheduledJob("merch.purge_webhook_events", 60 * 60, purge_webhook_events),
@@ -59,6 +66,17 @@ def schedule(settings: Settings | None = None) -> list[ScheduledJob]:
         ScheduledJob("ops.purge_errors", 24 * 60 * 60, in_transaction(purge_errors)),
         ScheduledJob("tokens.regenerate", 60, in_transaction(regenerate_due)),
     ]
+
+
+async def agents_sync(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> Any:
+    """External coding agents' open sessions read back from their providers (``agents.sync``)."""
+    from spikeland.agents.sync import sync_all
+    from spikeland.integrations.agents import make_coding_agents
+
+    agents = make_coding_agents(settings)
+    if not agents:
+        return "no coding agent provider configured"
+    return await sync_all(sessionmaker, agents, interval=settings.agent_sync_seconds)
 
 
 async def marketing_sync(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> Any:
@@ -82,8 +100,10 @@ def queues(
 ) -> list[Queue]:
     """Every domain's job queues, for the runner."""
     from spikeland.audio.tasks import audio_queues
+    from spikeland.boxes.tasks import box_queues
     from spikeland.generation.tasks import generation_queues
     from spikeland.images.tasks import image_queues
+    from spikeland.integrations.boxes import make_box_provider
     from spikeland.integrations.pod import make_print_provider
     from spikeland.integrations.stripe import make_gateway
     from spikeland.merch.fulfilment import Fulfilment, fulfilment_queues
@@ -94,6 +114,7 @@ def queues(
         *generation_queues(engine, sessionmaker, storage, imaging, settings),
         *fulfilment_queues(engine, sessionmaker, fulfilment, settings),
         *audio_queues(engine, sessionmaker, storage, settings),
+        *box_queues(engine, sessionmaker, make_box_provider(settings), storage, settings),
     ]
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 def api_routers() -> list[APIRouter]:
     from spikeland import share_api
+    from spikeland.agents import api as agents_api
     from spikeland.analytics import admin_api as analytics_admin_api
     from spikeland.analytics import api as analytics_api
     from spikeland.analytics import marketing_api
@@ -15,6 +16,8 @@ def api_routers() -> list[APIRouter]:
     from spikeland.audio import api as audio_api
     from spikeland.audio import mixdowns_api
     from spikeland.billing import api as billing_api
+    from spikeland.boxes import agent_api as boxes_agent_api
+    from spikeland.boxes import api as boxes_api
     from spikeland.gallery import api as gallery_api
     from spikeland.gallery import featured_api
     from spikeland.generation import api as generation_api
@@ -63,6 +66,9 @@ def api_routers() -> list[APIRouter]:
         audio_api.router,
         audio_api.uploads,
         mixdowns_api.router,
+        boxes_api.tiers_router,
+        boxes_api.router,
+        boxes_agent_api.router,
         analytics_api.router,
         marketing_api.router,
         analytics_admin_api.router,
@@ -74,6 +80,7 @@ def api_routers() -> list[APIRouter]:
         dashboard_api.router,
         emails_api.router,
         emails_api.admin_router,
+        agents_api.router,
     ]
 
 
@@ -92,6 +99,7 @@ def register_hooks() -> None:
     simply calls it."""
     from spikeland.analytics import hooks as analytics_hooks
     from spikeland.audio import hooks as audio_hooks
+    from spikeland.boxes import hooks as boxes_hooks
     from spikeland.gallery import hooks as gallery_hooks
     from spikeland.generation import hooks as generation_hooks
     from spikeland.growth import hooks as growth_hooks
@@ -105,3 +113,4 @@ def register_hooks() -> None:
     merch_hooks.register()  # orders' payments, from billing's Stripe inbox
     analytics_hooks.register()  # visitors' sessions linked at sign-in; sign-ups attributed
     audio_hooks.register()  # a deleted user's tracks and mixdowns
+    boxes_hooks.register()  # a deleted user's boxes' screenshots

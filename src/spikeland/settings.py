@@ -217,6 +217,7 @@ class Settings(BaseSettings):
     gemini_analysis_model: str = "gemini-3-pro-image-preview"
     gemini_image_model: str = "gemini-3-pro-image-preview"
     gemini_free_model: str = "gemini-2.5-flash-image"
+    gemini_chat_model: str = Field(default="gemini-2.5-flash", description="Plans a box's chat tasks.")
     gemini_analysis_timeout_seconds: float = Field(default=30.0, gt=0)
     gemini_timeout_seconds: float = Field(default=300.0, gt=0)
 
@@ -238,6 +239,30 @@ class Settings(BaseSettings):
     )
     job_retry_base_seconds: float = Field(default=5.0, gt=0, description="First retry delay; doubles.")
     job_poll_seconds: float = Field(default=2.0, gt=0, description="Queue poll when no NOTIFY arrives.")
+
+    # Boxes (integrations/boxes): a headless Chromium per box under data_dir/boxes.
+    chromium: str | None = Field(
+        default=None, description="The Chromium binary boxes run; unset: /usr/bin/chromium (Debian's)."
+    )
+    box_start_timeout_seconds: float = Field(default=30.0, gt=0, description="A browser must answer by then.")
+    box_task_timeout_seconds: float = Field(default=30.0, gt=0, description="One agent task's browser work.")
+    box_metering_seconds: float = Field(default=60.0, gt=0, description="How often running boxes are billed.")
+    box_private_networks: bool = Field(
+        default=False,
+        description="Boxes may open loopback and private addresses (an intranet box; the tests' pages).",
+    )
+
+    # External coding agents (agents/, integrations/agents): Jules once its API key is set (unset:
+    # the admin routes answer 503 naming the key). The base URL lets a loopback peer stand in
+    # (tests). A session without a sourceRepo works on agents_github_owner/agents_github_repo.
+    jules_api_key: SecretStr | None = None
+    jules_base_url: str = "https://jules.googleapis.com/v1alpha"
+    jules_timeout_seconds: float = Field(default=20.0, gt=0)
+    agents_github_owner: str = "zerdos"
+    agents_github_repo: str = "spike-land-nextjs"
+    agent_sync_seconds: float = Field(
+        default=60.0, gt=0, description="How often open agent sessions are read back from their provider."
+    )
 
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from urllib.parse import quote
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import uvicorn

@@ -204,6 +204,37 @@ CONSOLE_LIST_INDEXES: set[Fact] = {
     for table in ("enhanced_images", "image_enhancement_jobs", "mcp_generation_jobs", "merch_orders")
 } | {("index", "merch_orders", "merch_orders_customerEmail_idx", ("customerEmail",), False)}
 
+# 0014: box actions and agent tasks as jobs of the runner; hourly metering; per-box agent tokens.
+BOX_RUNTIME: set[Fact] = {
+    *(
+        fact
+        for table in ("box_actions", "agent_tasks")
+        for fact in (
+            ("column", table, "retryCount", "integer", False, "0"),
+            ("column", table, "maxRetries", "integer", False, "3"),
+            ("column", table, "runAfter", TIMESTAMP, True, None),
+            ("column", table, "processingStartedAt", TIMESTAMP, True, None),
+            ("column", table, "processingCompletedAt", TIMESTAMP, True, None),
+            ("index", table, f"{table}_status_updatedAt_idx", ("status", "updatedAt"), False),
+        )
+    ),
+    ("column", "boxes", "runStartedAt", TIMESTAMP, True, None),
+    ("column", "boxes", "hoursCharged", "integer", False, "0"),
+    ("column", "boxes", "tokenHash", "text", True, None),
+}
+
+# 0015: agent sessions read back from their provider: each activity stored once, the last read.
+AGENT_SYNC: set[Fact] = {
+    ("column", "external_agent_sessions", "syncedAt", TIMESTAMP, True, None),
+    (
+        "index",
+        "agent_session_activities",
+        "agent_session_activities_sessionId_externalId_key",
+        ("sessionId", "externalId"),
+        True,
+    ),
+}
+
 EXTENSIONS: set[Fact] = (
     ALEMBIC
     | FK_INDEXES
@@ -216,6 +247,8 @@ EXTENSIONS: set[Fact] = (
     | ADMIN_AUDIT_EVENTS
     | AUDIO_MIXDOWNS
     | CONSOLE_LIST_INDEXES
+    | BOX_RUNTIME
+    | AGENT_SYNC
 )
 
 # What a database migrated to head holds, fact by fact.

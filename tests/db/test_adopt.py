@@ -18,7 +18,7 @@ from spikeland.db.adopt import AdoptResult, adopt, adopt_async
 from tests.conftest import create_database, drop_database
 from tests.db.copies import copy_of, unique_name
 
-HEAD = "0013_console_list_indexes"
+HEAD = "0015_agent_sync"
 
 PRISMA_MIGRATIONS_DDL = """
 CREATE TABLE "_prisma_migrations" (

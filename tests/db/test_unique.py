@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.db.registry import metadata
+from tests.db.extensions import EXTENSIONS
 from tests.db.rows import insert_row
 from tests.db.spec import TABLES, spec_unique_indexes
 
@@ -30,9 +31,13 @@ def _unique_indexes() -> list[tuple[Table, str, tuple[str, ...]]]:
 UNIQUE_INDEXES = _unique_indexes()
 
 
+# Unique indexes our migrations add to the spec's tables (0015's on agent activities).
+ADDED = {(fact[1], fact[3]) for fact in EXTENSIONS if fact[0] == "index" and fact[4] is True}
+
+
 def test_every_spec_unique_index_is_modelled() -> None:
     modelled = {(table.name, columns) for table, _name, columns in UNIQUE_INDEXES if table.name in TABLES}
-    assert modelled == spec_unique_indexes()
+    assert modelled - ADDED == spec_unique_indexes()
 
 
 @pytest.mark.parametrize(

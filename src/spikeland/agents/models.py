@@ -58,11 +58,17 @@ class ExternalAgentSession(Base):
     metadata_: Mapped[Any] = mapped_column("metadata", Json, nullable=True)
     created_at: Mapped[datetime] = now_default()
     updated_at: Mapped[datetime] = updated_at()
+    # Migration 0015: when the periodic sync last read the session from its provider.
+    synced_at: Mapped[datetime | None] = mapped_column("syncedAt")
 
 
 class AgentSessionActivity(Base):
     __tablename__ = "agent_session_activities"
-    __table_args__ = (Index(None, "sessionId", "createdAt"),)
+    __table_args__ = (
+        Index(None, "sessionId", "createdAt"),
+        # The provider's activities stored once each (the sync's ON CONFLICT), migration 0015.
+        Index(None, "sessionId", "externalId", unique=True),
+    )
 
     id: Mapped[str] = id_column()
     session_id: Mapped[str] = mapped_column("sessionId", fk("external_agent_sessions.id", "CASCADE"))

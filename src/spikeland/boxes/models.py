@@ -89,11 +89,18 @@ class Box(Base):
     created_at: Mapped[datetime] = now_default()
     updated_at: Mapped[datetime] = updated_at()
     deleted_at: Mapped[datetime | None] = mapped_column("deletedAt")
+    # Migration 0014: the current run's billing start and hours paid; the agent token's SHA-256.
+    run_started_at: Mapped[datetime | None] = mapped_column("runStartedAt")
+    hours_charged: Mapped[int] = mapped_column("hoursCharged", server_default=server_default(0))
+    token_hash: Mapped[str | None] = mapped_column("tokenHash")
 
 
 class BoxAction(Base):
     __tablename__ = "box_actions"
-    __table_args__ = (Index(None, "boxId", "createdAt"),)
+    __table_args__ = (
+        Index(None, "boxId", "createdAt"),
+        Index(None, "status", "updatedAt"),  # the runner's claims, migration 0014
+    )
 
     id: Mapped[str] = id_column()
     box_id: Mapped[str] = mapped_column("boxId", fk("boxes.id", "CASCADE"))
@@ -105,13 +112,22 @@ class BoxAction(Base):
     )
     metadata_: Mapped[Any] = mapped_column("metadata", Json, nullable=True)
     error: Mapped[str | None] = mapped_column("error")
+    # Migration 0014: the job runner's columns (``error`` is the job's error).
+    retry_count: Mapped[int] = mapped_column("retryCount", server_default=server_default(0))
+    max_retries: Mapped[int] = mapped_column("maxRetries", server_default=server_default(3))
+    run_after: Mapped[datetime | None] = mapped_column("runAfter")
+    processing_started_at: Mapped[datetime | None] = mapped_column("processingStartedAt")
+    processing_completed_at: Mapped[datetime | None] = mapped_column("processingCompletedAt")
     created_at: Mapped[datetime] = now_default()
     updated_at: Mapped[datetime] = updated_at()
 
 
 class AgentTask(Base):
     __tablename__ = "agent_tasks"
-    __table_args__ = (Index(None, "boxId", "status"),)
+    __table_args__ = (
+        Index(None, "boxId", "status"),
+        Index(None, "status", "updatedAt"),  # the runner's claims, migration 0014
+    )
 
     id: Mapped[str] = id_column()
     box_id: Mapped[str] = mapped_column("boxId", fk("boxes.id", "CASCADE"))
@@ -124,6 +140,12 @@ class AgentTask(Base):
     )
     result: Mapped[Any] = mapped_column("result", Json, nullable=True)
     error: Mapped[str | None] = mapped_column("error")
+    # Migration 0014: the job runner's columns (``error`` is the job's error).
+    retry_count: Mapped[int] = mapped_column("retryCount", server_default=server_default(0))
+    max_retries: Mapped[int] = mapped_column("maxRetries", server_default=server_default(3))
+    run_after: Mapped[datetime | None] = mapped_column("runAfter")
+    processing_started_at: Mapped[datetime | None] = mapped_column("processingStartedAt")
+    processing_completed_at: Mapped[datetime | None] = mapped_column("processingCompletedAt")
     created_at: Mapped[datetime] = now_default()
     updated_at: Mapped[datetime] = updated_at()
 

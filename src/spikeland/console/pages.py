@@ -8,11 +8,13 @@ from fastapi import APIRouter
 
 def console_routers() -> list[APIRouter]:
     from spikeland.console import (
+        agents,
         analytics,
         apps,
         audio,
         audit,
         auth,
+        boxes,
         dashboard,
         emails,
         error_logs,
@@ -28,5 +30,5 @@ def console_routers() -> list[APIRouter]:
     )
 
     modules = [auth, dashboard, users, images, vouchers, jobs, gallery, orders, analytics]
-    modules += [feedback, error_logs, emails, tracked_urls, audit, apps, audio, media]
+    modules += [feedback, error_logs, emails, tracked_urls, audit, apps, audio, boxes, agents, media]
     return [module.router for module in modules]

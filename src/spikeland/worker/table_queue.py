@@ -1,7 +1,8 @@
 """A table of jobs as a queue of the job runner: claim, heartbeat, recorded progress, completion,
 retry and lease recovery — for any table with ``id``, ``status`` (JobStatus), ``updatedAt``,
-``processingStartedAt``, ``processingCompletedAt``, ``errorMessage``, ``retryCount``, ``maxRetries``
-and ``runAfter`` (image enhancement jobs, generation jobs).
+``processingStartedAt``, ``processingCompletedAt``, ``errorMessage`` (or another error column, see
+``TableSpec``), ``retryCount``, ``maxRetries`` and ``runAfter`` (image enhancement jobs, generation
+jobs, box actions).
 
 Every write after the claim is fenced by (status PROCESSING, retryCount = the attempt claimed): a
 worker whose lease expired and whose job was taken again finds its writes match no row and stops
@@ -41,6 +42,11 @@ class TableSpec:
     jobs_channel: str  # NOTIFY channel announcing claimable jobs
     columns: Mapping[str, str]  # what ``record`` may write: column name → SQL cast of its parameter
     stage_column: str | None = None  # a column naming the current stage, for the events
+    # The specified tables name it differently (box_actions, agent_tasks: ``error``).
+    error_column: str = "errorMessage"
+    # Jobs with the same value here run one at a time, oldest first (a box's actions, its tasks):
+    # a job is claimable only when no older job of its group is PENDING or PROCESSING.
+    serial_column: str | None = None
 
 
 def _value(value: Any) -> Any:
@@ -73,11 +79,12 @@ class TableQueue:
         self._returning = "RETURNING id, status" + (f', "{stage}"' if stage else "")
         self._notify = f"SELECT pg_notify('{EVENTS_CHANNEL}', id || ' ' || status || ' ' || {stage_text})"
         clear_stage = f', "{stage}" = NULL' if stage else ""
+        error = self.spec.error_column
         self._heartbeat = f'UPDATE {table} SET "updatedAt" = {NOW} {_FENCE}'
         self._retry = f"""
 WITH changed AS (
     UPDATE {table}
-    SET status = 'PENDING', "retryCount" = "retryCount" + 1, "errorMessage" = $4{clear_stage},
+    SET status = 'PENDING', "retryCount" = "retryCount" + 1, "{error}" = $4{clear_stage},
         "runAfter" = {NOW} + make_interval(secs => $3), "updatedAt" = {NOW}
     {_FENCE}
     {self._returning}
@@ -99,14 +106,20 @@ LIMIT $2
         # hashes a sequential scan of the whole table (8 ms at 40k jobs instead of 0.3). The LIMIT is
         # in the text: as a parameter it makes the generic plan look costly, so PostgreSQL would
         # plan the statement afresh on every call (~0.2 ms, as much as running it).
-        table = self.spec.table
+        table, serial = self.spec.table, self.spec.serial_column
+        in_turn = ""
+        if serial:
+            in_turn = f"""AND NOT EXISTS (
+        SELECT 1 FROM {table} older
+        WHERE older."{serial}" = {table}."{serial}" AND older.status IN ('PENDING', 'PROCESSING')
+          AND (older."createdAt", older.id) < ({table}."createdAt", {table}.id))"""
         return f"""
 UPDATE {table}
 SET status = 'PROCESSING', "updatedAt" = {NOW}, "runAfter" = NULL,
     "processingStartedAt" = coalesce("processingStartedAt", {NOW})
 WHERE id = ANY(ARRAY(
     SELECT id FROM {table}
-    WHERE status = 'PENDING' AND ("runAfter" IS NULL OR "runAfter" <= {NOW})
+    WHERE status = 'PENDING' AND ("runAfter" IS NULL OR "runAfter" <= {NOW}) {in_turn}
     ORDER BY "updatedAt"
     LIMIT {int(limit)}
     FOR UPDATE SKIP LOCKED
@@ -155,9 +168,8 @@ WITH changed AS (
     async def complete(self, job: Claimed, **columns: Any) -> None:
         if self.spec.stage_column:
             columns = {self.spec.stage_column: None, **columns}
-        await self.record(
-            job, status=JobStatus.COMPLETED, processingCompletedAt=SERVER_NOW, errorMessage=None, **columns
-        )
+        columns = {self.spec.error_column: None, **columns}
+        await self.record(job, status=JobStatus.COMPLETED, processingCompletedAt=SERVER_NOW, **columns)
 
     async def heartbeat(self, job: Claimed) -> bool:
         async with driver(self.engine) as connection:

@@ -64,6 +64,15 @@ ADDED_LATER = {
     ("mcp_generation_jobs", "retryCount"),  # 0004_generation_retries
     ("mcp_generation_jobs", "maxRetries"),
     ("mcp_generation_jobs", "runAfter"),
+    *(  # 0014_box_runtime
+        (table, column)
+        for table in ("box_actions", "agent_tasks")
+        for column in ("retryCount", "maxRetries", "runAfter", "processingStartedAt", "processingCompletedAt")
+    ),
+    ("boxes", "runStartedAt"),
+    ("boxes", "hoursCharged"),
+    ("boxes", "tokenHash"),
+    ("external_agent_sessions", "syncedAt"),  # 0015_agent_sync
 }
 # Tables that later migrations add: not part of the baseline.
 TABLES_ADDED_LATER = frozenset(

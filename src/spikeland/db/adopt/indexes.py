@@ -1,9 +1,10 @@
 """Indexes and UNIQUE constraints: the baseline's against ``pg_index``.
 
 The baseline's indexes are the models' less those later migrations add (0002's FK indexes, 0007's
-keyset indexes, 0008's user-list indexes, 0013's console-list indexes); such an index found already
-in place is accepted when it is the one its migration would create, and so is one of the plain
-indexes Prisma makes beside a unique one (:mod:`~spikeland.db.adopt.legacy`).
+keyset indexes, 0008's user-list indexes, 0013's console-list indexes, 0014's job-table indexes,
+0015's unique key on agent activities); such an index found already in place is accepted when it
+is the one its migration would create, and so is one of the plain indexes Prisma makes beside a
+unique one (:mod:`~spikeland.db.adopt.legacy`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ FK_INDEX_REVISION = "0002_fk_indexes"
 KEYSET_INDEX_REVISION = "0007_keyset_indexes"
 USER_LIST_INDEX_REVISION = "0008_user_list_indexes"
 CONSOLE_INDEX_REVISION = "0013_console_list_indexes"
+BOX_INDEX_REVISION = "0014_box_runtime"
+AGENT_INDEX_REVISION = "0015_agent_sync"
 
 _INDEXES_SQL = (
     "SELECT t.relname AS table, i.relname AS name, ix.indisunique AS unique, "
@@ -61,14 +64,22 @@ class _Later:
     columns: tuple[str, ...]
     revision: str
     method: str = "btree"
+    unique: bool = False
 
 
 def _later_indexes() -> dict[tuple[str, str], _Later]:
-    """(table, index) of the indexes migrations 0002, 0007, 0008 and 0013 add to the models, read
-    from them."""
+    """(table, index) of the indexes migrations 0002, 0007, 0008, 0013, 0014 and 0015 add to the models,
+    read from them."""
     script = ScriptDirectory.from_config(alembic_config("postgresql://unused"))
-    revisions = (FK_INDEX_REVISION, KEYSET_INDEX_REVISION, USER_LIST_INDEX_REVISION, CONSOLE_INDEX_REVISION)
-    fk, keyset, users, console = (script.get_revision(r) for r in revisions)
+    revisions = (
+        FK_INDEX_REVISION,
+        KEYSET_INDEX_REVISION,
+        USER_LIST_INDEX_REVISION,
+        CONSOLE_INDEX_REVISION,
+        BOX_INDEX_REVISION,
+    )
+    fk, keyset, users, console, boxes = (script.get_revision(r) for r in revisions)
+    assert boxes is not None and boxes.module is not None
     assert fk is not None and fk.module is not None and keyset is not None and keyset.module is not None
     assert (
         users is not None and users.module is not None and console is not None and console.module is not None
@@ -77,9 +88,15 @@ def _later_indexes() -> dict[tuple[str, str], _Later]:
         (table, f"{table}_{column}_idx"): _Later((column,), FK_INDEX_REVISION)
         for table, column in fk.module.FK_COLUMNS
     }
-    for plain in (keyset, users, console):
+    for plain in (keyset, users, console, boxes):
         for table, columns in plain.module.INDEXES:
             later[(table, plain.module._name(table, columns))] = _Later(tuple(columns), plain.revision)
+    agents = script.get_revision(AGENT_INDEX_REVISION)
+    assert agents is not None and agents.module is not None
+    for table, columns in agents.module.UNIQUE_INDEXES:
+        later[(table, agents.module._name(table, columns))] = _Later(
+            tuple(columns), AGENT_INDEX_REVISION, unique=True
+        )
     for table, column in users.module.TRIGRAM_INDEXES:
         later[(table, users.module.trigram_name(table, column))] = _Later(
             (column,), USER_LIST_INDEX_REVISION, method="gin"
@@ -134,7 +151,7 @@ def index_differences(conn: Connection, tables: Sequence[Table]) -> tuple[list[s
 def _check_later_index(table: str, row: Any, later: _Later, lines: list[str], notes: list[str]) -> None:
     """0002, 0007, 0008 and 0013 create their indexes IF NOT EXISTS: an identical one is fine, another would
     stay (of a trigram index, the operator class is not compared)."""
-    problems = _index_problems(row, _Index(row.name, False, later.columns, False, later.method))
+    problems = _index_problems(row, _Index(row.name, later.unique, later.columns, False, later.method))
     if not problems:
         notes.append(f"index {row.name} already exists; migration {later.revision} will keep it")
     lines.extend(
