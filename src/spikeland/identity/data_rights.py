@@ -51,6 +51,7 @@ SECRET_COLUMNS: dict[str, frozenset[str]] = {
     "api_keys": frozenset({"keyHash"}),
     "accounts": frozenset({"access_token", "refresh_token", "id_token", "session_state"}),
     "marketing_accounts": frozenset({"accessToken", "refreshToken"}),
+    "boxes": frozenset({"tokenHash"}),  # the digest of the box's agent token
 }
 # Tables read by no export: nothing in them is the user's data except one-time credentials.
 SECRET_TABLES = frozenset({"verification_tokens"})
