@@ -4,6 +4,7 @@ stuck and slow jobs beside the queue's depth and lag."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -95,9 +96,14 @@ async def test_cancel_rerun_and_filters(
     assert charged.status_code == 201, charged.text
     assert charged.json()["free"] is False and charged.json()["job"]["tokensCost"] == paid // 2
     assert await _balance(client) == start - paid // 2
+    # Asked again (a double click, a retry, two admins at once): the same job, charged once.
+    again = await asyncio.gather(*(admin.post(f"{ADMIN_JOBS}/{waiting}/rerun") for _ in range(3)))
+    assert {answer.json()["job"]["id"] for answer in again} == {charged.json()["job"]["id"]}
+    assert await _balance(client) == start - paid // 2
     await _set(app, running, status=JobStatus.REFUNDED, error_message="model overloaded")
     free = (await admin.post(f"{ADMIN_JOBS}/{running}/rerun")).json()
     assert free["free"] is True and free["job"]["tokensCost"] == 0 and free["job"]["status"] == "PENDING"
+    assert (await admin.post(f"{ADMIN_JOBS}/{running}/rerun")).json()["job"]["id"] == free["job"]["id"]
     assert await _balance(client) == start - paid // 2
     await _set(app, free["job"]["id"], status=JobStatus.COMPLETED)
     done = await admin.post(f"{ADMIN_JOBS}/{free['job']['id']}/rerun")
@@ -140,6 +146,8 @@ async def test_generation_jobs_are_controlled_alike(
     assert await _balance(client) == start
     charged = (await admin.post(f"{jobs}/{job_id}/rerun")).json()
     assert charged["free"] is False and await _balance(client) == start - cost
+    assert (await admin.post(f"{jobs}/{job_id}/rerun")).json()["job"]["id"] == charged["job"]["id"]
+    assert await _balance(client) == start - cost  # once
     async with transaction(app.state.sessionmaker) as session:
         await session.execute(
             update(McpGenerationJob)

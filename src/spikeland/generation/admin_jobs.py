@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spikeland.db.cuid import cuid
 from spikeland.db.enums import JobStatus
 from spikeland.generation.models import McpGenerationJob
 from spikeland.generation.queue import notify_new_jobs, refund
@@ -33,10 +32,16 @@ async def cancel(session: AsyncSession, job_id: str) -> McpGenerationJob:
 
 
 async def rerun(session: AsyncSession, storage: Storage, job_id: str) -> tuple[McpGenerationJob, bool]:
-    job = await get(session, job_id)
+    """The new job and whether it is free; asked again, the same job (``job_admin.rerun_id``)."""
+    job = await job_admin.locked(session, MODEL, job_id)
+    if job is None:
+        raise GenerationJobNotFound()
+    made: McpGenerationJob | None = await session.get(MODEL, job_admin.rerun_id(job.id))
+    if made is not None:
+        return made, made.tokens_cost == 0
     if job.status in job_admin.FAILED:
         free = McpGenerationJob(
-            id=cuid(),
+            id=job_admin.rerun_id(job.id),
             user_id=job.user_id,
             api_key_id=job.api_key_id,
             type=job.type,
@@ -67,6 +72,7 @@ async def rerun(session: AsyncSession, storage: Storage, job_id: str) -> tuple[M
             tier=job.tier,
             api_key_id=job.api_key_id,
             source=source,
+            job_id=job_admin.rerun_id(job.id),
         )
         return queued.job, False
     raise job_admin.NotRerunnable(job.status)

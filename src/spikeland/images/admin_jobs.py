@@ -6,6 +6,8 @@ user. Who pays: a job that **failed** (FAILED or REFUNDED: the platform could no
 owner was refunded) is rerun **free** (``tokensCost`` 0: no ledger movement); a **cancelled** one is
 charged to the owner as a new enhancement (402 when short), since its refund already went back. A
 COMPLETED job is not rerun (409 ``job_not_rerunnable``): the owner enhances again if they want.
+A job is rerun **once**: its rerun has an id made from its own (``job_admin.rerun_id``), so asking
+again — a double click, a retried request — answers that job, never a second one or charge.
 """
 
 from __future__ import annotations
@@ -34,10 +36,16 @@ async def cancel(session: AsyncSession, job_id: str) -> ImageEnhancementJob:
 
 
 async def rerun(session: AsyncSession, job_id: str) -> tuple[ImageEnhancementJob, bool]:
-    """The new job, and whether it is free (the rule at the top)."""
-    job = await get(session, job_id)
+    """The new job, and whether it is free (the rule at the top); asked again, the same job."""
+    job = await job_admin.locked(session, MODEL, job_id)
+    if job is None:
+        raise jobs.JobNotFound()
+    made: ImageEnhancementJob | None = await session.get(MODEL, job_admin.rerun_id(job.id))
+    if made is not None:
+        return made, made.tokens_cost == 0
     if job.status in job_admin.FAILED:
         free = ImageEnhancementJob(
+            id=job_admin.rerun_id(job.id),
             image_id=job.image_id,
             user_id=job.user_id,
             tier=job.tier,
@@ -55,5 +63,6 @@ async def rerun(session: AsyncSession, job_id: str) -> tuple[ImageEnhancementJob
         return free, True
     if job.status == JobStatus.CANCELLED:
         request = jobs.Request(job.image_id, job.tier, job.pipeline_id, job.source_image_id)
-        return (await jobs.enhance(session, job.user_id, request)).job, False
+        queued = await jobs.enhance(session, job.user_id, request, job_id=job_admin.rerun_id(job.id))
+        return queued.job, False
     raise job_admin.NotRerunnable(job.status)

@@ -66,8 +66,10 @@ async def enhance(
     *,
     idempotency_key: str | None = None,
     anonymous: bool = False,
+    job_id: str | None = None,
 ) -> Queued:
-    """Pay for and queue one enhancement (402 when the balance is short, nothing written)."""
+    """Pay for and queue one enhancement (402 when the balance is short, nothing written);
+    ``job_id``: the new job's id when the caller decides it (an admin's rerun)."""
     image = await get_owned_image(session, user_id, request.image_id)
     if request.source_image_id is not None:
         if request.source_image_id == image.id:
@@ -78,7 +80,7 @@ async def enhance(
         resolved = await pipelines.resolve_for_job(session, request.pipeline_id, user_id)
         max_retries = resolved.generation.retry_attempts
 
-    job_id = cuid()
+    job_id = job_id or cuid()
     cost = enhancement_cost(request.tier)
     movement = await tokens.spend(
         session,

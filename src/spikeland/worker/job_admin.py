@@ -11,6 +11,7 @@ rule (``images.admin_jobs``, ``generation.admin_jobs``).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -133,3 +134,20 @@ async def health(
         "stuck": list(stuck),
         "slow": list(slow),
     }
+
+
+def rerun_id(job_id: str) -> str:
+    """The id of ``job_id``'s rerun, the same every time: a job is rerun once, however often the
+    rerun is asked for (a double click, a retried request, two admins) — the second finds the first.
+    CUID-shaped (``c`` + 24 base-36 digits of a SHA-256), so it sits among the ids it joins."""
+    digest = int.from_bytes(hashlib.sha256(f"rerun:{job_id}".encode()).digest()[:16], "big")
+    digits = []
+    for _ in range(24):
+        digest, rest = divmod(digest, 36)
+        digits.append("0123456789abcdefghijklmnopqrstuvwxyz"[rest])
+    return "c" + "".join(digits)
+
+
+async def locked(session: AsyncSession, model: Any, job_id: str) -> Any | None:
+    """The job, locked: one rerun of it at a time."""
+    return await session.scalar(select(model).where(model.id == job_id).with_for_update())
