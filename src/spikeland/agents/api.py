@@ -28,7 +28,7 @@ from spikeland.agents.schemas import (
     SessionPage,
     SyncOut,
 )
-from spikeland.agents.sync import sync_all
+from spikeland.agents.sync import read_back_now
 from spikeland.core.deps import Sessions, SettingsDep
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
@@ -99,9 +99,7 @@ async def sync_now(
     actor: AdminUser, sessions: Sessions, agents: CodingAgents, settings: SettingsDep
 ) -> SyncOut:
     """Read every open session of the configured providers back now."""
-    if not agents:
-        service.provider_of(agents, settings, AgentProvider.JULES)  # 503 naming what to set
-    found = await sync_all(sessions, agents, interval=0)
+    found = await read_back_now(sessions, agents, settings)
     return SyncOut(synced=found.synced, failed=found.failed, activities=found.activities)
 
 

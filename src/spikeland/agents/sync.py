@@ -28,11 +28,12 @@ from spikeland.agents.models import (
     ExternalAgentSession,
     ExternalAgentStatus,
 )
-from spikeland.agents.service import FINAL, status_of
+from spikeland.agents.service import FINAL, provider_of, status_of
 from spikeland.core.clock import utcnow
 from spikeland.db.cuid import cuid
 from spikeland.db.engine import transaction
 from spikeland.integrations.agents import AgentActivity, AgentProviderError, CodingAgent
+from spikeland.settings import Settings
 
 _log = logging.getLogger(__name__)
 MAX_PER_RUN = 1000
@@ -141,3 +142,13 @@ async def sync_all(
             _log.warning("agent session %s not synced: %s", skip[-1], exc)
             result.failed += 1
     return result
+
+
+async def read_back_now(
+    sessionmaker: async_sessionmaker[AsyncSession], agents: dict[str, CodingAgent], settings: Settings
+) -> SyncResult:
+    """An admin's "read back now": every open session at once (503 naming what to set when no
+    provider is configured)."""
+    if not agents:
+        provider_of(agents, settings, AgentProvider.JULES)
+    return await sync_all(sessionmaker, agents, interval=0)

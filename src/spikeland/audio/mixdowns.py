@@ -14,15 +14,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.audio.models import AudioMixdown, AudioStorageType
 from spikeland.audio.queue import notify_new_jobs
-from spikeland.audio.service import get_project, mixdown_keys, tracks
+from spikeland.audio.service import get_project, mixdown_keys, open_stored, tracks
 from spikeland.core.errors import Conflict, NotFound, ValidationFailed
 from spikeland.core.pagination import Page, newest_first
 from spikeland.db.enums import JobStatus
+from spikeland.integrations.storage import Storage
 
 UNFINISHED = (JobStatus.PENDING, JobStatus.PROCESSING)
 FORMATS = {"wav": "audio/wav", "mp3": "audio/mpeg"}
@@ -87,7 +90,17 @@ async def get_mixdown(
     return mixdown
 
 
-def file_of(mixdown: AudioMixdown, fmt: str) -> tuple[str, str]:
+async def open_file(
+    session: AsyncSession, storage: Storage, user_id: str, project_id: str, mixdown_id: str, fmt: str
+) -> tuple[AudioMixdown, str, AsyncIterator[bytes]]:
+    """The render, the content type of its ``fmt`` file, and that file's bytes, opened."""
+    mixdown = await get_mixdown(session, user_id, project_id, mixdown_id)
+    key, content_type = _file_of(mixdown, fmt)
+    missing = MixdownNotFound("The mixdown's file is missing.", code="mixdown_file_not_found")
+    return mixdown, content_type, await open_stored(storage, key, missing)
+
+
+def _file_of(mixdown: AudioMixdown, fmt: str) -> tuple[str, str]:
     """The stored key and content type of the render in ``fmt``; 404 when it has none (yet)."""
     key = mixdown.wav_r2_key if fmt == "wav" else mixdown.mp3_r2_key
     if mixdown.status != JobStatus.COMPLETED or key is None:

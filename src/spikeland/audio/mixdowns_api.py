@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
+from fastapi import APIRouter, BackgroundTasks, Request, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -13,15 +13,14 @@ from spikeland.audio import mixdowns
 from spikeland.audio.models import AudioMixdown
 from spikeland.audio.schemas import MixdownOut, MixdownPage
 from spikeland.core.deps import Sessions
-from spikeland.core.errors import NotFound, ServiceUnavailable
 from spikeland.core.openapi import errors
 from spikeland.core.pagination import PageCursor, PageLimit
 from spikeland.core.routing import Route
 from spikeland.db.session import DbSession
 from spikeland.identity.deps import CurrentCaller
 from spikeland.integrations.deps import StorageDep
-from spikeland.integrations.storage import ObjectNotFound, StorageError, remove_objects
-from spikeland.worker.events import JobEvents, job_stream
+from spikeland.integrations.storage import remove_objects
+from spikeland.worker.events import JobEventsDep, job_stream
 
 router = APIRouter(route_class=Route, prefix="/audio/projects", tags=["audio"])
 _PROJECT = errors(audio_project_not_found=404)
@@ -61,11 +60,6 @@ async def get_mixdown(
     return MixdownOut.of(await mixdowns.get_mixdown(session, caller.user_id, project_id, mixdown_id))
 
 
-async def _job_events(request: Request) -> JobEvents:
-    hub: JobEvents = request.app.state.job_events
-    return hub
-
-
 @router.get(
     "/{project_id}/mixdowns/{mixdown_id}/events",
     openapi_extra=_MIXDOWN,
@@ -78,7 +72,7 @@ async def mixdown_events(
     request: Request,  # to stop streaming when the client goes (is_disconnected)
     caller: CurrentCaller,
     session: DbSession,
-    hub: Annotated[JobEvents, Depends(_job_events)],
+    hub: JobEventsDep,
     sessionmaker: Sessions,
 ) -> StreamingResponse:
     """Server-sent events, as an enhancement job's: a ``status`` event with the whole mixdown on
@@ -119,16 +113,9 @@ async def download_mixdown(
     format: Literal["wav", "mp3"] = "wav",
 ) -> StreamingResponse:
     """The rendered file, streamed."""
-    mixdown = await mixdowns.get_mixdown(session, caller.user_id, project_id, mixdown_id)
-    key, content_type = mixdowns.file_of(mixdown, format)
-    try:
-        pieces = await storage.open(key)
-    except ObjectNotFound:
-        raise NotFound("The mixdown's file is missing.", code="mixdown_file_not_found") from None
-    except StorageError as exc:
-        raise ServiceUnavailable(
-            "The file could not be read; try again.", code="storage_unavailable"
-        ) from exc
+    mixdown, content_type, pieces = await mixdowns.open_file(
+        session, storage, caller.user_id, project_id, mixdown_id, format
+    )
     size = mixdown.wav_size_bytes if format == "wav" else mixdown.mp3_size_bytes
     headers = {
         "Content-Disposition": f'attachment; filename="mixdown-{mixdown.id}.{format}"',

@@ -231,10 +231,16 @@ async def track_file(
     track = await get_track(session, user_id, project_id, track_id)
     if track.file_r2_key is None:
         raise TrackNotFound("This track is kept in the browser: its file is there, not here.")
+    return track, await open_stored(storage, track.file_r2_key, TrackNotFound("The track's file is missing."))
+
+
+async def open_stored(storage: Storage, key: str, missing: NotFound) -> AsyncIterator[bytes]:
+    """A stored file's bytes, opened for streaming: ``missing`` when it is gone, 503 when the store
+    does not answer (tracks and mixdowns alike)."""
     try:
-        return track, await storage.open(track.file_r2_key)
+        return await storage.open(key)
     except ObjectNotFound:
-        raise TrackNotFound("The track's file is missing.") from None
+        raise missing from None
     except StorageError as exc:
         raise ServiceUnavailable(
             "The file could not be read; try again.", code="storage_unavailable"

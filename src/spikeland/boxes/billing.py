@@ -34,7 +34,7 @@ from spikeland.boxes.models import (
     BoxTier,
 )
 from spikeland.boxes.queue import notify_actions
-from spikeland.core.clock import utcnow
+from spikeland.core.clock import to_ms, utcnow
 from spikeland.db.engine import transaction
 from spikeland.db.types import UTCDateTime
 from spikeland.tokens import service as tokens
@@ -43,11 +43,6 @@ from spikeland.tokens.models import TokenTransactionType
 HOUR = timedelta(hours=1)
 SOURCE = "box_hour"
 SPEND = TokenTransactionType.SPEND_BOX_CREATION
-
-
-def to_ms(moment: datetime) -> datetime:
-    """As ``timestamp(3)`` stores it, so the sourceId made now is the one made from the row later."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def hour_source_id(box_id: str, run_start: datetime, hour: int) -> str:

@@ -14,7 +14,7 @@ from spikeland.agents import service
 from spikeland.agents.deps import CodingAgents
 from spikeland.agents.models import AgentProvider, ExternalAgentStatus
 from spikeland.agents.schemas import MessageIn, SessionCreate
-from spikeland.agents.sync import sync_all
+from spikeland.agents.sync import read_back_now
 from spikeland.console.forms import schema_of
 from spikeland.console.web import (
     ConsoleAction,
@@ -104,9 +104,7 @@ async def sync_now(
     agents: CodingAgents,
     settings: SettingsDep,
 ) -> RedirectResponse:
-    if not agents:
-        service.provider_of(agents, settings, AgentProvider.JULES)  # the refusal naming what to set
-    found = await sync_all(sessions, agents, interval=0)
+    found = await read_back_now(sessions, agents, settings)
     await audited(session, request, admin, "AGENT_SYNC", None, synced=found.synced, failed=found.failed)
     return done(
         "/admin/agents",

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spikeland.billing import service as billing
 from spikeland.billing.models import SubscriptionStatus
-from spikeland.core.clock import utcnow
+from spikeland.core.clock import to_ms, utcnow
 from spikeland.db.enums import SubscriptionTier
 from spikeland.growth.errors import AlreadySubscribed
 from spikeland.growth.models import Voucher
@@ -55,8 +55,7 @@ async def start(session: AsyncSession, voucher: Voucher, user_id: str, redemptio
     """Create (or replace a CANCELED) subscription row as TRIALING (through billing) and raise the
     tier. A subscription that appeared meanwhile makes billing insert nothing: the redemption is
     refused."""
-    now = utcnow()
-    now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as stored: timestamp(3)
+    now = to_ms(utcnow())
     tier = trial_tier(voucher)
     ends_at = now + timedelta(days=voucher.value)
     subscription_id = trial_subscription_id(voucher.id, user_id)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,7 +28,7 @@ from spikeland.images.job_schemas import (
 from spikeland.images.models import ImageEnhancementJob
 from spikeland.integrations.deps import StorageDep
 from spikeland.integrations.storage import ObjectNotFound
-from spikeland.worker.events import JobEvents, job_stream
+from spikeland.worker.events import JobEventsDep, job_stream
 
 router = APIRouter(route_class=Route, tags=["jobs"])
 
@@ -124,11 +124,6 @@ async def download(
     return Response(data, media_type="image/jpeg", headers=headers)
 
 
-async def _job_events(request: Request) -> JobEvents:
-    hub: JobEvents = request.app.state.job_events
-    return hub
-
-
 @router.get(
     "/jobs/{job_id}/events",
     openapi_extra=errors(job_not_found=404),
@@ -140,7 +135,7 @@ async def job_events(
     request: Request,  # to stop streaming when the client goes (is_disconnected)
     principal: OptionalPrincipal,
     session: DbSession,
-    hub: Annotated[JobEvents, Depends(_job_events)],
+    hub: JobEventsDep,
     sessionmaker: Sessions,
 ) -> StreamingResponse:
     """Server-sent events: a ``stage`` event for every stage the job enters, a ``status`` event with

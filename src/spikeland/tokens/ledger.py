@@ -31,7 +31,7 @@ from typing import Any, TypeAlias
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spikeland.core.clock import utcnow
+from spikeland.core.clock import to_ms, utcnow
 from spikeland.core.metrics import LEDGER_MOVEMENTS
 from spikeland.db.cuid import cuid
 from spikeland.db.enums import SubscriptionTier
@@ -240,8 +240,7 @@ async def write(
     Returns the entry's movement, else the regeneration's, else None (nothing but the row changed).
     """
     # Whole milliseconds, as timestamp(3) stores them, so the returned time is the stored one.
-    wall = utcnow()
-    now = max(wall.replace(microsecond=wall.microsecond // 1000 * 1000), locked.last_write + _MS)
+    now = max(to_ms(utcnow()), locked.last_write + _MS)
     regen_at = now
     if regenerated and entry is not None:
         now = now + _MS  # the regeneration row comes first in the chain

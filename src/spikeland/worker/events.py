@@ -15,9 +15,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
+from fastapi import Depends, Request
 
 _log = logging.getLogger(__name__)
 
@@ -90,6 +91,12 @@ class JobEvents:
             self._connection = None
 
 
+async def _hub(request: Request) -> JobEvents:
+    hub: JobEvents = request.app.state.job_events
+    return hub
+
+
+JobEventsDep = Annotated[JobEvents, Depends(_hub)]  # the API process's one listener, for the streams
 TERMINAL = frozenset({"COMPLETED", "FAILED", "REFUNDED", "CANCELLED"})  # JobStatus labels that end a job
 STREAM_POLL_SECONDS = 5.0  # re-read the job this often when no notification arrives
 
